@@ -1,0 +1,28 @@
+// `jit`, the command-line client of jitd (DESIGN.md "CLI").
+
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "jit/base/clock.h"
+#include "jit/cli/cli.h"
+
+int main(int argc, char** argv) {
+  jit::SystemClock clock;
+  const char* home = std::getenv("HOME");
+  const jit::CliEnv env{
+      .get_env = [](const std::string& name) -> std::optional<std::string> {
+        const char* value = std::getenv(name.c_str());
+        if (value == nullptr) return std::nullopt;
+        return std::string(value);
+      },
+      .home_dir = home != nullptr ? home : "",
+      .clock = clock,
+      .sleep = [](jit::Duration d) { std::this_thread::sleep_for(d); },
+      .stop_requested = [] { return false; },
+  };
+  return jit::RunCli(argc, argv, std::cout, std::cerr, env);
+}

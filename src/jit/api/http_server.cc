@@ -1,0 +1,686 @@
+#include "jit/api/http_server.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/system/system_error.hpp>
+#include <cerrno>
+#include <chrono>
+#include <climits>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace jit {
+namespace {
+
+namespace net = boost::asio;
+namespace http = boost::beast::http;
+using tcp = net::ip::tcp;
+using boost::system::error_code;
+using SteadyClock = std::chrono::steady_clock;
+
+constexpr uint32_t kMaxHeaderBytes = 16 * 1024;
+// After an error reply the rest of the request is read and dropped, within
+// these bounds, so that the peer reads the reply instead of a reset.
+constexpr std::chrono::seconds kDrainTime{1};
+constexpr size_t kMaxDrainBytes = 1024 * 1024;
+// Pause before accepting again after accept() failed (e.g. out of file
+// descriptors), so the acceptor does not spin.
+constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
+
+// A blocking view of a non-blocking socket in which every read and write
+// fails with timed_out once the deadline passes. Asio's own blocking calls
+// wait without limit (they poll again after SO_RCVTIMEO fires), hence poll()
+// here. Both Stop()'s shutdown() and peer resets wake the poll.
+class DeadlineSocket {
+ public:
+  explicit DeadlineSocket(tcp::socket& socket) : socket_(socket) {}
+
+  void set_deadline(SteadyClock::time_point deadline) { deadline_ = deadline; }
+
+  template <class Buffers>
+  size_t read_some(const Buffers& buffers, error_code& ec) {
+    return Retry(POLLIN, ec, [&] { return socket_.read_some(buffers, ec); });
+  }
+  template <class Buffers>
+  size_t write_some(const Buffers& buffers, error_code& ec) {
+    return Retry(POLLOUT, ec, [&] { return socket_.write_some(buffers, ec); });
+  }
+  // The throwing forms complete Beast's SyncReadStream/SyncWriteStream
+  // concepts; this file only calls the error_code forms.
+  template <class Buffers>
+  size_t read_some(const Buffers& buffers) {
+    error_code ec;
+    size_t n = read_some(buffers, ec);
+    if (ec) throw boost::system::system_error(ec);
+    return n;
+  }
+  template <class Buffers>
+  size_t write_some(const Buffers& buffers) {
+    error_code ec;
+    size_t n = write_some(buffers, ec);
+    if (ec) throw boost::system::system_error(ec);
+    return n;
+  }
+
+ private:
+  template <class Op>
+  size_t Retry(short events, error_code& ec, const Op& op) {
+    for (;;) {
+      size_t n = op();
+      if (ec != net::error::would_block && ec != net::error::try_again) {
+        return n;
+      }
+      if (!WaitReady(events, ec)) return 0;
+    }
+  }
+
+  bool WaitReady(short events, error_code& ec) {
+    for (;;) {
+      auto left = std::chrono::ceil<std::chrono::milliseconds>(
+          deadline_ - SteadyClock::now());
+      if (left.count() <= 0) {
+        ec = net::error::timed_out;
+        return false;
+      }
+      pollfd fd{socket_.native_handle(), events, 0};
+      int rc = ::poll(&fd, 1, static_cast<int>(std::min<int64_t>(
+                                  left.count(), INT_MAX)));
+      if (rc > 0) return true;
+      if (rc < 0 && errno != EINTR) {
+        ec = error_code(errno, boost::system::system_category());
+        return false;
+      }
+    }
+  }
+
+  tcp::socket& socket_;
+  SteadyClock::time_point deadline_ = SteadyClock::now();
+};
+
+std::string ErrorJson(std::string_view code, std::string_view message) {
+  nlohmann::json body = {{"error", {{"code", code}, {"message", message}}}};
+  return body.dump();
+}
+
+std::string_view View(boost::beast::string_view s) {
+  return {s.data(), s.size()};
+}
+
+std::string ToLower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) {
+    return static_cast<char>(std::tolower(c));
+  });
+  return out;
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+enum class PlusIs { kPlus, kSpace };
+
+// Decodes %XX escapes. Fails on a broken escape or a decoded NUL byte.
+StatusOr<std::string> PercentDecode(std::string_view in, PlusIs plus) {
+  std::string out;
+  out.reserve(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    char c = in[i];
+    if (c == '+' && plus == PlusIs::kSpace) {
+      out.push_back(' ');
+      continue;
+    }
+    if (c != '%') {
+      out.push_back(c);
+      continue;
+    }
+    int hi = i + 2 < in.size() ? HexValue(in[i + 1]) : -1;
+    int lo = i + 2 < in.size() ? HexValue(in[i + 2]) : -1;
+    if (hi < 0 || lo < 0) return InvalidArgumentError("bad percent escape");
+    out.push_back(static_cast<char>(hi * 16 + lo));
+    i += 2;
+  }
+  if (out.find('\0') != std::string::npos) {
+    return InvalidArgumentError("NUL byte in request target");
+  }
+  return out;
+}
+
+// Splits "a=1&b=x+y" into decoded pairs. A repeated name is an error, so
+// that no two layers can disagree on which value counts.
+StatusOr<std::map<std::string, std::string>> ParseQuery(std::string_view in) {
+  std::map<std::string, std::string> query;
+  while (!in.empty()) {
+    size_t amp = in.find('&');
+    std::string_view pair = in.substr(0, amp);
+    in = amp == std::string_view::npos ? "" : in.substr(amp + 1);
+    if (pair.empty()) continue;
+    size_t eq = pair.find('=');
+    std::string_view raw_value =
+        eq == std::string_view::npos ? "" : pair.substr(eq + 1);
+    StatusOr<std::string> name =
+        PercentDecode(pair.substr(0, eq), PlusIs::kSpace);
+    if (!name.ok()) return name.status();
+    StatusOr<std::string> value = PercentDecode(raw_value, PlusIs::kSpace);
+    if (!value.ok()) return value.status();
+    if (!query.emplace(std::move(*name), std::move(*value)).second) {
+      return InvalidArgumentError("repeated query parameter");
+    }
+  }
+  return query;
+}
+
+Status ParseTarget(std::string_view target, HttpRequest& out) {
+  if (target.empty() || target.front() != '/') {
+    return InvalidArgumentError("request target must start with '/'");
+  }
+  size_t question = target.find('?');
+  StatusOr<std::string> path =
+      PercentDecode(target.substr(0, question), PlusIs::kPlus);
+  if (!path.ok()) return path.status();
+  out.path = std::move(*path);
+  if (question == std::string_view::npos) return OkStatus();
+  StatusOr<std::map<std::string, std::string>> query =
+      ParseQuery(target.substr(question + 1));
+  if (!query.ok()) return query.status();
+  out.query = std::move(*query);
+  return OkStatus();
+}
+
+// Repeated header fields are joined with ", " (RFC 9110 section 5.3).
+std::map<std::string, std::string> LowerCaseHeaders(
+    const http::request<http::string_body>& message) {
+  std::map<std::string, std::string> headers;
+  for (const auto& field : message) {
+    std::string name = ToLower(View(field.name_string()));
+    std::string value(field.value());
+    auto [it, inserted] = headers.emplace(name, value);
+    if (!inserted) it->second += ", " + value;
+  }
+  return headers;
+}
+
+std::string RemoteAddress(const tcp::socket& socket) {
+  error_code ec;
+  tcp::endpoint peer = socket.remote_endpoint(ec);
+  if (ec) return "";
+  net::ip::address address = peer.address();
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    return net::ip::make_address_v4(net::ip::v4_mapped, address.to_v6())
+        .to_string();
+  }
+  return address.to_string();
+}
+
+bool IsTokenChar(char c) {
+  if (std::isalnum(static_cast<unsigned char>(c))) return true;
+  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+bool IsValidHeader(std::string_view name, std::string_view value) {
+  if (name.empty() || !std::all_of(name.begin(), name.end(), IsTokenChar)) {
+    return false;
+  }
+  return value.find_first_of(std::string_view("\r\n\0", 3)) ==
+         std::string_view::npos;
+}
+
+// Message framing belongs to the server, whatever a handler sets.
+bool IsFramingHeader(std::string_view name) {
+  std::string lower = ToLower(name);
+  return lower == "content-length" || lower == "transfer-encoding" ||
+         lower == "connection";
+}
+
+// Copies status and headers of `response` into `out`, with the headers every
+// reply carries. False when the handler produced an unsendable status or
+// header (a bug in the handler: the caller answers 500 instead).
+template <class Body>
+bool BuildHead(const HttpResponse& response, http::response<Body>& out) {
+  if (response.status < 100 || response.status > 599) return false;
+  out.result(static_cast<unsigned>(response.status));
+  out.set(http::field::server, "jitd");
+  if (!response.content_type.empty()) {
+    if (!IsValidHeader("content-type", response.content_type)) return false;
+    out.set(http::field::content_type, response.content_type);
+  }
+  out.set("X-Content-Type-Options", "nosniff");
+  out.set(http::field::cache_control, "no-store");
+  for (const auto& [name, value] : response.headers) {
+    if (!IsValidHeader(name, value)) return false;
+    if (!IsFramingHeader(name)) out.set(name, value);
+  }
+  return true;
+}
+
+HttpResponse JsonError(int status, std::string_view code,
+                       std::string_view message) {
+  HttpResponse response;
+  response.status = status;
+  response.body = ErrorJson(code, message);
+  return response;
+}
+
+HttpResponse InternalError() {
+  return JsonError(500, "internal", "internal error");
+}
+
+enum class Next { kKeepAlive, kClose };
+
+// Serves the requests of one connection, in order, on the calling thread.
+class Connection {
+ public:
+  Connection(const HttpServerOptions& options, const HttpHandler& handler,
+             tcp::socket& socket, const std::atomic<bool>& stopping)
+      : options_(options),
+        handler_(handler),
+        socket_(socket),
+        stream_(socket),
+        stopping_(stopping),
+        timeout_(std::max(options.read_timeout_seconds, 1)) {}
+
+  void Run() {
+    while (!stopping_ && ServeOne() == Next::kKeepAlive) {
+    }
+  }
+
+ private:
+  struct RequestInfo {
+    unsigned version = 11;
+    bool keep_alive = false;
+    bool head = false;
+  };
+
+  Next ServeOne() {
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(kMaxHeaderBytes);
+    parser.body_limit(options_.max_body_bytes);
+    error_code ec = ReadRequest(parser);
+    if (ec) return OnReadError(ec);
+    http::request<http::string_body> message = parser.release();
+    RequestInfo info{message.version(), message.keep_alive(),
+                     message.method() == http::verb::head};
+    HttpRequest request;
+    request.method = std::string(message.method_string());
+    if (!ParseTarget(View(message.target()), request).ok()) {
+      return Reject(400, "invalid_request", "malformed request target");
+    }
+    request.headers = LowerCaseHeaders(message);
+    request.body = std::move(message.body());
+    request.remote_address = RemoteAddress(socket_);
+    return Respond(CallHandler(request), info);
+  }
+
+  error_code ReadRequest(http::request_parser<http::string_body>& parser) {
+    stream_.set_deadline(SteadyClock::now() + timeout_);
+    error_code ec;
+    http::read_header(stream_, buffer_, parser, ec);
+    if (ec) return ec;
+    if (ExpectsContinue(parser.get())) {
+      static constexpr std::string_view kContinue =
+          "HTTP/1.1 100 Continue\r\n\r\n";
+      net::write(stream_, net::buffer(kContinue), ec);
+      if (ec) return ec;
+    }
+    http::read(stream_, buffer_, parser, ec);
+    return ec;
+  }
+
+  static bool ExpectsContinue(const http::request<http::string_body>& m) {
+    auto it = m.find(http::field::expect);
+    return it != m.end() && m.version() >= 11 &&
+           boost::beast::iequals(it->value(), "100-continue");
+  }
+
+  Next OnReadError(const error_code& ec) {
+    if (stopping_) return Next::kClose;
+    if (ec == http::error::body_limit) {
+      return Reject(413, "too_large",
+                    "body exceeds " + std::to_string(options_.max_body_bytes) +
+                        " bytes");
+    }
+    if (ec == http::error::header_limit) {
+      return Reject(431, "invalid_request",
+                    "header section exceeds " +
+                        std::to_string(kMaxHeaderBytes) + " bytes");
+    }
+    // Peer gone, idle timeout, or a request cut short: nobody to answer.
+    if (ec == http::error::end_of_stream || ec == http::error::partial_message ||
+        ec.category() !=
+            http::make_error_code(http::error::bad_method).category()) {
+      return Next::kClose;
+    }
+    return Reject(400, "invalid_request", "malformed HTTP request");
+  }
+
+  HttpResponse CallHandler(const HttpRequest& request) {
+    try {
+      return handler_(request);
+    } catch (const std::exception&) {
+      return InternalError();
+    }
+  }
+
+  Next Respond(const HttpResponse& response, const RequestInfo& info) {
+    if (response.stream) return WriteStream(response, info);
+    http::response<http::string_body> out;
+    out.version(info.version);
+    if (!BuildHead(response, out)) return Respond(InternalError(), info);
+    out.body() = response.body;
+    bool keep_alive = info.keep_alive && !stopping_;
+    out.keep_alive(keep_alive);
+    out.prepare_payload();
+    stream_.set_deadline(SteadyClock::now() + timeout_);
+    error_code ec;
+    if (info.head) {
+      http::response_serializer<http::string_body> serializer(out);
+      http::write_header(stream_, serializer, ec);
+    } else {
+      http::write(stream_, out, ec);
+    }
+    if (ec) return Next::kClose;
+    if (keep_alive) return Next::kKeepAlive;
+    ShutdownSend();
+    return Next::kClose;
+  }
+
+  // Sends the head, then lets the handler write chunks until it returns.
+  // HTTP/1.0 peers get the raw bytes, ended by closing the connection.
+  Next WriteStream(const HttpResponse& response, const RequestInfo& info) {
+    http::response<http::empty_body> out;
+    out.version(info.version);
+    if (!BuildHead(response, out)) return Respond(InternalError(), info);
+    out.keep_alive(false);
+    chunked_ = info.version >= 11;
+    out.chunked(chunked_);
+    http::response_serializer<http::empty_body> serializer(out);
+    stream_.set_deadline(SteadyClock::now() + timeout_);
+    error_code ec;
+    http::write_header(stream_, serializer, ec);
+    if (ec) return Next::kClose;
+    stream_open_ = true;
+    StreamWriter writer = [this](std::string_view chunk) {
+      return WriteChunk(chunk);
+    };
+    try {
+      response.stream(writer);
+    } catch (const std::exception&) {
+      stream_open_ = false;  // an unfinished body must not look complete
+    }
+    if (stream_open_ && chunked_) {
+      stream_.set_deadline(SteadyClock::now() + timeout_);
+      net::write(stream_, http::make_chunk_last(), ec);
+    }
+    if (stream_open_) ShutdownSend();
+    return Next::kClose;
+  }
+
+  bool WriteChunk(std::string_view chunk) {
+    if (!stream_open_ || stopping_) return false;
+    if (chunk.empty()) return true;  // an empty chunk would end the body
+    stream_.set_deadline(SteadyClock::now() + timeout_);
+    error_code ec;
+    if (chunked_) {
+      net::write(stream_, http::make_chunk(net::buffer(chunk)), ec);
+    } else {
+      net::write(stream_, net::buffer(chunk), ec);
+    }
+    if (ec) stream_open_ = false;
+    return stream_open_;
+  }
+
+  // Answers an unreadable request and ends the connection.
+  Next Reject(int status, std::string_view code, std::string message) {
+    HttpResponse response = JsonError(status, code, message);
+    http::response<http::string_body> out;
+    BuildHead(response, out);
+    out.keep_alive(false);
+    out.body() = std::move(response.body);
+    out.prepare_payload();
+    stream_.set_deadline(SteadyClock::now() + timeout_);
+    error_code ec;
+    http::write(stream_, out, ec);
+    if (!ec) DrainAndShutdown();
+    return Next::kClose;
+  }
+
+  // Closing with unread input makes the kernel send a reset, which can
+  // destroy the reply before the peer reads it: read the rest first.
+  void DrainAndShutdown() {
+    ShutdownSend();
+    stream_.set_deadline(SteadyClock::now() + kDrainTime);
+    char scratch[8192];
+    size_t drained = 0;
+    error_code ec;
+    while (!ec && drained < kMaxDrainBytes && !stopping_) {
+      drained += stream_.read_some(net::buffer(scratch), ec);
+    }
+  }
+
+  void ShutdownSend() {
+    error_code ec;
+    socket_.shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+  const HttpServerOptions& options_;
+  const HttpHandler& handler_;
+  tcp::socket& socket_;
+  DeadlineSocket stream_;
+  const std::atomic<bool>& stopping_;
+  const std::chrono::seconds timeout_;
+  boost::beast::flat_buffer buffer_;
+  bool chunked_ = false;
+  bool stream_open_ = false;
+};
+
+std::string EndpointText(std::string_view address, uint16_t port) {
+  std::string host(address);
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  return host + ":" + std::to_string(port);
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  struct Slot {
+    explicit Slot(tcp::socket s) : socket(std::move(s)) {}
+    tcp::socket socket;
+    std::thread thread;
+  };
+
+  Impl(HttpServerOptions o, HttpHandler h)
+      : options(std::move(o)), handler(std::move(h)) {}
+
+  Status Listen();
+  void AcceptNext();
+  void OnAccept(const error_code& ec, tcp::socket socket);
+  void Admit(tcp::socket socket);
+  void Serve(uint64_t id, tcp::socket& socket);
+  void Release(uint64_t id);
+  void JoinFinished();
+
+  const HttpServerOptions options;
+  const HttpHandler handler;
+  net::io_context io;
+  tcp::acceptor acceptor{io};
+  net::steady_timer retry_timer{io};
+  std::thread accept_thread;
+  uint16_t port = 0;
+  std::atomic<bool> stopping{false};
+
+  std::mutex mu;
+  bool started = false;  // guarded by mu
+  bool stopped = false;  // guarded by mu
+  uint64_t next_id = 0;  // guarded by mu
+  // Open connections; a connection's thread removes its own slot.
+  std::map<uint64_t, std::unique_ptr<Slot>> connections;  // guarded by mu
+  // Threads whose connection ended, waiting to be joined.
+  std::vector<std::thread> finished;  // guarded by mu
+};
+
+Status HttpServer::Impl::Listen() {
+  auto fail = [&](std::string_view why) {
+    error_code ignored;
+    acceptor.close(ignored);
+    return UnavailableError("cannot listen on " +
+                            EndpointText(options.address, options.port) +
+                            ": " + std::string(why));
+  };
+  error_code ec;
+  net::ip::address address = net::ip::make_address(options.address, ec);
+  if (ec) return fail("not an IP address");
+  tcp::endpoint endpoint(address, options.port);
+  acceptor.open(endpoint.protocol(), ec);
+  if (ec) return fail(ec.message());
+  acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (ec) return fail(ec.message());
+  acceptor.bind(endpoint, ec);
+  if (ec) return fail(ec.message());
+  acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) return fail(ec.message());
+  port = acceptor.local_endpoint(ec).port();
+  if (ec) return fail(ec.message());
+  return OkStatus();
+}
+
+void HttpServer::Impl::AcceptNext() {
+  acceptor.async_accept(io, [this](const error_code& ec, tcp::socket socket) {
+    OnAccept(ec, std::move(socket));
+  });
+}
+
+void HttpServer::Impl::OnAccept(const error_code& ec, tcp::socket socket) {
+  if (stopping || ec == net::error::operation_aborted) return;
+  JoinFinished();
+  if (!ec) {
+    Admit(std::move(socket));
+    AcceptNext();
+    return;
+  }
+  retry_timer.expires_after(kAcceptRetryDelay);
+  retry_timer.async_wait([this](const error_code& wait_ec) {
+    if (!wait_ec && !stopping) AcceptNext();
+  });
+}
+
+void HttpServer::Impl::Admit(tcp::socket socket) {
+  std::lock_guard<std::mutex> lock(mu);
+  error_code ec;
+  if (stopping || connections.size() >= options.max_connections) {
+    socket.close(ec);
+    return;
+  }
+  socket.non_blocking(true, ec);
+  if (ec) {
+    socket.close(ec);
+    return;
+  }
+  uint64_t id = next_id++;
+  Slot& slot = *connections.emplace(id, std::make_unique<Slot>(std::move(socket)))
+                    .first->second;
+  try {
+    // Under `mu`, so the slot holds the thread before Release() can run.
+    slot.thread = std::thread([this, id, &slot] { Serve(id, slot.socket); });
+  } catch (const std::system_error&) {
+    slot.socket.close(ec);  // no thread to serve it: refuse the connection
+    connections.erase(id);
+  }
+}
+
+void HttpServer::Impl::Serve(uint64_t id, tcp::socket& socket) {
+  Connection(options, handler, socket, stopping).Run();
+  Release(id);
+}
+
+void HttpServer::Impl::Release(uint64_t id) {
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = connections.find(id);
+  error_code ignored;
+  it->second->socket.close(ignored);
+  // Stop() may have taken the thread already to join it itself.
+  if (it->second->thread.joinable()) {
+    finished.push_back(std::move(it->second->thread));
+  }
+  connections.erase(it);
+}
+
+void HttpServer::Impl::JoinFinished() {
+  std::vector<std::thread> done;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    done.swap(finished);
+  }
+  for (std::thread& t : done) t.join();
+}
+
+HttpServer::HttpServer(HttpServerOptions options, HttpHandler handler)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(handler))) {}
+
+HttpServer::~HttpServer() { Stop(); }
+
+Status HttpServer::Start() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  if (impl_->started) {
+    return FailedPreconditionError("HTTP server was already started");
+  }
+  Status listening = impl_->Listen();
+  if (!listening.ok()) return listening;
+  impl_->started = true;
+  impl_->AcceptNext();
+  impl_->accept_thread = std::thread([impl = impl_.get()] { impl->io.run(); });
+  return OkStatus();
+}
+
+void HttpServer::Stop() {
+  Impl& s = *impl_;
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    if (!s.started || s.stopped) return;
+    s.stopped = true;
+    s.stopping = true;
+    // Wakes reads and writes blocked on these sockets. The raw call, not
+    // socket.shutdown(), because the serving thread uses the socket object
+    // concurrently; the descriptor stays valid until Release() closes it
+    // under `mu`.
+    for (const auto& [id, slot] : s.connections) {
+      ::shutdown(slot->socket.native_handle(), SHUT_RDWR);
+    }
+  }
+  s.io.stop();
+  if (s.accept_thread.joinable()) s.accept_thread.join();
+  error_code ignored;
+  s.acceptor.close(ignored);
+  std::vector<std::thread> threads;
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    threads.swap(s.finished);
+    for (auto& [id, slot] : s.connections) {
+      threads.push_back(std::move(slot->thread));
+    }
+  }
+  for (std::thread& t : threads) t.join();
+}
+
+uint16_t HttpServer::port() const { return impl_->port; }
+
+}  // namespace jit

@@ -1,0 +1,556 @@
+#include "jit/api/http_server.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <fstream>
+#include <future>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <utility>
+
+namespace jit {
+namespace {
+
+namespace net = boost::asio;
+namespace http = boost::beast::http;
+using tcp = net::ip::tcp;
+using boost::system::error_code;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+// Upper bound for any single network step in these tests; reached only when
+// the server misbehaves.
+constexpr auto kWait = 10s;
+
+// A blocking HTTP client over Beast whose every step gives up after kWait.
+class TestClient {
+ public:
+  explicit TestClient(uint16_t port) : port_(port) {}
+
+  error_code Connect() {
+    tcp::endpoint endpoint(net::ip::make_address("127.0.0.1"), port_);
+    return Await([&](auto handler) { socket_.async_connect(endpoint, handler); });
+  }
+
+  error_code SendRaw(std::string_view bytes) {
+    return Await([&](auto handler) {
+      net::async_write(socket_, net::buffer(bytes), handler);
+    });
+  }
+
+  error_code Send(http::request<http::string_body>& request) {
+    request.prepare_payload();
+    return Await([&](auto handler) {
+      http::async_write(socket_, request, handler);
+    });
+  }
+
+  error_code Read(http::response<http::string_body>& response) {
+    return Await([&](auto handler) {
+      http::async_read(socket_, buffer_, response, handler);
+    });
+  }
+
+  error_code ReadHeader(http::response_parser<http::string_body>& parser) {
+    return Await([&](auto handler) {
+      http::async_read_header(socket_, buffer_, parser, handler);
+    });
+  }
+
+  // Reads until the server closes; returns how the read ended.
+  error_code ReadToEnd() {
+    std::string ignored;
+    return Await([&](auto handler) {
+      net::async_read(socket_, net::dynamic_buffer(ignored), handler);
+    });
+  }
+
+  // Sends `request` and reads the response on this connection.
+  http::response<http::string_body> RoundTrip(
+      http::request<http::string_body> request) {
+    request.set(http::field::host, "127.0.0.1");
+    http::response<http::string_body> response;
+    error_code ec = Send(request);
+    if (!ec) ec = Read(response);
+    EXPECT_FALSE(ec) << ec.message();
+    return response;
+  }
+
+ private:
+  template <class Start>
+  error_code Await(const Start& start) {
+    std::optional<error_code> result;
+    start([&result](error_code ec, auto&&...) { result = ec; });
+    io_.restart();
+    io_.run_for(kWait);
+    if (result) return *result;
+    error_code ignored;
+    socket_.close(ignored);
+    io_.restart();
+    io_.run();
+    return net::error::timed_out;
+  }
+
+  uint16_t port_;
+  net::io_context io_;
+  tcp::socket socket_{io_};
+  boost::beast::flat_buffer buffer_;
+};
+
+HttpResponse Echo(const HttpRequest& request) {
+  json out = {{"method", request.method},   {"path", request.path},
+              {"query", request.query},     {"headers", request.headers},
+              {"body", request.body},       {"remote", request.remote_address}};
+  HttpResponse response;
+  response.body = out.dump();
+  return response;
+}
+
+http::request<http::string_body> Request(http::verb verb,
+                                         std::string_view target,
+                                         std::string body = "") {
+  http::request<http::string_body> request(
+      verb, boost::beast::string_view(target.data(), target.size()), 11);
+  request.body() = std::move(body);
+  return request;
+}
+
+// A started server whose handler is `handler`, counting calls.
+class ServerFixture : public testing::Test {
+ protected:
+  void StartServer(HttpHandler handler, HttpServerOptions options = {}) {
+    options.address = "127.0.0.1";
+    options.port = 0;
+    server_ = std::make_unique<HttpServer>(
+        options, [this, handler = std::move(handler)](const HttpRequest& r) {
+          ++calls_;
+          return handler(r);
+        });
+    Status started = server_->Start();
+    ASSERT_TRUE(started.ok()) << started.ToString();
+  }
+
+  std::unique_ptr<TestClient> Connected() {
+    auto client = std::make_unique<TestClient>(server_->port());
+    error_code ec = client->Connect();
+    EXPECT_FALSE(ec) << ec.message();
+    return client;
+  }
+
+  std::unique_ptr<HttpServer> server_;
+  std::atomic<int> calls_{0};
+};
+
+using HttpServerTest = ServerFixture;
+
+TEST_F(HttpServerTest, GetRoundTripDecodesPathQueryAndLowerCasesHeaders) {
+  StartServer(&Echo);
+  auto client = Connected();
+  auto request =
+      Request(http::verb::get, "/v1/a%20b/c%2Fd?x=1&msg=hello+world%21&e=");
+  request.set("X-Custom-Thing", "Value");
+
+  auto response = client->RoundTrip(std::move(request));
+
+  ASSERT_EQ(response.result_int(), 200);
+  json body = json::parse(response.body());
+  EXPECT_EQ(body["method"], "GET");
+  EXPECT_EQ(body["path"], "/v1/a b/c/d");
+  EXPECT_EQ(body["query"], json({{"x", "1"}, {"msg", "hello world!"}, {"e", ""}}));
+  EXPECT_EQ(body["headers"]["x-custom-thing"], "Value");
+  EXPECT_EQ(body["remote"], "127.0.0.1");
+}
+
+TEST_F(HttpServerTest, EveryResponseCarriesServerAndSecurityHeaders) {
+  StartServer(&Echo);
+  auto client = Connected();
+
+  auto response = client->RoundTrip(Request(http::verb::get, "/"));
+
+  EXPECT_EQ(response[http::field::server], "jitd");
+  EXPECT_EQ(response["X-Content-Type-Options"], "nosniff");
+  EXPECT_EQ(response[http::field::cache_control], "no-store");
+  EXPECT_EQ(response[http::field::content_type], "application/json");
+  EXPECT_EQ(response[http::field::content_length],
+            std::to_string(response.body().size()));
+}
+
+TEST_F(HttpServerTest, PostBodyReachesHandler) {
+  StartServer(&Echo);
+  auto client = Connected();
+
+  auto response = client->RoundTrip(
+      Request(http::verb::post, "/v1/requests", R"({"entitlement":"db"})"));
+
+  ASSERT_EQ(response.result_int(), 200);
+  json body = json::parse(response.body());
+  EXPECT_EQ(body["method"], "POST");
+  EXPECT_EQ(body["body"], R"({"entitlement":"db"})");
+}
+
+TEST_F(HttpServerTest, KeepAliveServesTwoRequestsOnOneConnection) {
+  StartServer(&Echo);
+  auto client = Connected();
+
+  auto first = client->RoundTrip(Request(http::verb::get, "/one"));
+  auto second = client->RoundTrip(Request(http::verb::get, "/two"));
+
+  EXPECT_TRUE(first.keep_alive());
+  EXPECT_EQ(json::parse(first.body())["path"], "/one");
+  EXPECT_EQ(json::parse(second.body())["path"], "/two");
+}
+
+TEST_F(HttpServerTest, HandlerHeadersAndStatusAreSent) {
+  StartServer([](const HttpRequest&) {
+    HttpResponse response;
+    response.status = 201;
+    response.content_type = "text/plain";
+    response.body = "made";
+    response.headers["Location"] = "/v1/requests/7";
+    response.headers["Content-Length"] = "999";  // framing stays the server's
+    return response;
+  });
+  auto client = Connected();
+
+  auto response = client->RoundTrip(Request(http::verb::post, "/x", "{}"));
+
+  EXPECT_EQ(response.result_int(), 201);
+  EXPECT_EQ(response[http::field::location], "/v1/requests/7");
+  EXPECT_EQ(response[http::field::content_type], "text/plain");
+  EXPECT_EQ(response.body(), "made");
+}
+
+TEST_F(HttpServerTest, BodyOverLimitIs413AndHandlerNotCalled) {
+  StartServer(&Echo);
+  auto client = Connected();
+
+  auto response = client->RoundTrip(
+      Request(http::verb::post, "/v1/requests", std::string(70 * 1024, 'a')));
+
+  EXPECT_EQ(response.result_int(), 413);
+  EXPECT_EQ(response.body(),
+            R"({"error":{"code":"too_large","message":"body exceeds 65536 bytes"}})");
+  EXPECT_FALSE(response.keep_alive());
+  EXPECT_EQ(calls_, 0);
+}
+
+TEST_F(HttpServerTest, ChunkedBodyOverLimitIs413) {
+  StartServer(&Echo);
+  auto client = Connected();
+  std::string raw = "POST /v1/requests HTTP/1.1\r\nHost: x\r\n"
+                    "Transfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 70; ++i) raw += "400\r\n" + std::string(1024, 'b') + "\r\n";
+  raw += "0\r\n\r\n";
+  ASSERT_FALSE(client->SendRaw(raw));
+
+  http::response<http::string_body> response;
+  ASSERT_FALSE(client->Read(response));
+
+  EXPECT_EQ(response.result_int(), 413);
+  EXPECT_EQ(calls_, 0);
+}
+
+TEST_F(HttpServerTest, GarbageBytesGet400AndClose) {
+  StartServer(&Echo);
+  auto client = Connected();
+  ASSERT_FALSE(client->SendRaw("\x01\x02 not http at all\r\n\r\n"));
+
+  http::response<http::string_body> response;
+  ASSERT_FALSE(client->Read(response));
+
+  EXPECT_EQ(response.result_int(), 400);
+  EXPECT_EQ(
+      response.body(),
+      R"({"error":{"code":"invalid_request","message":"malformed HTTP request"}})");
+  EXPECT_EQ(client->ReadToEnd(), net::error::eof);
+  EXPECT_EQ(calls_, 0);
+}
+
+TEST_F(HttpServerTest, BrokenPercentEscapeIs400) {
+  StartServer(&Echo);
+  auto client = Connected();
+
+  auto response = client->RoundTrip(Request(http::verb::get, "/a%zz"));
+
+  EXPECT_EQ(response.result_int(), 400);
+  EXPECT_EQ(calls_, 0);
+}
+
+TEST_F(HttpServerTest, EncodedNulInQueryIs400) {
+  StartServer(&Echo);
+  auto client = Connected();
+
+  auto response = client->RoundTrip(Request(http::verb::get, "/a?x=%00"));
+
+  EXPECT_EQ(response.result_int(), 400);
+  EXPECT_EQ(calls_, 0);
+}
+
+TEST_F(HttpServerTest, RepeatedQueryParameterIs400) {
+  StartServer(&Echo);
+  auto client = Connected();
+
+  auto response =
+      client->RoundTrip(Request(http::verb::get, "/v1/grants?subject=a&subject=b"));
+
+  EXPECT_EQ(response.result_int(), 400);
+  EXPECT_EQ(calls_, 0);
+}
+
+TEST_F(HttpServerTest, HeaderSectionOverLimitIs431) {
+  StartServer(&Echo);
+  auto client = Connected();
+  auto request = Request(http::verb::get, "/");
+  request.set("X-Big", std::string(20 * 1024, 'h'));
+
+  auto response = client->RoundTrip(std::move(request));
+
+  EXPECT_EQ(response.result_int(), 431);
+  EXPECT_EQ(calls_, 0);
+}
+
+TEST_F(HttpServerTest, ExpectContinueGetsInterimResponse) {
+  StartServer(&Echo);
+  auto client = Connected();
+  ASSERT_FALSE(client->SendRaw(
+      "POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+      "Expect: 100-continue\r\n\r\n"));
+  http::response<http::string_body> interim;
+  ASSERT_FALSE(client->Read(interim));
+  EXPECT_EQ(interim.result_int(), 100);
+
+  ASSERT_FALSE(client->SendRaw("{}"));
+  http::response<http::string_body> response;
+  ASSERT_FALSE(client->Read(response));
+
+  EXPECT_EQ(response.result_int(), 200);
+  EXPECT_EQ(json::parse(response.body())["body"], "{}");
+}
+
+TEST_F(HttpServerTest, HandlerExceptionIs500) {
+  StartServer([](const HttpRequest&) -> HttpResponse {
+    throw std::runtime_error("boom");
+  });
+  auto client = Connected();
+
+  auto response = client->RoundTrip(Request(http::verb::get, "/"));
+
+  EXPECT_EQ(response.result_int(), 500);
+  EXPECT_EQ(json::parse(response.body())["error"]["code"], "internal");
+}
+
+TEST_F(HttpServerTest, HeaderValueWithNewlineIs500NotInjected) {
+  StartServer([](const HttpRequest&) {
+    HttpResponse response;
+    response.headers["X-Note"] = "a\r\nSet-Cookie: stolen=1";
+    return response;
+  });
+  auto client = Connected();
+
+  auto response = client->RoundTrip(Request(http::verb::get, "/"));
+
+  EXPECT_EQ(response.result_int(), 500);
+  EXPECT_EQ(response.find(http::field::set_cookie), response.end());
+}
+
+HttpResponse ThreeEvents(const HttpRequest&) {
+  HttpResponse response;
+  response.content_type = "text/event-stream";
+  response.stream = [](const StreamWriter& write) {
+    for (int i = 1; i <= 3; ++i) {
+      if (!write("id: " + std::to_string(i) + "\ndata: event " +
+                 std::to_string(i) + "\n\n")) {
+        return;
+      }
+    }
+  };
+  return response;
+}
+
+TEST_F(HttpServerTest, StreamDeliversAllChunksThenCloses) {
+  StartServer(&ThreeEvents);
+  auto client = Connected();
+
+  auto response = client->RoundTrip(Request(http::verb::get, "/v1/audit/stream"));
+
+  EXPECT_EQ(response.result_int(), 200);
+  EXPECT_TRUE(response.chunked());
+  EXPECT_EQ(response[http::field::content_type], "text/event-stream");
+  EXPECT_EQ(response[http::field::cache_control], "no-store");
+  EXPECT_EQ(response.body(),
+            "id: 1\ndata: event 1\n\nid: 2\ndata: event 2\n\n"
+            "id: 3\ndata: event 3\n\n");
+  EXPECT_EQ(client->ReadToEnd(), net::error::eof);
+}
+
+TEST_F(HttpServerTest, StopWhileStreamIsOpenEndsStreamAndReturns) {
+  std::promise<void> streaming;
+  std::promise<void> writer_failed;
+  StartServer([&](const HttpRequest&) {
+    HttpResponse response;
+    response.content_type = "text/event-stream";
+    response.stream = [&](const StreamWriter& write) {
+      write("data: first\n\n");
+      streaming.set_value();
+      // The client never reads, so this blocks once the socket buffers fill;
+      // Stop() must wake it.
+      const std::string comment = ": " + std::string(4096, 'k') + "\n\n";
+      while (write(comment)) {
+      }
+      writer_failed.set_value();
+    };
+    return response;
+  });
+  auto client = Connected();
+  auto request = Request(http::verb::get, "/v1/audit/stream");
+  request.set(http::field::host, "x");
+  ASSERT_FALSE(client->Send(request));
+  http::response_parser<http::string_body> parser;
+  ASSERT_FALSE(client->ReadHeader(parser));
+  ASSERT_EQ(streaming.get_future().wait_for(kWait), std::future_status::ready);
+
+  auto stopped = std::async(std::launch::async, [&] { server_->Stop(); });
+
+  EXPECT_EQ(stopped.wait_for(kWait), std::future_status::ready);
+  EXPECT_EQ(writer_failed.get_future().wait_for(kWait),
+            std::future_status::ready);
+}
+
+TEST_F(HttpServerTest, StopClosesIdleKeepAliveConnections) {
+  StartServer(&Echo);
+  auto client = Connected();
+  client->RoundTrip(Request(http::verb::get, "/"));
+
+  auto stopped = std::async(std::launch::async, [&] { server_->Stop(); });
+
+  ASSERT_EQ(stopped.wait_for(kWait), std::future_status::ready);
+  EXPECT_EQ(client->ReadToEnd(), net::error::eof);
+}
+
+TEST_F(HttpServerTest, IdleConnectionIsClosedAfterReadTimeout) {
+  HttpServerOptions options;
+  options.read_timeout_seconds = 1;
+  StartServer(&Echo, options);
+  auto client = Connected();
+
+  EXPECT_EQ(client->ReadToEnd(), net::error::eof);  // not timed_out (kWait)
+}
+
+TEST_F(HttpServerTest, ConnectionsOverTheCapAreClosed) {
+  HttpServerOptions options;
+  options.max_connections = 1;
+  StartServer(&Echo, options);
+  auto first = Connected();
+  first->RoundTrip(Request(http::verb::get, "/"));  // now surely admitted
+
+  auto second = Connected();
+  auto request = Request(http::verb::get, "/");
+  request.set(http::field::host, "x");
+  error_code sent = second->Send(request);
+  http::response<http::string_body> response;
+  error_code read = sent ? sent : second->Read(response);
+
+  EXPECT_TRUE(read == http::error::end_of_stream ||
+              read == net::error::connection_reset || read == net::error::eof ||
+              read == net::error::broken_pipe)
+      << read.message();
+  EXPECT_EQ(calls_, 1);
+}
+
+size_t VirtualMemoryBytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmSize:", 0) == 0) {
+      return std::stoul(line.substr(7)) * 1024;  // the value is in kB
+    }
+  }
+  return 0;
+}
+
+// Each connection thread owns an 8 MiB stack until joined: were finished
+// threads never joined, 500 connections would add about 4 GiB.
+TEST_F(HttpServerTest, ManySequentialConnectionsDoNotAccumulateThreads) {
+  StartServer(&Echo);
+  size_t before = VirtualMemoryBytes();
+  ASSERT_GT(before, 0u);
+
+  for (int i = 0; i < 500; ++i) {
+    auto client = Connected();
+    auto request = Request(http::verb::get, "/");
+    request.keep_alive(false);
+    ASSERT_EQ(client->RoundTrip(std::move(request)).result_int(), 200);
+    ASSERT_EQ(client->ReadToEnd(), net::error::eof);
+  }
+
+  EXPECT_LT(VirtualMemoryBytes() - before, size_t{1} << 30);
+  auto stopped = std::async(std::launch::async, [&] { server_->Stop(); });
+  EXPECT_EQ(stopped.wait_for(kWait), std::future_status::ready);
+  EXPECT_EQ(calls_, 500);
+}
+
+TEST(HttpServerStartTest, PortInUseIsUnavailableWithAddress) {
+  HttpServerOptions options;
+  options.port = 0;
+  HttpServer first(options, &Echo);
+  ASSERT_TRUE(first.Start().ok());
+  options.port = first.port();
+  HttpServer second(options, &Echo);
+
+  Status started = second.Start();
+
+  EXPECT_EQ(started.code(), StatusCode::kUnavailable);
+  EXPECT_NE(started.message().find("cannot listen on 127.0.0.1:" +
+                                   std::to_string(first.port())),
+            std::string::npos)
+      << started.message();
+}
+
+TEST(HttpServerStartTest, BadAddressIsUnavailable) {
+  HttpServerOptions options;
+  options.address = "not-an-address";
+  options.port = 0;
+  HttpServer server(options, &Echo);
+
+  Status started = server.Start();
+
+  EXPECT_EQ(started.code(), StatusCode::kUnavailable);
+  EXPECT_NE(started.message().find("not-an-address"), std::string::npos);
+}
+
+TEST(HttpServerStartTest, PortZeroPicksAFreePort) {
+  HttpServerOptions options;
+  options.port = 0;
+  HttpServer server(options, &Echo);
+
+  ASSERT_TRUE(server.Start().ok());
+
+  EXPECT_NE(server.port(), 0);
+}
+
+TEST(HttpServerStartTest, StopWithoutStartAndTwiceIsHarmless) {
+  HttpServer idle(HttpServerOptions{}, &Echo);
+  idle.Stop();
+  HttpServerOptions options;
+  options.port = 0;
+  HttpServer server(options, &Echo);
+  ASSERT_TRUE(server.Start().ok());
+
+  server.Stop();
+  server.Stop();
+
+  EXPECT_EQ(server.Start().code(), StatusCode::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace jit

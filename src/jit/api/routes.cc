@@ -1,0 +1,414 @@
+#include "jit/api/routes.h"
+
+#include <charconv>
+
+#include "jit/api/error_response.h"
+#include "jit/api/json_codec.h"
+#include "jit/base/duration.h"
+#include "jit/base/ids.h"
+
+namespace jit {
+namespace {
+
+using nlohmann::json;
+
+constexpr size_t kMaxIdempotencyKey = 200;
+
+std::vector<std::string> Segments(const std::string& path) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string::npos) j = path.size();
+    if (j > i) out.push_back(path.substr(i, j - i));
+    i = j + 1;
+  }
+  return out;
+}
+
+bool Is(const std::vector<std::string>& seg, std::initializer_list<const char*> want) {
+  if (seg.size() != want.size()) return false;
+  size_t i = 0;
+  for (const char* w : want) {
+    if (std::string_view(w) != "*" && seg[i] != w) return false;
+    ++i;
+  }
+  return true;
+}
+
+HttpResponse MethodNotAllowed() {
+  HttpResponse r = JsonResponse(
+      405, {{"error", {{"code", "invalid_request"}, {"message", "method not allowed"}}}});
+  return r;
+}
+
+StatusOr<int> ParseLimit(const HttpRequest& http) {
+  auto text = http.Query("limit");
+  if (!text) return 100;
+  int v = 0;
+  auto [p, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
+  if (ec != std::errc() || p != text->data() + text->size() || v < 1 || v > 1000) {
+    return InvalidArgumentError("limit must be a number from 1 to 1000");
+  }
+  return v;
+}
+
+StatusOr<int64_t> ParseSeq(const std::optional<std::string>& text) {
+  if (!text || text->empty()) return int64_t{0};
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
+  if (ec != std::errc() || p != text->data() + text->size() || v < 0) {
+    return InvalidArgumentError("after must be a non-negative event sequence number");
+  }
+  return v;
+}
+
+// Ids reach the store only in their own shape.
+Status CheckId(const std::string& id, std::string_view prefix) {
+  if (LooksLikeId(id, prefix)) return OkStatus();
+  return NotFoundError("no such id \"" + id.substr(0, 80) + "\"");
+}
+
+json RequestPage(const Page<RequestView>& page) {
+  json items = json::array();
+  for (const RequestView& v : page.items) items.push_back(ToJson(v));
+  return {{"items", items},
+          {"next_cursor", page.next_cursor ? json(*page.next_cursor) : json(nullptr)}};
+}
+
+}  // namespace
+
+HttpResponse ApiRoutes::Handle(const HttpRequest& http) const {
+  std::vector<std::string> seg = Segments(http.path);
+  HttpResponse out;
+  if (Is(seg, {"healthz"})) {
+    out = JsonResponse(200, {{"status", "ok"}});
+  } else if (Is(seg, {"readyz"})) {
+    bool store_ok = deps_.store.GetAuditHead().ok();
+    bool ready = deps_.ready.load() && store_ok;
+    out = JsonResponse(ready ? 200 : 503,
+                       {{"ready", ready}, {"reconciled", deps_.ready.load()}, {"store", store_ok}});
+  } else if (Is(seg, {"metrics"})) {
+    out.content_type = "text/plain; version=0.0.4";
+    out.body = deps_.metrics.Render(deps_.index.size(), 0);
+  } else if (seg.empty() || seg[0] != "v1") {
+    out = ErrorResponse(NotFoundError("no route " + http.path.substr(0, 200)));
+  } else {
+    StatusOr<Principal> who = deps_.auth.Authenticate(http);
+    out = who.ok() ? WithIdempotency(*who, http, seg) : ErrorResponse(who.status());
+  }
+  deps_.metrics.CountHttp(out.status);
+  return out;
+}
+
+HttpResponse ApiRoutes::WithIdempotency(const Principal& who, const HttpRequest& http,
+                                        const std::vector<std::string>& seg) const {
+  auto key = http.Header("idempotency-key");
+  if (http.method != "POST" || !key) return Dispatch(who, http, seg);
+  if (key->empty() || key->size() > kMaxIdempotencyKey) {
+    return ErrorResponse(InvalidArgumentError("Idempotency-Key must be 1 to 200 characters"));
+  }
+  std::string route = http.method + " " + http.path;
+  auto stored = deps_.store.GetIdempotent(who.name(), route, *key);
+  if (stored.ok()) {
+    HttpResponse r;
+    r.status = stored->http_status;
+    r.body = stored->body;
+    r.headers["Idempotent-Replayed"] = "true";
+    return r;
+  }
+  if (stored.status().code() != StatusCode::kNotFound) return ErrorResponse(stored.status());
+  HttpResponse r = Dispatch(who, http, seg);
+  if (r.status < 500 && !r.stream) {
+    // First answer wins; a concurrent twin that lost the insert is harmless
+    // because the state change itself is compare-and-set.
+    (void)deps_.store.PutIdempotent(
+        {*key, who.name(), route, r.status, r.body, deps_.clock.Now()});
+  }
+  return r;
+}
+
+HttpResponse ApiRoutes::Dispatch(const Principal& who, const HttpRequest& http,
+                                 const std::vector<std::string>& seg) const {
+  const std::string& m = http.method;
+  if (Is(seg, {"v1", "requests"})) {
+    if (m == "POST") return CreateRequest(who, http);
+    if (m == "GET") return ListRequests(who, http);
+    return MethodNotAllowed();
+  }
+  if (Is(seg, {"v1", "requests", "*"})) {
+    if (m != "GET") return MethodNotAllowed();
+    if (Status s = CheckId(seg[2], "req_"); !s.ok()) return ErrorResponse(s);
+    auto v = deps_.requests.Get(who, seg[2]);
+    return v.ok() ? JsonResponse(200, ToJson(*v)) : ErrorResponse(v.status());
+  }
+  if (Is(seg, {"v1", "requests", "*", "*"})) {
+    if (m != "POST") return MethodNotAllowed();
+    return Decide(who, http, seg[2], seg[3]);
+  }
+  if (Is(seg, {"v1", "grants"})) {
+    return m == "GET" ? ListGrants(who, http) : MethodNotAllowed();
+  }
+  if (Is(seg, {"v1", "grants", "*"})) {
+    if (m != "GET") return MethodNotAllowed();
+    if (Status s = CheckId(seg[2], "grt_"); !s.ok()) return ErrorResponse(s);
+    auto g = deps_.requests.GetGrant(who, seg[2]);
+    return g.ok() ? JsonResponse(200, ToJson(*g)) : ErrorResponse(g.status());
+  }
+  if (Is(seg, {"v1", "grants", "*", "revoke"})) {
+    return m == "POST" ? EndGrant(who, http, seg[2]) : MethodNotAllowed();
+  }
+  if (Is(seg, {"v1", "grants", "*", "extend"})) {
+    return m == "POST" ? ExtendGrant(who, http, seg[2]) : MethodNotAllowed();
+  }
+  if (Is(seg, {"v1", "grants", "*", "ssh-cert"})) {
+    if (m != "POST") return MethodNotAllowed();
+    if (Status s = CheckId(seg[2], "grt_"); !s.ok()) return ErrorResponse(s);
+    auto g = deps_.requests.GetGrant(who, seg[2]);
+    if (!g.ok()) return ErrorResponse(g.status());
+    return ErrorResponse(InvalidArgumentError("connector " + g->connector +
+                                              " does not issue SSH certificates"));
+  }
+  if (Is(seg, {"v1", "check"})) return m == "POST" ? Check(who, http) : MethodNotAllowed();
+  if (Is(seg, {"v1", "audit"})) return m == "GET" ? ReadAudit(who, http) : MethodNotAllowed();
+  if (Is(seg, {"v1", "audit", "verify"})) {
+    if (m != "GET") return MethodNotAllowed();
+    auto r = deps_.audit.Verify(who);
+    if (!r.ok()) return ErrorResponse(r.status());
+    if (r->ok) return JsonResponse(200, {{"ok", true}, {"events", r->events}, {"head", r->head}});
+    return JsonResponse(200, {{"ok", false},
+                              {"events", r->events},
+                              {"first_bad_seq", *r->first_bad_seq},
+                              {"reason", r->reason}});
+  }
+  if (Is(seg, {"v1", "audit", "stream"})) {
+    return m == "GET" ? StreamAudit(who, http) : MethodNotAllowed();
+  }
+  if (Is(seg, {"v1", "entitlements"})) return m == "GET" ? Entitlements(who) : MethodNotAllowed();
+  if (Is(seg, {"v1", "reports", "summary"})) {
+    return m == "GET" ? Summary(who, http) : MethodNotAllowed();
+  }
+  if (Is(seg, {"v1", "connectors", "*", "ca"}) || Is(seg, {"v1", "connectors", "*", "krl"})) {
+    return m == "GET" ? Connector(http, seg) : MethodNotAllowed();
+  }
+  return ErrorResponse(NotFoundError("no route " + http.path.substr(0, 200)));
+}
+
+HttpResponse ApiRoutes::CreateRequest(const Principal& who, const HttpRequest& http) const {
+  auto body = JsonBody::Parse(
+      http.body, {"entitlement", "duration", "justification", "ticket", "start_at", "emergency"});
+  if (!body.ok()) return ErrorResponse(body.status());
+  CreateRequestInput in;
+  auto entitlement = body->String("entitlement");
+  auto duration = body->String("duration");
+  auto justification = body->OptionalString("justification");
+  auto ticket = body->OptionalString("ticket");
+  auto start_at = body->OptionalString("start_at");
+  auto emergency = body->OptionalBool("emergency");
+  for (const Status* s : {&entitlement.status(), &duration.status(), &justification.status(),
+                          &ticket.status(), &start_at.status(), &emergency.status()}) {
+    if (!s->ok()) return ErrorResponse(*s);
+  }
+  auto parsed = ParseDuration(*duration);
+  if (!parsed.ok()) return ErrorResponse(parsed.status());
+  in.entitlement = *entitlement;
+  in.duration = *parsed;
+  in.justification = *justification;
+  in.ticket = *ticket;
+  in.emergency = *emergency ? Emergency::kYes : Emergency::kNo;
+  if (!start_at->empty()) {
+    auto t = ParseTime(*start_at);
+    if (!t.ok()) return ErrorResponse(t.status());
+    in.start_at = *t;
+  }
+  auto v = deps_.requests.Create(who, in);
+  return v.ok() ? JsonResponse(201, ToJson(*v)) : ErrorResponse(v.status());
+}
+
+HttpResponse ApiRoutes::ListRequests(const Principal& who, const HttpRequest& http) const {
+  RequestFilter f;
+  auto limit = ParseLimit(http);
+  if (!limit.ok()) return ErrorResponse(limit.status());
+  f.limit = *limit;
+  if (auto state = http.Query("state")) {
+    auto s = ParseRequestState(*state);
+    if (!s.ok()) return ErrorResponse(s.status());
+    f.state = *s;
+  }
+  if (auto subject = http.Query("subject")) f.subject = *subject;
+  if (auto cursor = http.Query("cursor")) f.after = *cursor;
+  auto page = deps_.requests.List(who, f);
+  return page.ok() ? JsonResponse(200, RequestPage(*page)) : ErrorResponse(page.status());
+}
+
+HttpResponse ApiRoutes::Decide(const Principal& who, const HttpRequest& http,
+                               const std::string& id, const std::string& verb) const {
+  if (verb != "approve" && verb != "deny" && verb != "cancel") {
+    return ErrorResponse(NotFoundError("no route " + http.path.substr(0, 200)));
+  }
+  auto body = JsonBody::Parse(http.body, {"comment"});
+  if (!body.ok()) return ErrorResponse(body.status());
+  auto comment = body->OptionalString("comment");
+  if (!comment.ok()) return ErrorResponse(comment.status());
+  if (Status s = CheckId(id, "req_"); !s.ok()) return ErrorResponse(s);
+  StatusOr<RequestView> v = verb == "approve" ? deps_.requests.Approve(who, id, *comment)
+                            : verb == "deny"  ? deps_.requests.Deny(who, id, *comment)
+                                              : deps_.requests.Cancel(who, id, *comment);
+  return v.ok() ? JsonResponse(200, ToJson(*v)) : ErrorResponse(v.status());
+}
+
+HttpResponse ApiRoutes::ListGrants(const Principal& who, const HttpRequest& http) const {
+  GrantFilter f;
+  auto limit = ParseLimit(http);
+  if (!limit.ok()) return ErrorResponse(limit.status());
+  f.limit = *limit;
+  if (auto subject = http.Query("subject")) f.subject = *subject;
+  if (auto active = http.Query("active")) {
+    if (*active != "true" && *active != "false") {
+      return ErrorResponse(InvalidArgumentError("active must be true or false"));
+    }
+    f.active_only = *active == "true";
+  }
+  if (auto cursor = http.Query("cursor")) f.after = *cursor;
+  auto page = deps_.requests.ListGrants(who, f);
+  if (!page.ok()) return ErrorResponse(page.status());
+  json items = json::array();
+  for (const Grant& g : page->items) items.push_back(ToJson(g));
+  return JsonResponse(200, {{"items", items},
+                            {"next_cursor", page->next_cursor ? json(*page->next_cursor)
+                                                              : json(nullptr)}});
+}
+
+HttpResponse ApiRoutes::EndGrant(const Principal& who, const HttpRequest& http,
+                                 const std::string& id) const {
+  auto body = JsonBody::Parse(http.body, {"reason"});
+  if (!body.ok()) return ErrorResponse(body.status());
+  auto reason = body->OptionalString("reason");
+  if (!reason.ok()) return ErrorResponse(reason.status());
+  if (Status s = CheckId(id, "grt_"); !s.ok()) return ErrorResponse(s);
+  auto g = deps_.requests.EndGrant(who, id, *reason);
+  return g.ok() ? JsonResponse(200, ToJson(*g)) : ErrorResponse(g.status());
+}
+
+HttpResponse ApiRoutes::ExtendGrant(const Principal& who, const HttpRequest& http,
+                                    const std::string& id) const {
+  auto body = JsonBody::Parse(http.body, {"duration", "justification"});
+  if (!body.ok()) return ErrorResponse(body.status());
+  auto duration = body->String("duration");
+  if (!duration.ok()) return ErrorResponse(duration.status());
+  auto justification = body->OptionalString("justification");
+  if (!justification.ok()) return ErrorResponse(justification.status());
+  auto parsed = ParseDuration(*duration);
+  if (!parsed.ok()) return ErrorResponse(parsed.status());
+  if (Status s = CheckId(id, "grt_"); !s.ok()) return ErrorResponse(s);
+  auto v = deps_.requests.Extend(who, id, ExtendInput{*parsed, *justification});
+  return v.ok() ? JsonResponse(201, ToJson(*v)) : ErrorResponse(v.status());
+}
+
+HttpResponse ApiRoutes::Check(const Principal& who, const HttpRequest& http) const {
+  auto body = JsonBody::Parse(http.body, {"subject", "entitlement"});
+  if (!body.ok()) return ErrorResponse(body.status());
+  auto subject = body->String("subject");
+  auto entitlement = body->String("entitlement");
+  if (!subject.ok()) return ErrorResponse(subject.status());
+  if (!entitlement.ok()) return ErrorResponse(entitlement.status());
+  auto r = deps_.requests.Check(who, *subject, *entitlement);
+  if (!r.ok()) return ErrorResponse(r.status());
+  json out = {{"allowed", r->allowed}};
+  if (r->allowed) {
+    out["grant_id"] = r->grant_id;
+    out["expires_at"] = FormatTime(*r->expires_at);
+  }
+  return JsonResponse(200, out);
+}
+
+HttpResponse ApiRoutes::ReadAudit(const Principal& who, const HttpRequest& http) const {
+  auto limit = ParseLimit(http);
+  if (!limit.ok()) return ErrorResponse(limit.status());
+  auto after = ParseSeq(http.Query("after"));
+  if (!after.ok()) return ErrorResponse(after.status());
+  auto page = deps_.audit.Read(who, *after, *limit);
+  if (!page.ok()) return ErrorResponse(page.status());
+  json items = json::array();
+  for (const AuditEvent& e : page->items) items.push_back(ToJson(e));
+  return JsonResponse(200, {{"items", items},
+                            {"next_cursor", page->next_cursor ? json(*page->next_cursor)
+                                                              : json(nullptr)}});
+}
+
+HttpResponse ApiRoutes::StreamAudit(const Principal& who, const HttpRequest& http) const {
+  auto after = ParseSeq(http.Header("last-event-id") ? http.Header("last-event-id")
+                                                     : http.Query("after"));
+  if (!after.ok()) return ErrorResponse(after.status());
+  auto type_filter = http.Query("type");
+  HttpResponse r;
+  r.content_type = "text/event-stream";
+  Principal principal = who;
+  int64_t start = *after;
+  r.stream = [this, principal, start, type_filter](const StreamWriter& write) {
+    int64_t cursor = start;
+    // Bounded: a stream lives at most a day; clients reconnect with
+    // Last-Event-ID. A comment every 15 s detects gone peers.
+    for (int round = 0; round < 24 * 60 * 4; ++round) {
+      auto page = deps_.audit.Read(principal, cursor, 1000);
+      if (!page.ok()) return;
+      for (const AuditEvent& e : page->items) {
+        cursor = e.seq;
+        if (type_filter && ToString(e.type) != *type_filter) continue;
+        std::string chunk = "id: " + std::to_string(e.seq) + "\nevent: " +
+                            std::string(ToString(e.type)) + "\ndata: " + ToJson(e).dump() +
+                            "\n\n";
+        if (!write(chunk)) return;
+      }
+      if (page->next_cursor) continue;
+      if (auto head = deps_.store.GetAuditHead(); head.ok()) cursor = std::max(cursor, head->seq);
+      deps_.feed.WaitBeyond(cursor, std::chrono::seconds(15));
+      if (!write(": keep-alive\n\n")) return;
+    }
+  };
+  return r;
+}
+
+HttpResponse ApiRoutes::Entitlements(const Principal& who) const {
+  json items = json::array();
+  for (const Requestable& r : deps_.policies.Get()->policies->RequestableBy(who.subject)) {
+    items.push_back(ToJson(r));
+  }
+  return JsonResponse(200, {{"items", items}, {"next_cursor", nullptr}});
+}
+
+HttpResponse ApiRoutes::Summary(const Principal& who, const HttpRequest& http) const {
+  SystemTime to = deps_.clock.Now();
+  SystemTime from = to - std::chrono::hours(24 * 30);
+  if (auto text = http.Query("from")) {
+    auto t = ParseTime(*text);
+    if (!t.ok()) return ErrorResponse(t.status());
+    from = *t;
+  }
+  if (auto text = http.Query("to")) {
+    auto t = ParseTime(*text);
+    if (!t.ok()) return ErrorResponse(t.status());
+    to = *t;
+  }
+  auto s = deps_.audit.Summary(who, from, to);
+  if (!s.ok()) return ErrorResponse(s.status());
+  return JsonResponse(200, {{"from", FormatTime(from)},
+                            {"to", FormatTime(to)},
+                            {"events", s->events},
+                            {"requests", s->requests_by_state},
+                            {"requests_by_entitlement", s->requests_by_entitlement},
+                            {"denied_reasons", s->denied_reasons},
+                            {"emergency_uses", s->emergency_uses},
+                            {"grants", s->grants},
+                            {"grant_seconds_total", s->grant_seconds_total},
+                            {"revoke_failures", s->revoke_failures}});
+}
+
+HttpResponse ApiRoutes::Connector(const HttpRequest& http,
+                                  const std::vector<std::string>& seg) const {
+  (void)http;
+  return ErrorResponse(NotFoundError("connector " + seg[2].substr(0, 80) +
+                                     " has no SSH certificate authority"));
+}
+
+}  // namespace jit

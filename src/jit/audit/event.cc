@@ -1,0 +1,78 @@
+#include "jit/audit/event.h"
+
+#include <openssl/evp.h>
+
+#include <array>
+#include <memory>
+
+#include "jit/base/duration.h"
+
+namespace jit {
+namespace {
+
+constexpr std::array<std::pair<AuditType, std::string_view>, 15> kTypes = {{
+    {AuditType::kRequestCreated, "request.created"},
+    {AuditType::kRequestRejected, "request.rejected"},
+    {AuditType::kRequestApproved, "request.approved"},
+    {AuditType::kRequestDenied, "request.denied"},
+    {AuditType::kRequestCancelled, "request.cancelled"},
+    {AuditType::kRequestTimedOut, "request.timed_out"},
+    {AuditType::kGrantActivated, "grant.activated"},
+    {AuditType::kGrantExtended, "grant.extended"},
+    {AuditType::kGrantRevoked, "grant.revoked"},
+    {AuditType::kGrantExpired, "grant.expired"},
+    {AuditType::kGrantRevokeFailed, "grant.revoke_failed"},
+    {AuditType::kGrantSessionsKilled, "grant.sessions_killed"},
+    {AuditType::kEmergencyUsed, "emergency.used"},
+    {AuditType::kPolicyLoaded, "policy.loaded"},
+    {AuditType::kDriftFound, "drift.found"},
+}};
+
+void Field(std::string& out, std::string_view value) {
+  out += std::to_string(value.size());
+  out += ':';
+  out += value;
+  out += '|';
+}
+
+}  // namespace
+
+std::string_view ToString(AuditType t) {
+  for (const auto& [type, name] : kTypes) {
+    if (type == t) return name;
+  }
+  return "unknown";
+}
+
+StatusOr<AuditType> ParseAuditType(std::string_view text) {
+  for (const auto& [type, name] : kTypes) {
+    if (name == text) return type;
+  }
+  return InvalidArgumentError("unknown audit event type \"" + std::string(text) + "\"");
+}
+
+std::string ComputeEventHash(const AuditEvent& e) {
+  std::string canon;
+  Field(canon, e.prev_hash);
+  Field(canon, std::to_string(e.seq));
+  Field(canon, FormatTime(e.time));
+  Field(canon, ToString(e.type));
+  Field(canon, e.actor);
+  Field(canon, e.subject);
+  Field(canon, e.request_id);
+  Field(canon, e.grant_id);
+  Field(canon, e.data);
+  std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
+  unsigned int len = 0;
+  EVP_Digest(canon.data(), canon.size(), md.data(), &len, EVP_sha256(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  hex.reserve(len * 2);
+  for (unsigned int i = 0; i < len; ++i) {
+    hex.push_back(kHex[md[i] >> 4]);
+    hex.push_back(kHex[md[i] & 0xf]);
+  }
+  return hex;
+}
+
+}  // namespace jit

@@ -1,0 +1,58 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "jit/base/clock.h"
+#include "jit/base/status.h"
+
+namespace jit {
+
+// DESIGN "Audit event types".
+enum class AuditType {
+  kRequestCreated,
+  kRequestRejected,
+  kRequestApproved,
+  kRequestDenied,
+  kRequestCancelled,
+  kRequestTimedOut,
+  kGrantActivated,
+  kGrantExtended,
+  kGrantRevoked,
+  kGrantExpired,
+  kGrantRevokeFailed,
+  kGrantSessionsKilled,
+  kEmergencyUsed,
+  kPolicyLoaded,
+  kDriftFound,
+};
+
+std::string_view ToString(AuditType t);
+StatusOr<AuditType> ParseAuditType(std::string_view text);
+
+// One entry of the hash-chained audit log. The writer fills everything up to
+// `data`; the store assigns `seq`, `prev_hash` and `hash` inside the same
+// transaction as the state change it records.
+struct AuditEvent {
+  int64_t seq = 0;
+  SystemTime time{};
+  AuditType type = AuditType::kRequestCreated;
+  std::string actor;  // who caused it: a subject, "policy" or "jitd"
+  std::string subject;  // whose privilege it concerns
+  std::string request_id;
+  std::string grant_id;
+  std::string data = "{}";  // a JSON object, stored and hashed as this text
+  std::string prev_hash;
+  std::string hash;
+};
+
+// The hash of the event before seq 1.
+inline constexpr std::string_view kGenesisHash =
+    "0000000000000000000000000000000000000000000000000000000000000000";
+
+// SHA-256 (hex) over prev_hash and every other field of `e`, length-prefixed
+// so that no two different events hash the same. `e.hash` is ignored.
+std::string ComputeEventHash(const AuditEvent& e);
+
+}  // namespace jit

@@ -1,0 +1,41 @@
+#include "jit/base/ids.h"
+
+#include <openssl/rand.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+
+namespace jit {
+
+std::string RandomHex(size_t bytes) {
+  std::vector<unsigned char> buf(bytes);
+  if (RAND_bytes(buf.data(), static_cast<int>(buf.size())) != 1) {
+    std::fputs("jitd: CSPRNG failure\n", stderr);
+    std::abort();
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes * 2);
+  for (unsigned char b : buf) {
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 0xf]);
+  }
+  return out;
+}
+
+std::string NewId(std::string_view prefix) {
+  return std::string(prefix) + RandomHex(16);
+}
+
+bool LooksLikeId(std::string_view text, std::string_view prefix) {
+  if (text.size() != prefix.size() + 32) return false;
+  if (text.substr(0, prefix.size()) != prefix) return false;
+  for (char c : text.substr(prefix.size())) {
+    bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+    if (!hex) return false;
+  }
+  return true;
+}
+
+}  // namespace jit

@@ -1,0 +1,27 @@
+#pragma once
+
+#include <string>
+
+#include "jit/base/status.h"
+#include "jit/cli/cli.h"
+
+namespace jit {
+
+// Where the CLI sends requests and with which bearer token.
+struct ServerConfig {
+  std::string server;  // URL with scheme, e.g. "http://127.0.0.1:8420"
+  std::string token;   // empty: no Authorization header
+};
+
+// Picks server and token, each on its own, from the first source that has
+// it: the flag value (non-empty), then JIT_SERVER / JIT_TOKEN, then
+// `<home>/.config/jit/config` (YAML mapping with optional `server` and
+// `token` string keys; a missing file is fine). Errors:
+// kInvalidArgument "FILE:LINE: reason" for a config file that does not parse
+// or has other keys; kFailedPrecondition (reason "no_server") when no source
+// names a server.
+StatusOr<ServerConfig> ResolveServerConfig(const std::string& server_flag,
+                                           const std::string& token_flag,
+                                           const CliEnv& env);
+
+}  // namespace jit

@@ -1,0 +1,60 @@
+#include "jit/cli/cli_context.h"
+
+#include "jit/cli/cli_config.h"
+#include "jit/cli/terminal_text.h"
+
+namespace jit {
+
+void CliContext::AddGlobalFlags(CLI::App& app) {
+  app.add_option("--server", server_flag_,
+                 "jitd URL, e.g. http://127.0.0.1:8420 (default: $JIT_SERVER, "
+                 "then ~/.config/jit/config)");
+  app.add_option("--token", token_flag_,
+                 "bearer token (default: $JIT_TOKEN, then the config file)");
+  app.add_flag("--json", json_, "print the server's JSON instead of a table");
+}
+
+void CliContext::OnRun(CLI::App* command, Action action) {
+  actions_.emplace_back(command, std::move(action));
+}
+
+void CliContext::OnRunWithApi(CLI::App* command, ApiAction action) {
+  OnRun(command, [this, action = std::move(action)]() {
+    StatusOr<ServerConfig> config =
+        ResolveServerConfig(server_flag_, token_flag_, env_);
+    if (!config.ok()) return UsageError(config.status());
+    StatusOr<ApiClient> api = ApiClient::Create(*config);
+    if (!api.ok()) return UsageError(api.status());
+    return action(*api);
+  });
+}
+
+int CliContext::RunChosen() const {
+  for (const auto& [command, action] : actions_) {
+    if (command->parsed()) return action();
+  }
+  err_ << "error: no command given; see --help\n";
+  return kExitUsage;
+}
+
+int CliContext::Fail(const Status& status) const {
+  err_ << "error: ";
+  if (!status.reason().empty())
+    err_ << SanitizeForTerminal(status.reason()) << ": ";
+  err_ << SanitizeForTerminal(status.message()) << '\n';
+  for (const std::string& detail : status.details()) {
+    err_ << "  - " << SanitizeForTerminal(detail) << '\n';
+  }
+  return kExitFailure;
+}
+
+int CliContext::UsageError(const Status& status) const {
+  err_ << "error: " << SanitizeForTerminal(status.message()) << '\n';
+  return kExitUsage;
+}
+
+void CliContext::PrintJson(const Json& value) const {
+  WriteJson(out_, value, /*indent=*/2);
+}
+
+}  // namespace jit

@@ -1,0 +1,59 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "jit/base/status.h"
+
+namespace jit {
+
+struct ClientResponse {
+  int status = 0;
+  std::string body;
+  std::map<std::string, std::string> headers;  // lower-case names
+};
+
+// A small blocking HTTP/1.1 client (Boost.Beast) for the CLI and tests.
+// Only http:// URLs. One connection per call. Thread-compatible: use one per
+// thread or guard it.
+class HttpClient {
+ public:
+  // `base_url` like "http://127.0.0.1:8420" (path prefix allowed).
+  // kInvalidArgument for a URL without scheme/host or with another scheme.
+  static StatusOr<HttpClient> Create(std::string_view base_url,
+                                     std::chrono::milliseconds timeout =
+                                         std::chrono::seconds(30));
+
+  // Sends `method target` (target starts with '/', may carry a query) with
+  // optional bearer token and JSON body. Any HTTP status is a success here;
+  // errors are for transport problems: kUnavailable (cannot connect, reset),
+  // kDeadlineExceeded (timeout).
+  StatusOr<ClientResponse> Do(std::string_view method, std::string_view target,
+                              std::string_view bearer_token = "",
+                              std::string_view json_body = "",
+                              const std::map<std::string, std::string>& extra_headers = {}) const;
+
+  // Reads a text/event-stream: calls `on_event(id, event, data)` per event
+  // until it returns false, the server closes, or the timeout passes.
+  Status Stream(std::string_view target, std::string_view bearer_token,
+                const std::function<bool(const std::string& id, const std::string& event,
+                                         const std::string& data)>& on_event) const;
+
+  const std::string& host() const { return host_; }
+  const std::string& port() const { return port_; }
+
+ private:
+  HttpClient(std::string host, std::string port, std::string prefix,
+             std::chrono::milliseconds timeout)
+      : host_(std::move(host)), port_(std::move(port)), prefix_(std::move(prefix)),
+        timeout_(timeout) {}
+  std::string host_;
+  std::string port_;
+  std::string prefix_;
+  std::chrono::milliseconds timeout_;
+};
+
+}  // namespace jit

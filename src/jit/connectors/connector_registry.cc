@@ -1,0 +1,40 @@
+// ConnectorRegistry, declared in connector.h.
+#include "jit/connectors/connector.h"
+
+#include <fmt/format.h>
+
+#include <cassert>
+#include <utility>
+
+namespace jit {
+
+void ConnectorRegistry::Add(std::string type, ConnectorFactory factory) {
+  assert(factory && "ConnectorRegistry::Add needs a factory");
+  factories_[std::move(type)] = std::move(factory);
+}
+
+StatusOr<std::unique_ptr<Connector>> ConnectorRegistry::Make(
+    const ConnectorConfig& config, const Environment& env) const {
+  auto it = factories_.find(config.type);
+  if (it == factories_.end()) {
+    std::string where = config.origin.empty() ? "" : config.origin + ": ";
+    return InvalidArgumentError(
+        fmt::format("{}unknown connector type \"{}\" (known: {})", where,
+                    config.type, fmt::join(Types(), ", ")));
+  }
+  StatusOr<std::unique_ptr<Connector>> made = it->second(config, env);
+  if (made.ok() && *made == nullptr) {
+    return InternalError("factory for connector type \"" + config.type +
+                         "\" returned nothing");
+  }
+  return made;
+}
+
+std::vector<std::string> ConnectorRegistry::Types() const {
+  std::vector<std::string> types;
+  types.reserve(factories_.size());
+  for (const auto& [type, factory] : factories_) types.push_back(type);
+  return types;
+}
+
+}  // namespace jit

@@ -1,0 +1,108 @@
+#include "jit/expiry/expiry_scheduler.h"
+
+#include <spdlog/spdlog.h>
+
+namespace jit {
+namespace {
+
+constexpr int kBatch = 1000;
+constexpr int kMaxBatches = 1000;  // bounds one pass at 1M items per kind
+
+}  // namespace
+
+DueWork ExpiryScheduler::RunDue(SystemTime now) {
+  DueWork work;
+  for (int batch = 0; batch < kMaxBatches; ++batch) {
+    StatusOr<std::vector<Grant>> due = store_.DueRevokes(now, kBatch);
+    if (!due.ok()) {
+      spdlog::warn("expiry: cannot read due revokes: {}", due.status().ToString());
+      ++work.errors;
+      break;
+    }
+    int progressed = 0;
+    for (const Grant& g : *due) {
+      if (g.state == GrantState::kActive) {
+        StatusOr<Grant> ended = lifecycle_.End(g.id, EndReason::kExpired, kSystemActor, "");
+        if (ended.ok()) {
+          ++work.expired;
+          ++progressed;
+        } else {
+          ++work.errors;
+        }
+        continue;
+      }
+      Status s = lifecycle_.CompleteRevoke(g);
+      ++work.revoke_retries;
+      if (s.ok()) {
+        ++progressed;
+      } else {
+        ++work.revoke_failures;
+      }
+    }
+    // Failed retries are rescheduled into the future, so a batch that made
+    // no progress means everything left is waiting for its backoff.
+    if (static_cast<int>(due->size()) < kBatch || progressed == 0) break;
+  }
+  StatusOr<std::vector<Request>> timeouts = store_.DueTimeouts(now, kBatch);
+  if (timeouts.ok()) {
+    for (const Request& r : *timeouts) {
+      if (requests_.TimeOut(r).ok()) {
+        ++work.timed_out;
+      } else {
+        ++work.errors;
+      }
+    }
+  } else {
+    ++work.errors;
+  }
+  StatusOr<std::vector<Request>> starts = store_.DueActivations(now, kBatch);
+  if (starts.ok()) {
+    for (const Request& r : *starts) {
+      if (requests_.ActivateDue(r).ok()) {
+        ++work.activated;
+      } else {
+        ++work.errors;
+      }
+    }
+  } else {
+    ++work.errors;
+  }
+  return work;
+}
+
+void ExpiryScheduler::Start() {
+  std::lock_guard lock(mu_);
+  if (thread_.joinable()) return;
+  stopping_ = false;
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void ExpiryScheduler::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void ExpiryScheduler::Poke() {
+  {
+    std::lock_guard lock(mu_);
+    poked_ = true;
+  }
+  wake_.notify_all();
+}
+
+void ExpiryScheduler::Loop() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    lock.unlock();
+    RunDue(clock_.Now());
+    lock.lock();
+    wake_.wait_for(lock, tick_, [this] { return stopping_ || poked_; });
+    poked_ = false;
+  }
+}
+
+}  // namespace jit

@@ -1,0 +1,134 @@
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "jit/base/clock.h"
+#include "jit/base/status.h"
+#include "jit/domain/request.h"
+
+namespace YAML {
+class Node;
+}
+
+namespace jit {
+
+// Who is asking (or approving): the authenticated principal.
+struct Subject {
+  std::string name;    // e.g. "alice" or a machine token's name
+  std::string person;  // the human behind it; equal to name unless aliased
+  std::vector<std::string> groups;
+};
+
+// A named privilege a request can ask for (config `entitlements:`).
+struct Entitlement {
+  std::string name;
+  std::string connector;
+  // Connector parameters as given in YAML, each value (scalar, list or
+  // mapping) kept as JSON text per key (e.g. {"role": "\"app_read\"",
+  // "commands": "[...]"}). Quoted scalars are strings; plain true/false,
+  // null and numbers become JSON booleans, null and numbers.
+  std::map<std::string, std::string> params_json;
+  Duration max_duration{0};
+  std::string description;
+};
+
+// What Evaluate is asked about. Pure data; no I/O.
+struct AccessAsk {
+  Subject subject;
+  std::string entitlement;
+  Duration duration{0};
+  std::string justification;
+  std::string ticket;
+  Emergency emergency = Emergency::kNo;
+  std::optional<SystemTime> start_at;
+};
+
+// The answer. When `allow` is false, `reasons` lists every rule that failed
+// (of every policy that covers the entitlement for this subject), in plain
+// words fit for a 403 body and `jit policy explain`.
+struct Decision {
+  bool allow = false;
+  bool needs_approval = false;    // false + allow = auto-approved
+  std::string policy;             // the policy that decided (allow) or ""
+  int approvals_required = 0;     // distinct approvers needed
+  Duration max_duration{0};       // the effective cap that applied
+  std::optional<Duration> approval_timeout;
+  std::vector<std::string> notify;  // emergency notify list
+  std::vector<std::string> reasons;
+};
+
+// What a subject may ask for, for GET /v1/entitlements.
+struct Requestable {
+  std::string entitlement;
+  std::string description;
+  std::string policy;
+  Duration max_duration{0};
+  bool auto_approve = false;
+  int approvals_required = 0;
+  int justification_min_chars = 0;
+  std::string ticket_pattern;
+  bool emergency_allowed = false;
+  std::optional<Duration> emergency_max_duration;
+  // The policy asks for MFA, which no login can prove yet: every request
+  // under it is denied ("policy requires MFA ...").
+  bool mfa_required = false;
+  // When requests are accepted, e.g. "mon,tue 08:00-20:00 Europe/Berlin";
+  // empty = any time.
+  std::vector<std::string> time_windows;
+};
+
+// The loaded `entitlements:` and `policies:` of one config file. Immutable
+// after Load, so it is thread-safe and shared read-only (a reload builds a
+// new one and swaps it in).
+class PolicySet {
+ public:
+  // Reads `entitlements` and `policies` from `root` (the whole config file,
+  // loaded from `path`, used in messages). Other top-level keys are ignored
+  // here. Errors: kInvalidArgument "FILE:LINE: reason" naming the first
+  // problem (unknown key, bad duration, bad regex, unknown entitlement,
+  // policy count above the number of possible approvers...).
+  static StatusOr<std::shared_ptr<const PolicySet>> Load(const YAML::Node& root,
+                                                         const std::string& path);
+  // Loads a YAML file from disk, then Load(). Syntax errors give FILE:LINE.
+  static StatusOr<std::shared_ptr<const PolicySet>> LoadFile(const std::string& path);
+
+  // Pure. `now` is used for time windows. Chooses the first policy in file
+  // order that allows; otherwise reasons of all covering policies, or
+  // "no policy lets <subject> request <entitlement>" when none covers.
+  Decision Evaluate(const AccessAsk& ask, SystemTime now) const;
+
+  // True when `approver` may approve requests decided by `policy_name`
+  // (member of one of its approval groups or users). Self-approval is checked
+  // by the caller, not here.
+  bool MayApprove(const Subject& approver, const std::string& policy_name) const;
+
+  // The entitlement called `name`, or nullptr. Points into this set.
+  const Entitlement* FindEntitlement(const std::string& name) const;
+  // In file order.
+  const std::vector<Entitlement>& entitlements() const;
+  // One row per entitlement (file order) that some policy lets `subject`
+  // request; the first such policy in file order gives the limits.
+  std::vector<Requestable> RequestableBy(const Subject& subject) const;
+  // Names of the policies that list `entitlement`, in file order.
+  std::vector<std::string> PoliciesFor(const std::string& entitlement) const;
+  // Findings that do not stop loading, one sentence each: entitlements no
+  // policy lists, policies that can never allow (MFA required).
+  std::vector<std::string> Warnings() const;
+  // Hex SHA-256 of the policy and entitlement definitions as loaded, to
+  // record which version decided a request.
+  const std::string& version_hash() const;
+  size_t policy_count() const;
+
+  struct Impl;
+  explicit PolicySet(std::unique_ptr<Impl> impl);
+  ~PolicySet();
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace jit

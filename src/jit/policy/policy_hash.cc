@@ -1,0 +1,82 @@
+// The version hash of a loaded PolicySet.
+
+#include <openssl/evp.h>
+
+#include <cstdlib>
+
+#include <nlohmann/json.hpp>
+
+#include "jit/policy/policy_model.h"
+
+namespace jit::policy_internal {
+namespace {
+
+nlohmann::json EntitlementJson(const Entitlement& e) {
+  return {{"name", e.name},
+          {"connector", e.connector},
+          {"params", e.params_json},
+          {"max_duration_ms", e.max_duration.count()},
+          {"description", e.description}};
+}
+
+nlohmann::json OptionalMillis(const std::optional<Duration>& d) {
+  if (!d.has_value()) return nullptr;
+  return d->count();
+}
+
+nlohmann::json PolicyJson(const PolicyDef& p) {
+  nlohmann::json windows = nlohmann::json::array();
+  for (const TimeWindow& w : p.windows) windows.push_back(w.description());
+  return {{"name", p.name},
+          {"subject_users", p.subject_users},
+          {"subject_groups", p.subject_groups},
+          {"entitlements", p.entitlements},
+          {"max_duration_ms", OptionalMillis(p.max_duration)},
+          {"justification_min_chars", p.justification_min_chars},
+          {"ticket_pattern", p.ticket_pattern},
+          {"mfa", p.mfa},
+          {"auto_approve", p.auto_approve},
+          {"approver_groups", p.approver_groups},
+          {"approver_users", p.approver_users},
+          {"approval_count", p.approval_count},
+          {"approval_timeout_ms", OptionalMillis(p.approval_timeout)},
+          {"emergency_allowed", p.emergency_allowed},
+          {"emergency_max_duration_ms", OptionalMillis(p.emergency_max_duration)},
+          {"notify", p.notify},
+          {"windows", windows}};
+}
+
+std::string Sha256Hex(const std::string& data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  // SHA-256 over an in-memory buffer only fails on allocation failure.
+  if (EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha256(),
+                 nullptr) != 1) {
+    std::abort();
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(size * 2);
+  for (unsigned int i = 0; i < size; ++i) {
+    out += kHex[digest[i] >> 4];
+    out += kHex[digest[i] & 0xf];
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string ComputeVersionHash(const PolicySet::Impl& impl) {
+  nlohmann::json doc = {{"entitlements", nlohmann::json::array()},
+                        {"policies", nlohmann::json::array()}};
+  for (const Entitlement& e : impl.entitlements) {
+    doc["entitlements"].push_back(EntitlementJson(e));
+  }
+  for (const PolicyDef& p : impl.policies) {
+    doc["policies"].push_back(PolicyJson(p));
+  }
+  // nlohmann::json sorts object keys, so the text is canonical.
+  return Sha256Hex(doc.dump());
+}
+
+}  // namespace jit::policy_internal

@@ -1,0 +1,226 @@
+#include "jit/server/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "jit/base/status_macros.h"
+
+namespace jit {
+namespace {
+
+using nlohmann::json;
+
+Status Err(const std::string& path, const YAML::Node& node, const std::string& what) {
+  int line = node.IsDefined() ? node.Mark().line + 1 : 0;
+  return InvalidArgumentError(path + ":" + std::to_string(line) + ": " + what);
+}
+
+Status CheckKeys(const std::string& path, const YAML::Node& node, const std::string& where,
+                 std::initializer_list<const char*> allowed) {
+  if (!node.IsMap()) return Err(path, node, where + " must be a mapping");
+  for (const auto& kv : node) {
+    std::string key = kv.first.as<std::string>();
+    bool known = false;
+    for (const char* a : allowed) known = known || key == a;
+    if (!known) {
+      std::string list;
+      for (const char* a : allowed) list += std::string(list.empty() ? "" : ", ") + a;
+      return Err(path, kv.first, "unknown key \"" + key + "\" in " + where + " (known: " + list + ")");
+    }
+  }
+  return OkStatus();
+}
+
+StatusOr<std::string> Scalar(const std::string& path, const YAML::Node& node,
+                             const std::string& what) {
+  if (!node.IsScalar()) return Err(path, node, what + " must be a string");
+  return node.as<std::string>();
+}
+
+StatusOr<std::vector<std::string>> Strings(const std::string& path, const YAML::Node& node,
+                                           const std::string& what) {
+  std::vector<std::string> out;
+  if (!node.IsDefined() || node.IsNull()) return out;
+  if (!node.IsSequence()) return Err(path, node, what + " must be a list");
+  for (const auto& item : node) {
+    JIT_ASSIGN_OR_RETURN(std::string s, Scalar(path, item, what + " entries"));
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+json ToJson(const YAML::Node& node) {
+  if (node.IsMap()) {
+    json j = json::object();
+    for (const auto& kv : node) j[kv.first.as<std::string>()] = ToJson(kv.second);
+    return j;
+  }
+  if (node.IsSequence()) {
+    json j = json::array();
+    for (const auto& item : node) j.push_back(ToJson(item));
+    return j;
+  }
+  if (node.IsNull()) return nullptr;
+  std::string s = node.as<std::string>();
+  if (node.Tag() == "!") return s;  // quoted in YAML: keep as text
+  if (s == "true" || s == "false") return s == "true";
+  return s;
+}
+
+Status LoadTokens(const std::string& path, const YAML::Node& auth, Config& c) {
+  JIT_RETURN_IF_ERROR(CheckKeys(path, auth, "auth", {"tokens", "oidc"}));
+  if (auth["oidc"].IsDefined()) {
+    return Err(path, auth["oidc"], "auth.oidc is not supported by this version of jitd");
+  }
+  YAML::Node tokens = auth["tokens"];
+  if (!tokens.IsDefined()) return OkStatus();
+  if (!tokens.IsSequence()) return Err(path, tokens, "auth.tokens must be a list");
+  std::set<std::string> hashes;
+  std::set<std::string> subjects;
+  for (const auto& t : tokens) {
+    JIT_RETURN_IF_ERROR(CheckKeys(path, t, "a token entry",
+                                  {"subject", "groups", "token", "token_sha256", "person"}));
+    TokenEntry e;
+    if (!t["subject"].IsDefined()) return Err(path, t, "token entry needs subject");
+    JIT_ASSIGN_OR_RETURN(e.subject.name, Scalar(path, t["subject"], "subject"));
+    JIT_ASSIGN_OR_RETURN(e.subject.groups, Strings(path, t["groups"], "groups"));
+    if (t["person"].IsDefined()) {
+      JIT_ASSIGN_OR_RETURN(e.subject.person, Scalar(path, t["person"], "person"));
+    } else {
+      e.subject.person = e.subject.name;
+    }
+    bool plain = t["token"].IsDefined();
+    bool hashed = t["token_sha256"].IsDefined();
+    if (plain == hashed) return Err(path, t, "give exactly one of token or token_sha256");
+    if (plain) {
+      JIT_ASSIGN_OR_RETURN(std::string token, Scalar(path, t["token"], "token"));
+      if (token.size() < 16) return Err(path, t["token"], "token must be at least 16 characters");
+      e.token_sha256 = Sha256Hex(token);
+    } else {
+      JIT_ASSIGN_OR_RETURN(e.token_sha256, Scalar(path, t["token_sha256"], "token_sha256"));
+      if (e.token_sha256.size() != 64) {
+        return Err(path, t["token_sha256"], "token_sha256 must be 64 hex digits");
+      }
+    }
+    if (!hashes.insert(e.token_sha256).second) return Err(path, t, "the same token is listed twice");
+    subjects.insert(e.subject.name);
+    c.tokens.push_back(std::move(e));
+  }
+  return OkStatus();
+}
+
+Status LoadRoles(const std::string& path, const YAML::Node& roles, Config& c) {
+  if (!roles.IsDefined()) return OkStatus();
+  JIT_RETURN_IF_ERROR(CheckKeys(path, roles, "roles", {"admin", "auditor", "enforcer"}));
+  JIT_ASSIGN_OR_RETURN(c.roles.admin, Strings(path, roles["admin"], "roles.admin"));
+  JIT_ASSIGN_OR_RETURN(c.roles.auditor, Strings(path, roles["auditor"], "roles.auditor"));
+  JIT_ASSIGN_OR_RETURN(c.roles.enforcer, Strings(path, roles["enforcer"], "roles.enforcer"));
+  return OkStatus();
+}
+
+Status LoadConnectors(const std::string& path, const YAML::Node& list, Config& c) {
+  if (!list.IsDefined()) return OkStatus();
+  if (!list.IsSequence()) return Err(path, list, "connectors must be a list");
+  std::set<std::string> names;
+  for (const auto& item : list) {
+    if (!item.IsMap()) return Err(path, item, "a connector must be a mapping");
+    if (!item["name"].IsDefined() || !item["type"].IsDefined()) {
+      return Err(path, item, "a connector needs name and type");
+    }
+    ConnectorConfig cc;
+    JIT_ASSIGN_OR_RETURN(cc.name, Scalar(path, item["name"], "name"));
+    JIT_ASSIGN_OR_RETURN(cc.type, Scalar(path, item["type"], "type"));
+    if (!names.insert(cc.name).second) {
+      return Err(path, item, "connector name \"" + cc.name + "\" used twice");
+    }
+    cc.config_json = ToJson(item).dump();
+    cc.origin = path + ":" + std::to_string(item.Mark().line + 1);
+    c.connectors.push_back(std::move(cc));
+  }
+  return OkStatus();
+}
+
+Status LoadTop(const std::string& path, const YAML::Node& root, Config& c) {
+  JIT_RETURN_IF_ERROR(CheckKeys(path, root, "the config file",
+                                {"listen", "data_dir", "storage", "auth", "roles", "connectors",
+                                 "entitlements", "policies", "log_level"}));
+  if (root["listen"].IsDefined()) {
+    JIT_ASSIGN_OR_RETURN(std::string listen, Scalar(path, root["listen"], "listen"));
+    Status s = ParseListen(listen, c.listen_address, c.listen_port);
+    if (!s.ok()) return Err(path, root["listen"], s.message());
+  }
+  if (root["data_dir"].IsDefined()) {
+    JIT_ASSIGN_OR_RETURN(c.data_dir, Scalar(path, root["data_dir"], "data_dir"));
+  }
+  if (root["log_level"].IsDefined()) {
+    JIT_ASSIGN_OR_RETURN(c.log_level, Scalar(path, root["log_level"], "log_level"));
+  }
+  YAML::Node storage = root["storage"];
+  if (storage.IsDefined()) {
+    if (!storage.IsScalar()) {
+      return Err(path, storage,
+                 "storage: only sqlite (the default) or memory are available in this version");
+    }
+    c.storage = storage.as<std::string>();
+    if (c.storage != "sqlite" && c.storage != "memory") {
+      return Err(path, storage, "storage must be sqlite or memory");
+    }
+  }
+  if (root["auth"].IsDefined()) JIT_RETURN_IF_ERROR(LoadTokens(path, root["auth"], c));
+  JIT_RETURN_IF_ERROR(LoadRoles(path, root["roles"], c));
+  JIT_RETURN_IF_ERROR(LoadConnectors(path, root["connectors"], c));
+  return OkStatus();
+}
+
+}  // namespace
+
+Status ParseListen(const std::string& text, std::string& address, uint16_t& port) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
+    return InvalidArgumentError("listen must be HOST:PORT, e.g. 127.0.0.1:8420");
+  }
+  std::string host = text.substr(0, colon);
+  if (host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  unsigned value = 0;
+  std::string p = text.substr(colon + 1);
+  auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), value);
+  if (ec != std::errc() || end != p.data() + p.size() || value > 65535) {
+    return InvalidArgumentError("listen port must be 0..65535");
+  }
+  address = host;
+  port = static_cast<uint16_t>(value);
+  return OkStatus();
+}
+
+StatusOr<Config> LoadConfig(const std::string& path) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    return InvalidArgumentError(path + ": cannot read the file");
+  } catch (const YAML::Exception& e) {
+    return InvalidArgumentError(path + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+  Config c;
+  c.path = path;
+  try {
+    JIT_RETURN_IF_ERROR(LoadTop(path, root, c));
+  } catch (const YAML::Exception& e) {
+    return InvalidArgumentError(path + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+  JIT_ASSIGN_OR_RETURN(c.policies, PolicySet::Load(root, path));
+  std::set<std::string> connector_names;
+  for (const ConnectorConfig& cc : c.connectors) connector_names.insert(cc.name);
+  for (const Entitlement& e : c.policies->entitlements()) {
+    if (!connector_names.count(e.connector)) {
+      return InvalidArgumentError(path + ": entitlement " + e.name +
+                                  " names unknown connector \"" + e.connector + "\"");
+    }
+  }
+  return c;
+}
+
+}  // namespace jit

@@ -1,0 +1,36 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "jit/api/authenticator.h"
+#include "jit/base/status.h"
+#include "jit/connectors/connector.h"
+#include "jit/policy/policy.h"
+
+namespace jit {
+
+// The whole jitd YAML file (DESIGN.md "Configuration"), validated.
+struct Config {
+  std::string path;
+  std::string listen_address = "127.0.0.1";
+  uint16_t listen_port = 8420;
+  std::string data_dir = "./var/jitd";
+  std::string storage = "sqlite";  // or "memory" (tests, demos: nothing kept)
+  std::vector<TokenEntry> tokens;
+  RoleGroups roles;
+  std::vector<ConnectorConfig> connectors;
+  std::shared_ptr<const PolicySet> policies;
+  std::string log_level = "info";
+};
+
+// Loads and validates `path`. Unknown keys, wrong types, duplicate token
+// subjects or token values, entitlements naming unknown connectors... are
+// kInvalidArgument "FILE:LINE: reason". Nothing is started.
+StatusOr<Config> LoadConfig(const std::string& path);
+
+// Parses "HOST:PORT" (IPv4 or [IPv6]); kInvalidArgument otherwise.
+Status ParseListen(const std::string& text, std::string& address, uint16_t& port);
+
+}  // namespace jit

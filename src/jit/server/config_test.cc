@@ -1,0 +1,88 @@
+#include "jit/server/config.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace jit {
+namespace {
+
+std::string WriteTemp(const std::string& name, const std::string& text) {
+  std::string path = ::testing::TempDir() + "/" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+const char* kGood = R"(listen: 127.0.0.1:9000
+data_dir: /tmp/jitd-config-test
+auth:
+  tokens:
+    - {subject: alice, groups: [dev], token: "alice-token-0123456789"}
+    - {subject: bob, person: robert, groups: [sre], token_sha256: "0000000000000000000000000000000000000000000000000000000000000000"}
+roles: {admin: [secops], auditor: [audit]}
+connectors:
+  - {name: demo, type: fake}
+entitlements:
+  - {name: read, connector: demo, max_duration: 1h}
+policies:
+  - name: p
+    subjects: {groups: [dev]}
+    entitlements: [read]
+    approval: {auto: true}
+)";
+
+TEST(ConfigTest, LoadsAGoodFile) {
+  auto c = LoadConfig(WriteTemp("good.yaml", kGood));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->listen_address, "127.0.0.1");
+  EXPECT_EQ(c->listen_port, 9000);
+  ASSERT_EQ(c->tokens.size(), 2u);
+  EXPECT_EQ(c->tokens[0].subject.person, "alice");
+  EXPECT_EQ(c->tokens[1].subject.person, "robert");
+  EXPECT_EQ(c->tokens[0].token_sha256.size(), 64u);
+  EXPECT_EQ(c->roles.admin, std::vector<std::string>{"secops"});
+  ASSERT_EQ(c->connectors.size(), 1u);
+  EXPECT_EQ(c->connectors[0].type, "fake");
+  EXPECT_NE(c->connectors[0].origin.find("good.yaml:9"), std::string::npos);
+}
+
+struct BadConfig {
+  std::string name;
+  std::string text;
+  std::string want;  // substring of the error, with the line
+};
+
+TEST(ConfigTest, BadFilesNameFileLineAndReason) {
+  std::vector<BadConfig> cases = {
+      {"unknown top key", "colour: red\n", "bad.yaml:1: unknown key \"colour\""},
+      {"bad listen", "listen: nowhere\n", "bad.yaml:1: listen must be HOST:PORT"},
+      {"token too short", "auth:\n  tokens:\n    - {subject: a, token: \"short\"}\n",
+       "bad.yaml:3"},
+      {"both token kinds",
+       "auth:\n  tokens:\n    - {subject: a, token: \"0123456789abcdefgh\", token_sha256: \"x\"}\n",
+       "exactly one of token"},
+      {"duplicate connector",
+       "connectors:\n  - {name: a, type: fake}\n  - {name: a, type: fake}\n", "bad.yaml:3"},
+      {"unknown connector in entitlement",
+       "entitlements:\n  - {name: r, connector: nope, max_duration: 1h}\n", "unknown connector"},
+      {"syntax", "auth: [\n", "bad.yaml:"},
+      {"oidc not yet", "auth:\n  oidc: {issuer: x}\n", "bad.yaml:2"},
+      {"postgres not yet", "storage: {postgres: \"postgresql://x\"}\n", "bad.yaml:1"},
+  };
+  for (const BadConfig& c : cases) {
+    auto loaded = LoadConfig(WriteTemp("bad.yaml", c.text));
+    ASSERT_FALSE(loaded.ok()) << c.name;
+    EXPECT_NE(loaded.status().message().find(c.want), std::string::npos)
+        << c.name << ": " << loaded.status().message();
+  }
+}
+
+TEST(ConfigTest, MissingFileIsAClearError) {
+  auto c = LoadConfig("/nonexistent/jitd.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("cannot read"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace jit

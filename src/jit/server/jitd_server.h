@@ -1,0 +1,78 @@
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "jit/api/authenticator.h"
+#include "jit/api/http_server.h"
+#include "jit/api/routes.h"
+#include "jit/base/clock.h"
+#include "jit/base/command_runner.h"
+#include "jit/base/environment.h"
+#include "jit/expiry/expiry_scheduler.h"
+#include "jit/server/config.h"
+#include "jit/storage/store.h"
+#include "jit/workflow/audit_query.h"
+#include "jit/workflow/deps.h"
+#include "jit/workflow/grant_lifecycle.h"
+#include "jit/workflow/request_service.h"
+
+namespace jit {
+
+// The composition root: builds store, connectors, services and loops from a
+// Config and runs them. Start-up order keeps DESIGN invariant 4: everything
+// that expired while jitd was down is revoked before the listener opens.
+// Not thread-safe except Reload() and Stop(), which may be called from a
+// signal-handling thread.
+class JitdServer {
+ public:
+  // Builds everything, opens the store (creating data_dir), builds
+  // connectors. Errors: kInvalidArgument (config), kUnavailable (store).
+  static StatusOr<std::unique_ptr<JitdServer>> Create(Config config);
+  ~JitdServer();
+
+  // Reconciles (revokes what expired, re-asserts active grants, rebuilds the
+  // check index), opens the listener, starts the expiry loop.
+  Status Start();
+  void Stop();
+  // Re-reads the config file: policies, entitlements, tokens, roles. On any
+  // error the previous config stays in force and the error is returned
+  // (THREATS T20). Listen address, storage and connectors need a restart.
+  Status Reload();
+
+  uint16_t port() const { return http_ ? http_->port() : 0; }
+  const Config& config() const { return config_; }
+
+ private:
+  explicit JitdServer(Config config);
+  Status Reconcile();
+  Status RecordPolicyLoaded(const std::string& actor);
+
+  Config config_;
+  SystemClock clock_;
+  PosixCommandRunner commands_;
+  Environment env_{clock_, commands_};
+  std::unique_ptr<Store> base_store_;
+  AuditFeed feed_;
+  std::unique_ptr<NotifyingStore> store_;
+  Metrics metrics_;
+  GrantIndex index_;
+  std::unique_ptr<PolicyHolder> policies_;
+  ConnectorSet connectors_;
+  std::unique_ptr<WorkflowDeps> deps_;
+  std::unique_ptr<GrantLifecycle> lifecycle_;
+  std::unique_ptr<RequestService> requests_;
+  std::unique_ptr<AuditQuery> audit_;
+  std::unique_ptr<ExpiryScheduler> scheduler_;
+  std::unique_ptr<Authenticator> auth_;
+  std::atomic<bool> ready_{false};
+  std::unique_ptr<ApiDeps> api_deps_;
+  std::unique_ptr<ApiRoutes> routes_;
+  std::unique_ptr<HttpServer> http_;
+};
+
+// The policy snapshot (policies + directory of static-token subjects).
+std::shared_ptr<const PolicySnapshot> SnapshotOf(const Config& c);
+
+}  // namespace jit

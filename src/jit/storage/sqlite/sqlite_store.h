@@ -1,0 +1,83 @@
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "jit/storage/sqlite/sqlite_statement.h"
+#include "jit/storage/store.h"
+
+namespace jit {
+
+// The embedded default Store: one SQLite file in WAL mode with
+// synchronous=FULL, so a committed ChangeSet survives a crash or power loss.
+// Times are stored as Unix milliseconds. Audit rows are only ever inserted.
+// Thread-safe: one connection, one mutex; each Commit is one
+// BEGIN IMMEDIATE transaction. Other processes may open the file too (busy
+// waits up to 5 s); SQLite errors of any kind (full disk, read-only file,
+// I/O error, a trigger refusing a row) are kUnavailable and roll back.
+class SqliteStore final : public Store {
+ public:
+  // The schema version this code writes (PRAGMA user_version).
+  static constexpr int kSchemaVersion = 1;
+
+  // Opens or creates the database at `path` and brings its schema up to
+  // kSchemaVersion, all pending migrations in one transaction.
+  // Errors: kUnavailable (cannot open, not a database, migration failed);
+  // kFailedPrecondition when the file was written by a newer jitd.
+  static StatusOr<std::unique_ptr<SqliteStore>> Open(const std::string& path);
+
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  // The schema version of the open file.
+  StatusOr<int> SchemaVersion();
+
+  Status Commit(ChangeSet& cs) override;
+  StatusOr<Request> GetRequest(const std::string& id) override;
+  StatusOr<Grant> GetGrant(const std::string& id) override;
+  StatusOr<Page<Request>> ListRequests(const RequestFilter& f) override;
+  StatusOr<Page<Grant>> ListGrants(const GrantFilter& f) override;
+  StatusOr<std::vector<Approval>> ListApprovals(
+      const std::string& request_id) override;
+  StatusOr<std::vector<Request>> RequestsOfGrant(
+      const std::string& grant_id) override;
+  StatusOr<std::vector<Grant>> DueRevokes(SystemTime now, int limit) override;
+  StatusOr<std::vector<Request>> DueActivations(SystemTime now,
+                                                int limit) override;
+  StatusOr<std::vector<Request>> DueTimeouts(SystemTime now,
+                                             int limit) override;
+  StatusOr<std::vector<Grant>> ActiveGrants() override;
+  StatusOr<std::vector<AuditEvent>> ReadAudit(int64_t after_seq,
+                                              int limit) override;
+  StatusOr<AuditHead> GetAuditHead() override;
+  StatusOr<IdempotentResponse> GetIdempotent(const std::string& principal,
+                                             const std::string& route,
+                                             const std::string& key) override;
+  Status PutIdempotent(const IdempotentResponse& r) override;
+
+ private:
+  explicit SqliteStore(SqliteConnection db) : db_(std::move(db)) {}
+
+  Status Configure();
+  Status Migrate();
+  Status ApplyMigrations();
+  StatusOr<int> SchemaVersionLocked();
+  Status WriteAll(const ChangeSet& cs, std::vector<AuditEvent>& events);
+  Status WriteRequest(const RequestWrite& w);
+  Status WriteGrant(const GrantWrite& w);
+  Status WriteApproval(const Approval& a);
+  Status WriteEvents(const std::vector<AuditEvent>& in,
+                     std::vector<AuditEvent>& out);
+  StatusOr<AuditHead> HeadLocked();
+  void RollbackLocked();
+  StatusOr<std::vector<Request>> QueryRequests(SqliteStatement& stmt);
+  StatusOr<std::vector<Grant>> QueryGrants(SqliteStatement& stmt);
+
+  std::mutex mu_;
+  SqliteConnection db_;  // guarded by mu_
+};
+
+}  // namespace jit

@@ -1,0 +1,325 @@
+#include "jit/storage/sqlite/sqlite_store.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "jit/audit/verifier.h"
+#include "jit/base/duration.h"
+#include "jit/storage/sqlite/sqlite_statement.h"
+#include "jit/storage/store_contract_test.h"
+#include "jit/storage/store_util.h"
+
+namespace jit {
+namespace {
+
+// Every database of this binary lives under one directory, removed at exit.
+class TempRoot : public testing::Environment {
+ public:
+  static const std::string& Path() {
+    static const std::string* path = [] {
+      std::string pattern = testing::TempDir() + "jit_sqlite_store_XXXXXX";
+      char* made = mkdtemp(pattern.data());
+      EXPECT_NE(made, nullptr) << "mkdtemp " << pattern;
+      return new std::string(pattern);
+    }();
+    return *path;
+  }
+  void TearDown() override { std::filesystem::remove_all(Path()); }
+};
+
+testing::Environment* const kTempRoot =
+    testing::AddGlobalTestEnvironment(new TempRoot);
+
+// A path for a database no test has used yet.
+std::string NewDbPath() {
+  static int counter = 0;
+  return TempRoot::Path() + "/db" + std::to_string(++counter) + ".sqlite";
+}
+
+std::unique_ptr<SqliteStore> OpenOrDie(const std::string& path) {
+  StatusOr<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(path);
+  EXPECT_TRUE(store.ok()) << store.status().ToString();
+  return store.ok() ? std::move(store).value() : nullptr;
+}
+
+std::unique_ptr<Store> MakeTempSqliteStore() { return OpenOrDie(NewDbPath()); }
+
+INSTANTIATE_TEST_SUITE_P(Sqlite, StoreContractTest,
+                         testing::Values(&MakeTempSqliteStore));
+
+constexpr SystemTime kT0{std::chrono::milliseconds(1'800'000'000'000)};
+
+// A second connection to the file, as another process (or an attacker with
+// the file) would have.
+SqliteConnection SecondConnection(const std::string& path) {
+  StatusOr<SqliteConnection> db = SqliteConnection::Open(path);
+  EXPECT_TRUE(db.ok()) << db.status().ToString();
+  return std::move(db).value();
+}
+
+Request PendingRequest(const std::string& id) {
+  Request r;
+  r.id = id;
+  r.subject = "alice";
+  r.person = "alice";
+  r.subject_groups = {"dev"};
+  r.entitlement = "prod-db-read";
+  r.duration = std::chrono::minutes(30);
+  r.created_at = kT0;
+  r.updated_at = kT0;
+  return r;
+}
+
+AuditEvent Event(AuditType type, const std::string& actor) {
+  AuditEvent e;
+  e.time = kT0;
+  e.type = type;
+  e.actor = actor;
+  e.subject = "alice";
+  return e;
+}
+
+Status AppendEvents(Store& store, int count) {
+  ChangeSet cs;
+  for (int i = 0; i < count; ++i) {
+    cs.events.push_back(Event(AuditType::kRequestCreated, "alice"));
+  }
+  return store.Commit(cs);
+}
+
+VerifyResult Verify(Store& store) {
+  ChainVerifier verifier;
+  StatusOr<std::vector<AuditEvent>> events = store.ReadAudit(0, 100000);
+  EXPECT_TRUE(events.ok()) << events.status().ToString();
+  if (events.ok()) {
+    for (const AuditEvent& e : *events) verifier.Add(e);
+  }
+  return verifier.Result();
+}
+
+TEST(SqliteStoreTest, DataSurvivesCloseAndReopen) {
+  const std::string path = NewDbPath();
+  AuditHead head;
+  {
+    std::unique_ptr<SqliteStore> store = OpenOrDie(path);
+    ASSERT_NE(store, nullptr);
+    ChangeSet cs;
+    cs.requests.push_back({PendingRequest("req_1"), std::nullopt});
+    Grant g;
+    g.id = "grt_1";
+    g.request_id = "req_1";
+    g.expires_at = kT0 + std::chrono::minutes(30);
+    cs.grants.push_back({g, std::nullopt});
+    Approval a;
+    a.request_id = "req_1";
+    a.approver = "bob";
+    cs.approvals.push_back(a);
+    cs.events = {Event(AuditType::kRequestCreated, "alice"),
+                 Event(AuditType::kRequestApproved, "bob")};
+    ASSERT_TRUE(store->Commit(cs).ok());
+    IdempotentResponse r{"key", "bob", "route", 200, "{}", kT0};
+    ASSERT_TRUE(store->PutIdempotent(r).ok());
+    head = *store->GetAuditHead();
+  }
+  std::unique_ptr<SqliteStore> store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->GetRequest("req_1")->subject_groups,
+            std::vector<std::string>{"dev"});
+  EXPECT_EQ(store->GetGrant("grt_1")->expires_at,
+            kT0 + std::chrono::minutes(30));
+  EXPECT_EQ(store->ListApprovals("req_1")->size(), 1u);
+  EXPECT_EQ(store->GetIdempotent("bob", "route", "key")->http_status, 200);
+  EXPECT_EQ(store->GetAuditHead()->hash, head.hash);
+  // The chain goes on from where the last process left it.
+  ChangeSet next;
+  next.events = {Event(AuditType::kGrantActivated, "jitd")};
+  ASSERT_TRUE(store->Commit(next).ok());
+  EXPECT_EQ(next.events[0].seq, 3);
+  EXPECT_EQ(next.events[0].prev_hash, head.hash);
+  EXPECT_TRUE(Verify(*store).ok);
+}
+
+TEST(SqliteStoreTest, NewDatabaseIsAtTheCurrentSchemaVersion) {
+  const std::string path = NewDbPath();
+  std::unique_ptr<SqliteStore> store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  StatusOr<int> version = store->SchemaVersion();
+  ASSERT_TRUE(version.ok());
+  EXPECT_EQ(*version, SqliteStore::kSchemaVersion);
+  store.reset();
+  // Reopening applies nothing twice.
+  store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(*store->SchemaVersion(), SqliteStore::kSchemaVersion);
+}
+
+TEST(SqliteStoreTest, DatabaseOfANewerVersionIsRefused) {
+  const std::string path = NewDbPath();
+  ASSERT_NE(OpenOrDie(path), nullptr);
+  SqliteConnection other = SecondConnection(path);
+  ASSERT_TRUE(other
+                  .Exec("PRAGMA user_version = " +
+                        std::to_string(SqliteStore::kSchemaVersion + 1))
+                  .ok());
+  EXPECT_EQ(SqliteStore::Open(path).status().code(),
+            StatusCode::kFailedPrecondition);
+}
+
+TEST(SqliteStoreTest, FileThatIsNotADatabaseIsUnavailable) {
+  const std::string path = NewDbPath();
+  std::ofstream(path) << "this is not an SQLite database, just some text that "
+                         "is long enough to fill a header page........";
+  EXPECT_EQ(SqliteStore::Open(path).status().code(), StatusCode::kUnavailable);
+}
+
+TEST(SqliteStoreTest, MissingDirectoryIsUnavailable) {
+  EXPECT_EQ(SqliteStore::Open(TempRoot::Path() + "/no/such/dir/db.sqlite")
+                .status()
+                .code(),
+            StatusCode::kUnavailable);
+}
+
+TEST(SqliteStoreTest, UsesWriteAheadLogging) {
+  const std::string path = NewDbPath();
+  ASSERT_NE(OpenOrDie(path), nullptr);
+  SqliteConnection other = SecondConnection(path);
+  StatusOr<SqliteStatement> mode =
+      SqliteStatement::Prepare(other.get(), "PRAGMA journal_mode");
+  ASSERT_TRUE(mode.ok());
+  ASSERT_TRUE(*mode->Step());
+  EXPECT_EQ(mode->Text(0), "wal");
+}
+
+// DESIGN invariant 2: no state change without its audit event.
+TEST(SqliteStoreTest, RefusedAuditInsertFailsClosed) {
+  const std::string path = NewDbPath();
+  std::unique_ptr<SqliteStore> store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  ChangeSet create;
+  create.requests.push_back({PendingRequest("req_1"), std::nullopt});
+  create.events = {Event(AuditType::kRequestCreated, "alice")};
+  ASSERT_TRUE(store->Commit(create).ok());
+  SqliteConnection other = SecondConnection(path);
+  ASSERT_TRUE(other
+                  .Exec("CREATE TRIGGER refuse_audit BEFORE INSERT ON audit "
+                        "BEGIN SELECT RAISE(ABORT, 'x'); END")
+                  .ok());
+
+  ChangeSet approve;
+  Request approved = PendingRequest("req_1");
+  approved.state = RequestState::kApproved;
+  approve.requests.push_back({approved, RequestState::kPending});
+  approve.events = {Event(AuditType::kRequestApproved, "bob")};
+  EXPECT_EQ(store->Commit(approve).code(), StatusCode::kUnavailable);
+  EXPECT_EQ(store->GetRequest("req_1")->state, RequestState::kPending);
+  EXPECT_EQ(store->GetAuditHead()->seq, 1);
+  EXPECT_EQ(approve.events[0].seq, 0);
+
+  // Once the audit log is writable again, the same change goes through.
+  ASSERT_TRUE(other.Exec("DROP TRIGGER refuse_audit").ok());
+  EXPECT_TRUE(store->Commit(approve).ok());
+  EXPECT_EQ(store->GetRequest("req_1")->state, RequestState::kApproved);
+  EXPECT_EQ(approve.events[0].seq, 2);
+}
+
+TEST(SqliteStoreTest, RefusedRequestWriteIsUnavailableAndWritesNothing) {
+  const std::string path = NewDbPath();
+  std::unique_ptr<SqliteStore> store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  SqliteConnection other = SecondConnection(path);
+  ASSERT_TRUE(other
+                  .Exec("CREATE TRIGGER refuse_requests BEFORE INSERT ON "
+                        "requests BEGIN SELECT RAISE(ABORT, 'disk says no'); "
+                        "END")
+                  .ok());
+  ChangeSet cs;
+  cs.requests.push_back({PendingRequest("req_1"), std::nullopt});
+  cs.events = {Event(AuditType::kRequestCreated, "alice")};
+  EXPECT_EQ(store->Commit(cs).code(), StatusCode::kUnavailable);
+  EXPECT_EQ(store->GetAuditHead()->seq, 0);
+}
+
+TEST(SqliteStoreTest, AuditRowsCannotBeChangedThroughSql) {
+  const std::string path = NewDbPath();
+  std::unique_ptr<SqliteStore> store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(AppendEvents(*store, 2).ok());
+  SqliteConnection other = SecondConnection(path);
+  EXPECT_FALSE(other.Exec("UPDATE audit SET actor = 'mallory'").ok());
+  EXPECT_FALSE(other.Exec("DELETE FROM audit WHERE seq = 1").ok());
+  EXPECT_TRUE(Verify(*store).ok);
+}
+
+// THREATS T21: someone with the file drops the guards and edits a row.
+TEST(SqliteStoreTest, EditedAuditRowIsNamedByTheVerifier) {
+  const std::string path = NewDbPath();
+  std::unique_ptr<SqliteStore> store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(AppendEvents(*store, 4).ok());
+  SqliteConnection other = SecondConnection(path);
+  ASSERT_TRUE(other
+                  .Exec("DROP TRIGGER audit_no_update; "
+                        "UPDATE audit SET actor = 'mallory' WHERE seq = 2")
+                  .ok());
+  VerifyResult result = Verify(*store);
+  EXPECT_FALSE(result.ok);
+  EXPECT_EQ(result.first_bad_seq, 2);
+}
+
+TEST(SqliteStoreTest, DeletedAuditRowIsNamedByTheVerifier) {
+  const std::string path = NewDbPath();
+  std::unique_ptr<SqliteStore> store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(AppendEvents(*store, 4).ok());
+  SqliteConnection other = SecondConnection(path);
+  ASSERT_TRUE(other
+                  .Exec("DROP TRIGGER audit_no_delete; "
+                        "DELETE FROM audit WHERE seq = 3")
+                  .ok());
+  VerifyResult result = Verify(*store);
+  EXPECT_FALSE(result.ok);
+  EXPECT_EQ(result.first_bad_seq, 3);
+}
+
+// DESIGN "a broken chain does not stop jitd": new events chain from the
+// stored head as it is.
+TEST(SqliteStoreTest, NewEventsChainFromABrokenHead) {
+  const std::string path = NewDbPath();
+  std::unique_ptr<SqliteStore> store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(AppendEvents(*store, 3).ok());
+  const std::string forged(64, 'f');
+  SqliteConnection other = SecondConnection(path);
+  ASSERT_TRUE(other.Exec("DROP TRIGGER audit_no_update").ok());
+  StatusOr<SqliteStatement> edit = SqliteStatement::Prepare(
+      other.get(), "UPDATE audit SET hash = ?1 WHERE seq = 3");
+  ASSERT_TRUE(edit.ok());
+  edit->BindText(1, forged);
+  ASSERT_TRUE(edit->Run().ok());
+  ChangeSet cs;
+  cs.events = {Event(AuditType::kGrantExpired, "jitd")};
+  ASSERT_TRUE(store->Commit(cs).ok());
+  EXPECT_EQ(cs.events[0].seq, 4);
+  EXPECT_EQ(cs.events[0].prev_hash, forged);
+  EXPECT_EQ(Verify(*store).first_bad_seq, 3);
+}
+
+TEST(SqliteStoreTest, InvalidUtf8GroupIsInvalidArgument) {
+  std::unique_ptr<SqliteStore> store = OpenOrDie(NewDbPath());
+  ASSERT_NE(store, nullptr);
+  Request r = PendingRequest("req_1");
+  r.subject_groups = {"bad\xff"};
+  ChangeSet cs;
+  cs.requests.push_back({r, std::nullopt});
+  EXPECT_EQ(store->Commit(cs).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(store->GetRequest("req_1").status().code(), StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace jit

@@ -1,0 +1,149 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "jit/audit/event.h"
+#include "jit/base/clock.h"
+#include "jit/base/status.h"
+#include "jit/domain/grant.h"
+#include "jit/domain/request.h"
+
+namespace jit {
+
+// Insert (`expected` empty) or compare-and-set update of one request.
+struct RequestWrite {
+  Request request;
+  std::optional<RequestState> expected;  // update only if stored state is this
+};
+
+// Insert (`expected` empty) or compare-and-set update of one grant. An update
+// also requires the stored generation to equal `grant.generation - 1`
+// when `fenced` (the writer read generation N and writes N+1).
+struct GrantWrite {
+  Grant grant;
+  std::optional<GrantState> expected;
+  bool fenced = true;
+};
+
+// Everything one state change writes. Committed all together or not at all.
+struct ChangeSet {
+  std::vector<RequestWrite> requests;
+  std::vector<GrantWrite> grants;
+  std::vector<Approval> approvals;
+  std::vector<AuditEvent> events;  // seq, prev_hash, hash filled by Commit
+};
+
+// Page size bounds for List* (a limit outside is clamped into them).
+inline constexpr int kMinPageLimit = 1;
+inline constexpr int kMaxPageLimit = 1000;
+
+// `after` is the opaque `next_cursor` of the previous page (empty = first
+// page); a cursor the store did not hand out is kInvalidArgument.
+struct RequestFilter {
+  std::optional<RequestState> state;
+  std::optional<std::string> subject;
+  std::string after;  // cursor from a previous page, or empty
+  int limit = 100;
+};
+
+struct GrantFilter {
+  std::optional<std::string> subject;
+  bool active_only = false;  // state active or revoke_pending
+  std::string after;
+  int limit = 100;
+};
+
+// `next_cursor` is set only when more items match after the last one here.
+template <typename T>
+struct Page {
+  std::vector<T> items;
+  std::optional<std::string> next_cursor;
+};
+
+// A stored answer to a request carrying an Idempotency-Key (THREATS T9).
+struct IdempotentResponse {
+  std::string key;  // caller's key, scoped by principal and route
+  std::string principal;
+  std::string route;
+  int http_status = 0;
+  std::string body;
+  SystemTime at{};
+};
+
+struct AuditHead {
+  int64_t seq = 0;
+  std::string hash = std::string(kGenesisHash);
+};
+
+// Durable home of requests, approvals, grants and the audit log.
+// Thread-safe: any method may be called from any thread concurrently.
+// Errors common to every method: kUnavailable = the store cannot be read or
+// written now (nothing changed); retry later.
+// Times are kept with millisecond precision (sub-millisecond parts are
+// dropped on write, and `now` arguments are compared at millisecond
+// precision). "Oldest first" means in order of creation (insertion).
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Applies `cs` in one transaction together with its audit events, which get
+  // consecutive seq numbers and chain onto the stored head; on success
+  // `cs.events` carry their seq/prev_hash/hash. Errors (nothing written):
+  //   kAborted        a compare-and-set lost (state or generation differs,
+  //                   or the row is missing);
+  //   kAlreadyExists  an insert collides, or this approver already decided
+  //                   this request (THREATS T2): same `approver`, or same
+  //                   non-empty `approver_person`;
+  //   kUnavailable    the audit log (or anything) could not be written.
+  // An approval of a request that does not exist is kAborted. Writes apply in
+  // order: requests, then grants, then approvals, then events; a later write
+  // sees the earlier ones of the same `cs`. The audit chain continues from
+  // the stored head (last seq and its hash), even when the stored chain is
+  // broken. On any error `cs` is left as it was and the call may be retried.
+  virtual Status Commit(ChangeSet& cs) = 0;
+
+  // kNotFound when no such id.
+  virtual StatusOr<Request> GetRequest(const std::string& id) = 0;
+  virtual StatusOr<Grant> GetGrant(const std::string& id) = 0;
+  // Ordered by creation, oldest first.
+  virtual StatusOr<Page<Request>> ListRequests(const RequestFilter& f) = 0;
+  virtual StatusOr<Page<Grant>> ListGrants(const GrantFilter& f) = 0;
+  // Every approval and denial of one request, oldest first.
+  virtual StatusOr<std::vector<Approval>> ListApprovals(
+      const std::string& request_id) = 0;
+  // Requests in `active` state linked to `grant_id` (original and extensions).
+  virtual StatusOr<std::vector<Request>> RequestsOfGrant(
+      const std::string& grant_id) = 0;
+
+  // Work due at `now`, at most `limit` each, oldest first:
+  // grants active with expires_at <= now, or revoke_pending with
+  // next_attempt_at <= now (or no next_attempt_at: a revoke is never lost);
+  virtual StatusOr<std::vector<Grant>> DueRevokes(SystemTime now,
+                                                  int limit) = 0;
+  // approved requests whose start_at (or none) is <= now;
+  virtual StatusOr<std::vector<Request>> DueActivations(SystemTime now,
+                                                        int limit) = 0;
+  // pending requests whose approval_deadline <= now.
+  virtual StatusOr<std::vector<Request>> DueTimeouts(SystemTime now,
+                                                     int limit) = 0;
+  // Every grant in state active (to build the in-memory check index).
+  virtual StatusOr<std::vector<Grant>> ActiveGrants() = 0;
+
+  // Audit events with seq > after_seq, ascending, at most `limit` (none
+  // when limit <= 0; likewise for the Due* queries).
+  virtual StatusOr<std::vector<AuditEvent>> ReadAudit(int64_t after_seq,
+                                                      int limit) = 0;
+  virtual StatusOr<AuditHead> GetAuditHead() = 0;
+
+  // kNotFound when no response is stored for (principal, route, key).
+  virtual StatusOr<IdempotentResponse> GetIdempotent(
+      const std::string& principal, const std::string& route,
+      const std::string& key) = 0;
+  // kAlreadyExists when one is stored already (the first one wins).
+  virtual Status PutIdempotent(const IdempotentResponse& r) = 0;
+};
+
+}  // namespace jit

@@ -1,0 +1,105 @@
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+
+#include "jit/audit/verifier.h"
+#include "jit/storage/store.h"
+#include "jit/workflow/metrics.h"
+#include "jit/workflow/principal.h"
+
+namespace jit {
+
+// Wakes audit stream readers when events were committed. Thread-safe.
+class AuditFeed {
+ public:
+  void Published(int64_t last_seq);
+  // Waits until an event with seq > `seq` was published, `stop` turns true
+  // or `max` passed (monotonic). Returns the last published seq seen.
+  int64_t WaitBeyond(int64_t seq, std::chrono::milliseconds max);
+  void Shutdown();
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int64_t last_ = 0;       // guarded by mu_
+  bool shutdown_ = false;  // guarded by mu_
+};
+
+// A Store that tells an AuditFeed about every committed event; all other
+// calls pass through. Same thread-safety and errors as the wrapped store.
+class NotifyingStore final : public Store {
+ public:
+  NotifyingStore(Store& inner, AuditFeed& feed) : inner_(inner), feed_(feed) {}
+  Status Commit(ChangeSet& cs) override;
+  StatusOr<Request> GetRequest(const std::string& id) override { return inner_.GetRequest(id); }
+  StatusOr<Grant> GetGrant(const std::string& id) override { return inner_.GetGrant(id); }
+  StatusOr<Page<Request>> ListRequests(const RequestFilter& f) override {
+    return inner_.ListRequests(f);
+  }
+  StatusOr<Page<Grant>> ListGrants(const GrantFilter& f) override { return inner_.ListGrants(f); }
+  StatusOr<std::vector<Approval>> ListApprovals(const std::string& id) override {
+    return inner_.ListApprovals(id);
+  }
+  StatusOr<std::vector<Request>> RequestsOfGrant(const std::string& id) override {
+    return inner_.RequestsOfGrant(id);
+  }
+  StatusOr<std::vector<Grant>> DueRevokes(SystemTime now, int limit) override {
+    return inner_.DueRevokes(now, limit);
+  }
+  StatusOr<std::vector<Request>> DueActivations(SystemTime now, int limit) override {
+    return inner_.DueActivations(now, limit);
+  }
+  StatusOr<std::vector<Request>> DueTimeouts(SystemTime now, int limit) override {
+    return inner_.DueTimeouts(now, limit);
+  }
+  StatusOr<std::vector<Grant>> ActiveGrants() override { return inner_.ActiveGrants(); }
+  StatusOr<std::vector<AuditEvent>> ReadAudit(int64_t after, int limit) override {
+    return inner_.ReadAudit(after, limit);
+  }
+  StatusOr<AuditHead> GetAuditHead() override { return inner_.GetAuditHead(); }
+  StatusOr<IdempotentResponse> GetIdempotent(const std::string& principal,
+                                             const std::string& route,
+                                             const std::string& key) override {
+    return inner_.GetIdempotent(principal, route, key);
+  }
+  Status PutIdempotent(const IdempotentResponse& r) override { return inner_.PutIdempotent(r); }
+
+ private:
+  Store& inner_;
+  AuditFeed& feed_;
+};
+
+struct ReportSummary {
+  std::map<std::string, int64_t> requests_by_state;
+  std::map<std::string, int64_t> requests_by_entitlement;
+  std::map<std::string, int64_t> denied_reasons;
+  int64_t emergency_uses = 0;
+  int64_t grants = 0;
+  int64_t grant_seconds_total = 0;
+  int64_t revoke_failures = 0;
+  int64_t events = 0;
+};
+
+// Reads of the audit log with visibility rules, verification and reports.
+// Auditors and admins read everything; others their own events (as subject
+// or actor). Thread-safe.
+class AuditQuery {
+ public:
+  AuditQuery(Store& store, Metrics& metrics) : store_(store), metrics_(metrics) {}
+
+  // Events after `after`, at most `limit` (1..1000), visible to `who`.
+  StatusOr<Page<AuditEvent>> Read(const Principal& who, int64_t after, int limit) const;
+  // Verifies the whole chain; updates jitd_audit_chain_ok. Auditors/admins.
+  StatusOr<VerifyResult> Verify(const Principal& who) const;
+  // Counts over events with from <= time < to. Auditors/admins.
+  StatusOr<ReportSummary> Summary(const Principal& who, SystemTime from, SystemTime to) const;
+  static bool Visible(const Principal& who, const AuditEvent& e);
+
+ private:
+  Store& store_;
+  Metrics& metrics_;
+};
+
+}  // namespace jit

@@ -1,0 +1,48 @@
+#include "jit/workflow/events.h"
+
+#include "jit/base/duration.h"
+
+namespace jit {
+
+AuditEvent RequestEvent(AuditType type, const std::string& actor, const Request& r,
+                        SystemTime now, nlohmann::json data) {
+  AuditEvent e;
+  e.time = now;
+  e.type = type;
+  e.actor = actor;
+  e.subject = r.subject;
+  e.request_id = r.id;
+  e.grant_id = r.grant_id;
+  e.data = data.dump();
+  return e;
+}
+
+AuditEvent GrantEvent(AuditType type, const std::string& actor, const Grant& g,
+                      SystemTime now, nlohmann::json data) {
+  AuditEvent e;
+  e.time = now;
+  e.type = type;
+  e.actor = actor;
+  e.subject = g.subject;
+  e.request_id = g.request_id;
+  e.grant_id = g.id;
+  e.data = data.dump();
+  return e;
+}
+
+nlohmann::json RequestFacts(const Request& r) {
+  nlohmann::json j = {
+      {"entitlement", r.entitlement},
+      {"duration", FormatDuration(r.duration)},
+      {"justification", r.justification},
+      {"ticket", r.ticket},
+      {"policy", r.policy},
+      {"emergency", r.emergency == Emergency::kYes},
+      {"binding", r.binding},
+  };
+  if (r.start_at) j["start_at"] = FormatTime(*r.start_at);
+  if (!r.extends.empty()) j["extends"] = r.extends;
+  return j;
+}
+
+}  // namespace jit

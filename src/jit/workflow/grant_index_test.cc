@@ -1,0 +1,140 @@
+#include "jit/workflow/grant_index.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+namespace jit {
+namespace {
+
+using std::chrono::hours;
+using std::chrono::milliseconds;
+using std::chrono::minutes;
+
+const SystemTime kWall0 = SystemTime{} + hours(24 * 365 * 56);  // about 2026
+const MonoTime kMono0 = MonoTime{} + hours(1);
+
+Grant MakeGrant(std::string id, std::string subject, std::string entitlement,
+                SystemTime expires_at) {
+  Grant g;
+  g.id = std::move(id);
+  g.subject = std::move(subject);
+  g.entitlement = std::move(entitlement);
+  g.starts_at = kWall0;
+  g.expires_at = expires_at;
+  return g;
+}
+
+bool Allowed(const GrantIndex& index, const std::string& subject, const std::string& entitlement,
+             SystemTime now, MonoTime mono_now) {
+  return index.Check(subject, entitlement, now, mono_now).has_value();
+}
+
+// Puts `g` as seen at (kWall0, kMono0).
+void PutAtStart(GrantIndex& index, const Grant& g) {
+  index.Put(g, MonoDeadline(g.expires_at, kWall0, kMono0));
+}
+
+TEST(GrantIndexTest, AllowsAPutGrantBeforeItsExpiry) {
+  GrantIndex index;
+  PutAtStart(index, MakeGrant("g1", "alice", "db", kWall0 + minutes(30)));
+  auto hit = index.Check("alice", "db", kWall0 + minutes(29), kMono0 + minutes(29));
+  ASSERT_TRUE(hit.has_value());
+  EXPECT_EQ(hit->grant_id, "g1");
+  EXPECT_EQ(hit->expires_at, kWall0 + minutes(30));
+}
+
+TEST(GrantIndexTest, DeniesFromTheExpiryMillisecondOn) {
+  GrantIndex index;
+  SystemTime expires = kWall0 + minutes(30);
+  PutAtStart(index, MakeGrant("g1", "alice", "db", expires));
+  EXPECT_TRUE(Allowed(index, "alice", "db", expires - milliseconds(1),
+                          kMono0 + minutes(30) - milliseconds(1)));
+  EXPECT_FALSE(Allowed(index, "alice", "db", expires, kMono0 + minutes(30)));
+  EXPECT_FALSE(Allowed(index, "alice", "db", expires + milliseconds(1),
+                           kMono0 + minutes(30) + milliseconds(1)));
+}
+
+TEST(GrantIndexTest, DeniesOtherSubjectsAndEntitlements) {
+  GrantIndex index;
+  PutAtStart(index, MakeGrant("g1", "alice", "db", kWall0 + minutes(30)));
+  EXPECT_FALSE(Allowed(index, "bob", "db", kWall0, kMono0));
+  EXPECT_FALSE(Allowed(index, "alice", "ssh", kWall0, kMono0));
+  // The key must not be confusable by moving characters between the parts.
+  EXPECT_FALSE(Allowed(index, "alic", "edb", kWall0, kMono0));
+}
+
+TEST(GrantIndexTest, RemovedGrantNoLongerAllows) {
+  GrantIndex index;
+  PutAtStart(index, MakeGrant("g1", "alice", "db", kWall0 + minutes(30)));
+  index.Remove("g1");
+  EXPECT_FALSE(Allowed(index, "alice", "db", kWall0, kMono0));
+  EXPECT_EQ(index.size(), 0u);
+  index.Remove("g1");  // removing twice is harmless
+  index.Remove("never-there");
+  EXPECT_EQ(index.size(), 0u);
+}
+
+TEST(GrantIndexTest, LatestExpiryWinsAmongAllowingGrants) {
+  GrantIndex index;
+  PutAtStart(index, MakeGrant("short", "alice", "db", kWall0 + minutes(10)));
+  PutAtStart(index, MakeGrant("long", "alice", "db", kWall0 + minutes(50)));
+  PutAtStart(index, MakeGrant("mid", "alice", "db", kWall0 + minutes(30)));
+  auto hit = index.Check("alice", "db", kWall0, kMono0);
+  ASSERT_TRUE(hit.has_value());
+  EXPECT_EQ(hit->grant_id, "long");
+  index.Remove("long");
+  hit = index.Check("alice", "db", kWall0, kMono0);
+  ASSERT_TRUE(hit.has_value());
+  EXPECT_EQ(hit->grant_id, "mid");
+  EXPECT_EQ(index.size(), 2u);
+}
+
+TEST(GrantIndexTest, PutAgainReplacesTheExpiry) {
+  GrantIndex index;
+  Grant g = MakeGrant("g1", "alice", "db", kWall0 + minutes(10));
+  PutAtStart(index, g);
+  g.expires_at = kWall0 + minutes(40);
+  PutAtStart(index, g);
+  EXPECT_EQ(index.size(), 1u);
+  auto hit = index.Check("alice", "db", kWall0 + minutes(20), kMono0 + minutes(20));
+  ASSERT_TRUE(hit.has_value());
+  EXPECT_EQ(hit->expires_at, kWall0 + minutes(40));
+}
+
+TEST(GrantIndexTest, MonotonicDeadlineDeniesWhenWallClockWasSetBack) {
+  GrantIndex index;
+  PutAtStart(index, MakeGrant("g1", "alice", "db", kWall0 + minutes(30)));
+  // Thirty minutes really passed, but the wall clock was stepped back 1h.
+  SystemTime wall = kWall0 - hours(1) + minutes(30);
+  EXPECT_TRUE(Allowed(index, "alice", "db", wall, kMono0 + minutes(30) - milliseconds(1)));
+  EXPECT_FALSE(Allowed(index, "alice", "db", wall, kMono0 + minutes(30)));
+}
+
+TEST(GrantIndexTest, WallClockExpiryDeniesWhenWallClockJumpedAhead) {
+  GrantIndex index;
+  PutAtStart(index, MakeGrant("g1", "alice", "db", kWall0 + minutes(30)));
+  EXPECT_FALSE(Allowed(index, "alice", "db", kWall0 + hours(1), kMono0));
+}
+
+TEST(GrantIndexTest, ClearRemovesEverything) {
+  GrantIndex index;
+  PutAtStart(index, MakeGrant("g1", "alice", "db", kWall0 + minutes(30)));
+  PutAtStart(index, MakeGrant("g2", "bob", "db", kWall0 + minutes(30)));
+  index.Clear();
+  EXPECT_EQ(index.size(), 0u);
+  EXPECT_FALSE(Allowed(index, "alice", "db", kWall0, kMono0));
+  EXPECT_FALSE(Allowed(index, "bob", "db", kWall0, kMono0));
+}
+
+TEST(MonoDeadlineTest, AddsTheRemainingWallTimeToMonotonicNow) {
+  EXPECT_EQ(MonoDeadline(kWall0 + minutes(30), kWall0, kMono0), kMono0 + minutes(30));
+}
+
+TEST(MonoDeadlineTest, PastOrPresentExpiryMapsToMonotonicNow) {
+  EXPECT_EQ(MonoDeadline(kWall0, kWall0, kMono0), kMono0);
+  EXPECT_EQ(MonoDeadline(kWall0 - minutes(5), kWall0, kMono0), kMono0);
+}
+
+}  // namespace
+}  // namespace jit

@@ -1,0 +1,413 @@
+#include "jit/workflow/grant_lifecycle.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "jit/base/duration.h"
+#include "jit/base/ids.h"
+#include "jit/base/status_macros.h"
+#include "jit/domain/state_machine.h"
+#include "jit/workflow/events.h"
+#include "jit/workflow/principal.h"
+
+namespace jit {
+namespace {
+
+using nlohmann::json;
+
+// The target user name: params.user with {subject} replaced, else the
+// subject itself (DESIGN "Target user names").
+std::string TargetUser(const std::string& subject,
+                       const std::map<std::string, std::string>& params_json) {
+  auto it = params_json.find("user");
+  if (it == params_json.end()) return subject;
+  json v = json::parse(it->second, nullptr, /*allow_exceptions=*/false);
+  if (!v.is_string()) return subject;
+  std::string user = v.get<std::string>();
+  const std::string placeholder = "{subject}";
+  for (size_t pos = user.find(placeholder); pos != std::string::npos;
+       pos = user.find(placeholder, pos + subject.size())) {
+    user.replace(pos, placeholder.size(), subject);
+  }
+  return user;
+}
+
+json SessionsJson(const std::vector<Session>& sessions) {
+  json out = json::array();
+  for (const Session& s : sessions) {
+    out.push_back({{"id", s.id}, {"description", s.description}});
+  }
+  return out;
+}
+
+AuditType EndEventType(EndReason reason) {
+  return reason == EndReason::kExpired ? AuditType::kGrantExpired : AuditType::kGrantRevoked;
+}
+
+}  // namespace
+
+std::chrono::milliseconds RevokeBackoff(int attempt) {
+  int shift = std::clamp(attempt - 1, 0, 6);
+  return std::min<std::chrono::milliseconds>(std::chrono::seconds(1) * (1 << shift),
+                                             std::chrono::seconds(60));
+}
+
+Deadline GrantLifecycle::ConnectorDeadline() const {
+  return std::chrono::steady_clock::now() + deps_.connector_timeout;
+}
+
+GrantSpec GrantLifecycle::SpecFor(const Grant& g) const {
+  GrantSpec spec;
+  spec.grant_id = g.id;
+  spec.request_id = g.request_id;
+  spec.subject = g.subject;
+  spec.entitlement = g.entitlement;
+  spec.starts_at = g.starts_at;
+  spec.expires_at = g.expires_at;
+  auto snap = deps_.policies.Get();
+  if (const Entitlement* e = snap->policies->FindEntitlement(g.entitlement)) {
+    spec.params_json = e->params_json;
+  }
+  spec.target_user = TargetUser(g.subject, spec.params_json);
+  return spec;
+}
+
+std::vector<std::string> GrantLifecycle::RecheckPolicy(const Request& req,
+                                                       SystemTime now) const {
+  auto snap = deps_.policies.Get();
+  AccessAsk ask;
+  auto known = snap->directory.find(req.subject);
+  if (known != snap->directory.end()) {
+    ask.subject = known->second;
+  } else {
+    // Not in the static directory (e.g. an identity-provider user): the
+    // groups it had when asking are the best knowledge there is.
+    ask.subject = Subject{req.subject, req.person, req.subject_groups};
+  }
+  ask.entitlement = req.entitlement;
+  ask.duration = req.duration;
+  ask.justification = req.justification;
+  ask.ticket = req.ticket;
+  ask.emergency = req.emergency;
+  Decision d = snap->policies->Evaluate(ask, now);
+  if (d.allow) return {};
+  return d.reasons;
+}
+
+std::vector<std::string> GrantLifecycle::CheckApprovals(const Request& req) const {
+  if (req.approvals_required == 0) return {};
+  auto approvals = deps_.store.ListApprovals(req.id);
+  if (!approvals.ok()) return {"approvals could not be read: " + approvals.status().message()};
+  std::string binding = RequestBinding(req);
+  std::set<std::string> people;
+  for (const Approval& a : *approvals) {
+    if (a.decision != ApprovalDecision::kApprove) continue;
+    if (a.binding != binding) continue;  // approved something else (T6)
+    people.insert(a.approver_person);
+  }
+  if (static_cast<int>(people.size()) >= req.approvals_required) return {};
+  return {"request changed after approval or approvals missing: " +
+          std::to_string(people.size()) + " of " + std::to_string(req.approvals_required) +
+          " approvals bind this request"};
+}
+
+StatusOr<Request> GrantLifecycle::Refuse(Request req, std::optional<RequestState> stored_state,
+                                         std::vector<AuditEvent> leading_events,
+                                         const std::string& actor,
+                                         const std::vector<std::string>& reasons) {
+  SystemTime now = deps_.clock.Now();
+  JIT_ASSIGN_OR_RETURN(RequestState next,
+                       NextRequestState(req.state, RequestEvent::kActivationFailed));
+  req.state = next;
+  req.updated_at = now;
+  ChangeSet cs;
+  cs.requests.push_back({req, stored_state});
+  cs.events = std::move(leading_events);
+  cs.events.push_back(RequestEvent(AuditType::kRequestRejected, actor, req, now,
+                                   {{"reasons", reasons}, {"at", "activation"}}));
+  JIT_RETURN_IF_ERROR(deps_.store.Commit(cs));
+  deps_.metrics.CountRequestState(req.state);
+  spdlog::warn("request_id={} activation refused: {}", req.id,
+                                                  reasons.empty() ? "" : reasons.front());
+  return req;
+}
+
+StatusOr<Request> GrantLifecycle::Activate(Request req, std::optional<RequestState> stored_state,
+                                           std::vector<AuditEvent> leading_events,
+                                           const std::string& actor) {
+  SystemTime now = deps_.clock.Now();
+  std::vector<std::string> reasons = RecheckPolicy(req, now);
+  std::vector<std::string> approval_problems = CheckApprovals(req);
+  reasons.insert(reasons.end(), approval_problems.begin(), approval_problems.end());
+  if (!reasons.empty()) {
+    return Refuse(std::move(req), stored_state, std::move(leading_events), actor, reasons);
+  }
+  auto how =
+      req.state == RequestState::kPending ? RequestEvent::kAutoApprove : RequestEvent::kActivate;
+  JIT_ASSIGN_OR_RETURN(RequestState next, NextRequestState(req.state, how));
+  auto snap = deps_.policies.Get();
+  const Entitlement* ent = snap->policies->FindEntitlement(req.entitlement);
+  if (ent == nullptr) return InternalError("entitlement vanished: " + req.entitlement);
+
+  Grant g;
+  g.id = NewId("grt_");
+  g.request_id = req.id;
+  g.subject = req.subject;
+  g.entitlement = req.entitlement;
+  g.connector = ent->connector;
+  g.starts_at = now;
+  g.expires_at = now + req.duration;
+  g.generation = 1;
+  req.state = next;
+  req.grant_id = g.id;
+  req.updated_at = now;
+
+  ChangeSet cs;
+  cs.requests.push_back({req, stored_state});
+  cs.grants.push_back({g, std::nullopt});
+  cs.events = std::move(leading_events);
+  for (AuditEvent& e : cs.events) e.grant_id = g.id;
+  json data = RequestFacts(req);
+  data["connector"] = g.connector;
+  data["starts_at"] = FormatTime(g.starts_at);
+  data["expires_at"] = FormatTime(g.expires_at);
+  data["policy_version"] = snap->policies->version_hash();
+  cs.events.push_back(GrantEvent(AuditType::kGrantActivated, actor, g, now, data));
+  JIT_RETURN_IF_ERROR(deps_.store.Commit(cs));
+  deps_.metrics.CountRequestState(req.state);
+
+  Connector* connector = deps_.connectors.Find(g.connector);
+  Status granted = connector == nullptr
+                       ? UnavailableError("connector " + g.connector + " is not configured")
+                       : connector->Grant(SpecFor(g), ConnectorDeadline());
+  if (!granted.ok()) {
+    JIT_RETURN_IF_ERROR(FailActivation(req, g, granted));
+    return deps_.store.GetRequest(req.id);
+  }
+  Publish(g);
+  return req;
+}
+
+void GrantLifecycle::Publish(const Grant& g) {
+  deps_.index.Put(g, MonoDeadline(g.expires_at, deps_.clock.Now(), deps_.clock.MonotonicNow()));
+  // An End() committed before the read below is seen here; one committed
+  // after it removes the entry again once it has committed. Either way no
+  // ended grant stays in the index.
+  StatusOr<Grant> stored = deps_.store.GetGrant(g.id);
+  if (!stored.ok() || !Allows(*stored, deps_.clock.Now())) deps_.index.Remove(g.id);
+}
+
+void GrantLifecycle::RestoreIndex(const std::string& grant_id) {
+  StatusOr<Grant> stored = deps_.store.GetGrant(grant_id);
+  if (stored.ok() && Allows(*stored, deps_.clock.Now())) Publish(*stored);
+}
+
+Status GrantLifecycle::FailActivation(Request req, Grant g, const Status& why) {
+  SystemTime now = deps_.clock.Now();
+  spdlog::error("grant_id={} connector refused grant: {}",
+                                                   g.id, why.ToString());
+  Request failed = req;
+  failed.state = RequestState::kFailed;
+  failed.updated_at = now;
+  Grant cleanup = g;
+  cleanup.state = GrantState::kRevokePending;
+  cleanup.ended_reason = EndReason::kRevoked;
+  cleanup.revoke_pending_since = now;
+  cleanup.next_attempt_at = now;  // undo whatever part of the grant landed
+  cleanup.last_error = why.message();
+  cleanup.generation = g.generation + 1;
+  ChangeSet cs;
+  cs.requests.push_back({failed, RequestState::kActive});
+  cs.grants.push_back({cleanup, GrantState::kActive});
+  cs.events.push_back(RequestEvent(AuditType::kRequestRejected, kSystemActor, failed, now,
+                                   {{"reasons", {"connector refused: " + why.message()}},
+                                    {"at", "activation"}}));
+  JIT_RETURN_IF_ERROR(deps_.store.Commit(cs));
+  deps_.metrics.CountRequestState(RequestState::kFailed);
+  return OkStatus();
+}
+
+StatusOr<Grant> GrantLifecycle::End(const std::string& grant_id, EndReason reason,
+                                    const std::string& actor, const std::string& comment) {
+  JIT_ASSIGN_OR_RETURN(Grant g, deps_.store.GetGrant(grant_id));
+  if (g.state != GrantState::kActive) {
+    return AbortedError("grant " + grant_id + " is " + std::string(ToString(g.state)));
+  }
+  SystemTime now = deps_.clock.Now();
+  // An extension may have moved the expiry since the caller saw it due.
+  if (reason == EndReason::kExpired && now < g.expires_at) {
+    return AbortedError("grant " + grant_id + " has not expired");
+  }
+  JIT_ASSIGN_OR_RETURN(std::vector<Request> requests, deps_.store.RequestsOfGrant(grant_id));
+  Grant ending = g;
+  ending.state = GrantState::kRevokePending;
+  ending.ended_reason = reason;
+  ending.revoke_pending_since = now;
+  ending.next_attempt_at = now;
+  ending.generation = g.generation + 1;
+
+  ChangeSet cs;
+  cs.grants.push_back({ending, GrantState::kActive});
+  RequestState final_state = RequestStateForEnd(reason);
+  for (Request r : requests) {
+    r.state = final_state;
+    r.updated_at = now;
+    cs.requests.push_back({r, RequestState::kActive});
+  }
+  json data = {{"ended_reason", ToString(reason)},
+               {"expires_at", FormatTime(g.expires_at)},
+               {"held_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::min(now, g.expires_at) - g.starts_at)
+                               .count()}};
+  if (!comment.empty()) data["comment"] = comment;
+  cs.events.push_back(GrantEvent(EndEventType(reason), actor, ending, now, data));
+
+  // Deny first (fail closed while committing); on failure restore only what
+  // the store still holds active, as a racing End() may have won.
+  deps_.index.Remove(grant_id);
+  Status committed = deps_.store.Commit(cs);
+  if (!committed.ok()) {
+    RestoreIndex(grant_id);
+    return committed;
+  }
+  // Again after the commit: undoes a Publish() that raced the first removal.
+  deps_.index.Remove(grant_id);
+  for (size_t i = 0; i < requests.size(); ++i) deps_.metrics.CountRequestState(final_state);
+  Status revoked = CompleteRevoke(ending);
+  if (!revoked.ok()) {
+    spdlog::warn("grant_id={} revoke pending: {}", grant_id,
+                                                    revoked.ToString());
+  }
+  return deps_.store.GetGrant(grant_id);
+}
+
+Status GrantLifecycle::CompleteRevoke(Grant g) {
+  if (g.state != GrantState::kRevokePending) {
+    return AbortedError("grant " + g.id + " is not revoke_pending");
+  }
+  Connector* connector = deps_.connectors.Find(g.connector);
+  if (connector == nullptr) {
+    return RecordRevokeFailure(g, UnavailableError("connector " + g.connector +
+                                                   " is not configured"));
+  }
+  GrantSpec spec = SpecFor(g);
+  Status revoked = connector->Revoke(spec, ConnectorDeadline());
+  if (!revoked.ok()) return RecordRevokeFailure(g, revoked);
+  StatusOr<std::vector<Session>> survivors = connector->KillSessions(spec, ConnectorDeadline());
+  if (!survivors.ok()) return RecordRevokeFailure(g, survivors.status());
+
+  SystemTime now = deps_.clock.Now();
+  SystemTime decided = g.ended_reason == EndReason::kExpired
+                           ? g.expires_at
+                           : g.revoke_pending_since.value_or(now);
+  auto latency = std::chrono::duration_cast<std::chrono::milliseconds>(now - decided);
+  Grant ended = g;
+  ended.state = GrantState::kEnded;
+  ended.ended_at = now;
+  ended.next_attempt_at.reset();
+  ended.generation = g.generation + 1;
+  ChangeSet cs;
+  cs.grants.push_back({ended, GrantState::kRevokePending});
+  cs.events.push_back(GrantEvent(AuditType::kGrantSessionsKilled, kSystemActor, ended, now,
+                                 {{"revoked_in_target", true},
+                                  {"survivors", SessionsJson(*survivors)},
+                                  {"revoke_attempts", g.revoke_attempts + 1},
+                                  {"revoke_latency_ms", latency.count()}}));
+  JIT_RETURN_IF_ERROR(deps_.store.Commit(cs));
+  deps_.metrics.ObserveRevokeLatency(latency);
+  if (!survivors->empty()) {
+    spdlog::error("grant_id={} {} session(s) survived revoke",
+                                                     g.id, survivors->size());
+  }
+  return OkStatus();
+}
+
+Status GrantLifecycle::RecordRevokeFailure(Grant g, const Status& why) {
+  SystemTime now = deps_.clock.Now();
+  deps_.metrics.CountRevokeFailure();
+  Grant retry = g;
+  retry.revoke_attempts = g.revoke_attempts + 1;
+  retry.next_attempt_at = now + RevokeBackoff(retry.revoke_attempts);
+  retry.last_error = why.message();
+  retry.generation = g.generation + 1;
+  bool alert = now - g.revoke_pending_since.value_or(now) >= kRevokeAlertAfter;
+  ChangeSet cs;
+  cs.grants.push_back({retry, GrantState::kRevokePending});
+  cs.events.push_back(GrantEvent(AuditType::kGrantRevokeFailed, kSystemActor, retry, now,
+                                 {{"error", why.message()},
+                                  {"attempt", retry.revoke_attempts},
+                                  {"next_attempt_at", FormatTime(*retry.next_attempt_at)},
+                                  {"alert", alert}}));
+  JIT_RETURN_IF_ERROR(deps_.store.Commit(cs));
+  {
+    if (alert) {
+      spdlog::error("grant_id={} ALERT: revoke failing for over 5 minutes: {}", g.id,
+                 why.ToString());
+    } else {
+      spdlog::error("grant_id={} revoke failed (attempt {}): {}", g.id, retry.revoke_attempts,
+                 why.ToString());
+    }
+  }
+  return why;
+}
+
+StatusOr<Request> GrantLifecycle::Extend(Request ext, std::optional<RequestState> stored_state,
+                                         std::vector<AuditEvent> leading_events,
+                                         const std::string& actor) {
+  JIT_ASSIGN_OR_RETURN(Grant g, deps_.store.GetGrant(ext.extends));
+  SystemTime now = deps_.clock.Now();
+  std::vector<std::string> reasons = RecheckPolicy(ext, now);
+  std::vector<std::string> approval_problems = CheckApprovals(ext);
+  reasons.insert(reasons.end(), approval_problems.begin(), approval_problems.end());
+  if (!Allows(g, now)) reasons.push_back("grant " + g.id + " is no longer active");
+  if (!reasons.empty()) {
+    return Refuse(std::move(ext), stored_state, std::move(leading_events), actor, reasons);
+  }
+  auto how =
+      ext.state == RequestState::kPending ? RequestEvent::kAutoApprove : RequestEvent::kActivate;
+  JIT_ASSIGN_OR_RETURN(RequestState next, NextRequestState(ext.state, how));
+  Grant moved = g;
+  moved.expires_at = g.expires_at + ext.duration;
+  moved.generation = g.generation + 1;
+  ext.state = next;
+  ext.grant_id = g.id;
+  ext.updated_at = now;
+  ChangeSet cs;
+  cs.requests.push_back({ext, stored_state});
+  cs.grants.push_back({moved, GrantState::kActive});
+  cs.events = std::move(leading_events);
+  for (AuditEvent& e : cs.events) e.grant_id = g.id;
+  json data = RequestFacts(ext);
+  data["old_expires_at"] = FormatTime(g.expires_at);
+  data["expires_at"] = FormatTime(moved.expires_at);
+  data["extension_request_id"] = ext.id;
+  cs.events.push_back(GrantEvent(AuditType::kGrantExtended, actor, moved, now, data));
+  JIT_RETURN_IF_ERROR(deps_.store.Commit(cs));
+  deps_.metrics.CountRequestState(ext.state);
+  Publish(moved);
+  // Move the target's own expiry too; if that fails the target ends the
+  // grant early, which fails closed.
+  if (Connector* c = deps_.connectors.Find(moved.connector)) {
+    Status s = c->Grant(SpecFor(moved), ConnectorDeadline());
+    if (!s.ok()) {
+      spdlog::warn("grant_id={} target expiry not moved: {}", moved.id, s.ToString());
+    }
+  }
+  return ext;
+}
+
+Status GrantLifecycle::RebuildIndex() {
+  JIT_ASSIGN_OR_RETURN(std::vector<Grant> active, deps_.store.ActiveGrants());
+  SystemTime now = deps_.clock.Now();
+  MonoTime mono = deps_.clock.MonotonicNow();
+  deps_.index.Clear();
+  for (const Grant& g : active) {
+    if (Allows(g, now)) deps_.index.Put(g, MonoDeadline(g.expires_at, now, mono));
+  }
+  return OkStatus();
+}
+
+}  // namespace jit

@@ -1,0 +1,91 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "jit/audit/event.h"
+#include "jit/base/status.h"
+#include "jit/domain/grant.h"
+#include "jit/domain/request.h"
+#include "jit/workflow/deps.h"
+
+namespace jit {
+
+// Moves privileges into and out of target systems, keeping store, audit log,
+// check index and target in step. Thread-safe (all state is in deps).
+//
+// Ordering, chosen so a crash at any point never leaves a privilege held
+// without a record that will take it away:
+//  - activation commits the grant first, then asks the connector; a refusal
+//    sends the grant to revoke_pending (cleanup) and the request to failed;
+//  - ending commits the decision first (grant revoke_pending, request
+//    terminal, index entry gone), then revokes in the target and ends the
+//    grant; a failed revoke stays revoke_pending and is retried.
+class GrantLifecycle {
+ public:
+  explicit GrantLifecycle(const WorkflowDeps& deps) : deps_(deps) {}
+
+  // Activates `req` (approved, or pending for auto-approval). When
+  // `stored_state` is empty the request is new and inserted in the same
+  // transaction; `leading_events` (e.g. request.created) go first.
+  // Re-checks policy (THREATS T7) and that approvals still bind the request
+  // (T6); on refusal the request ends `failed` with request.rejected and the
+  // result is that request, not an error. Errors: kAborted (lost a race),
+  // kUnavailable (store/audit down; nothing changed).
+  StatusOr<Request> Activate(Request req, std::optional<RequestState> stored_state,
+                             std::vector<AuditEvent> leading_events,
+                             const std::string& actor);
+
+  // Ends active grant `grant_id` for `reason` (expired | revoked |
+  // completed), then revokes in the target (a failed revoke leaves the grant
+  // revoke_pending and is not an error). Errors: kNotFound; kAborted when
+  // the grant is no longer active, or for kExpired when its expires_at (by
+  // the clock) has not come; kUnavailable (nothing changed).
+  StatusOr<Grant> End(const std::string& grant_id, EndReason reason,
+                      const std::string& actor, const std::string& comment);
+
+  // Revokes revoke_pending grant `g` in the target and ends its sessions;
+  // success ends the grant, failure schedules a retry with backoff.
+  Status CompleteRevoke(Grant g);
+
+  // Applies approved extension request `ext` (pending, or new when
+  // `stored_state` is empty) to its grant: one grant, expires_at moved, no
+  // gap (THREATS T15). Errors: kAborted when the grant is not active.
+  StatusOr<Request> Extend(Request ext, std::optional<RequestState> stored_state,
+                           std::vector<AuditEvent> leading_events, const std::string& actor);
+
+  // Rebuilds the check index from the store's active grants.
+  Status RebuildIndex();
+
+  // Decides the policy for `req` as it stands now (used at activation and
+  // extension). Returns the denial reasons when it no longer passes.
+  std::vector<std::string> RecheckPolicy(const Request& req, SystemTime now) const;
+
+  // The spec a connector sees for `g`.
+  GrantSpec SpecFor(const Grant& g) const;
+
+ private:
+  Deadline ConnectorDeadline() const;
+  StatusOr<Request> Refuse(Request req, std::optional<RequestState> stored_state,
+                           std::vector<AuditEvent> leading_events, const std::string& actor,
+                           const std::vector<std::string>& reasons);
+  std::vector<std::string> CheckApprovals(const Request& req) const;
+  Status FailActivation(Request req, Grant g, const Status& why);
+  Status RecordRevokeFailure(Grant g, const Status& why);
+  // Puts committed active grant `g` into the check index, then re-reads it
+  // and removes it again if it no longer allows (a racing End()).
+  void Publish(const Grant& g);
+  // After a failed End(): puts the grant back if the store still has it
+  // active.
+  void RestoreIndex(const std::string& grant_id);
+
+  const WorkflowDeps& deps_;
+};
+
+// Backoff before revoke retry number `attempt` (1-based): 1s, 2s, 4s, ... 60s.
+std::chrono::milliseconds RevokeBackoff(int attempt);
+
+// How long a revoke may stay pending before jitd raises the alert.
+inline constexpr std::chrono::minutes kRevokeAlertAfter{5};
+
+}  // namespace jit

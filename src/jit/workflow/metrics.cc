@@ -1,0 +1,69 @@
+#include "jit/workflow/metrics.h"
+
+#include <fmt/format.h>
+
+namespace jit {
+
+void Metrics::CountRequestState(RequestState s) {
+  std::lock_guard lock(mu_);
+  ++transitions_[std::string(ToString(s))];
+}
+
+void Metrics::CountRevokeFailure() { revoke_failures_.fetch_add(1); }
+
+void Metrics::ObserveRevokeLatency(std::chrono::milliseconds latency) {
+  double seconds = static_cast<double>(latency.count()) / 1000.0;
+  std::lock_guard lock(mu_);
+  for (size_t i = 0; i < kBucketsSeconds.size(); ++i) {
+    if (seconds <= kBucketsSeconds[i]) ++latency_buckets_[i];
+  }
+  ++latency_count_;
+  latency_sum_ += seconds;
+}
+
+void Metrics::CountHttp(int status) {
+  std::lock_guard lock(mu_);
+  ++http_[status];
+}
+
+std::string Metrics::Render(size_t grants_active, size_t revoke_pending) const {
+  std::string out;
+  out += "# HELP jitd_requests_total Requests that entered each state.\n";
+  out += "# TYPE jitd_requests_total counter\n";
+  std::lock_guard lock(mu_);
+  for (const auto& [state, n] : transitions_) {
+    out += fmt::format("jitd_requests_total{{state=\"{}\"}} {}\n", state, n);
+  }
+  out += "# HELP jitd_grants_active Grants currently allowing access.\n";
+  out += "# TYPE jitd_grants_active gauge\n";
+  out += fmt::format("jitd_grants_active {}\n", grants_active);
+  out += "# HELP jitd_grants_revoke_pending Grants whose revoke has not completed.\n";
+  out += "# TYPE jitd_grants_revoke_pending gauge\n";
+  out += fmt::format("jitd_grants_revoke_pending {}\n", revoke_pending);
+  out += "# HELP jitd_revoke_failures_total Revoke attempts that failed.\n";
+  out += "# TYPE jitd_revoke_failures_total counter\n";
+  out += fmt::format("jitd_revoke_failures_total {}\n", revoke_failures_.load());
+  out += "# HELP jitd_revoke_overdue Grants revoke_pending for more than 5 minutes.\n";
+  out += "# TYPE jitd_revoke_overdue gauge\n";
+  out += fmt::format("jitd_revoke_overdue {}\n", revoke_alerts_.load());
+  out += "# HELP jitd_audit_chain_ok 1 while the audit hash chain verifies.\n";
+  out += "# TYPE jitd_audit_chain_ok gauge\n";
+  out += fmt::format("jitd_audit_chain_ok {}\n", audit_chain_ok_.load());
+  out += "# HELP jitd_revoke_latency_seconds From expiry or revoke decision to revoked in target.\n";
+  out += "# TYPE jitd_revoke_latency_seconds histogram\n";
+  for (size_t i = 0; i < kBucketsSeconds.size(); ++i) {
+    out += fmt::format("jitd_revoke_latency_seconds_bucket{{le=\"{}\"}} {}\n",
+                       kBucketsSeconds[i], latency_buckets_[i]);
+  }
+  out += fmt::format("jitd_revoke_latency_seconds_bucket{{le=\"+Inf\"}} {}\n", latency_count_);
+  out += fmt::format("jitd_revoke_latency_seconds_sum {}\n", latency_sum_);
+  out += fmt::format("jitd_revoke_latency_seconds_count {}\n", latency_count_);
+  out += "# HELP jitd_http_responses_total HTTP responses by status code.\n";
+  out += "# TYPE jitd_http_responses_total counter\n";
+  for (const auto& [code, n] : http_) {
+    out += fmt::format("jitd_http_responses_total{{code=\"{}\"}} {}\n", code, n);
+  }
+  return out;
+}
+
+}  // namespace jit

@@ -1,0 +1,38 @@
+#pragma once
+
+#include <string>
+
+#include "jit/policy/policy.h"
+
+namespace jit {
+
+// Roles come from config (`roles: {admin: [groups], ...}`); a principal holds
+// a role when one of its groups is listed for it.
+enum class Role { kAdmin, kAuditor, kEnforcer };
+
+// An authenticated caller.
+struct Principal {
+  Subject subject;
+  bool admin = false;
+  bool auditor = false;
+  bool enforcer = false;
+
+  bool Has(Role r) const {
+    switch (r) {
+      case Role::kAdmin: return admin;
+      case Role::kAuditor: return auditor;
+      case Role::kEnforcer: return enforcer;
+    }
+    return false;
+  }
+  // Auditors and admins read everything.
+  bool ReadsAll() const { return admin || auditor; }
+  const std::string& name() const { return subject.name; }
+};
+
+// The principal jitd itself acts as (expiry, timeouts).
+inline constexpr const char* kSystemActor = "jitd";
+// The actor of auto-approvals (DESIGN: `actor: "policy"`).
+inline constexpr const char* kPolicyActor = "policy";
+
+}  // namespace jit

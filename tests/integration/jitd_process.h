@@ -1,0 +1,96 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "jit/base/status.h"
+#include "jit/client/http_client.h"
+
+namespace jit::testing {
+
+// A scratch directory removed when the object dies.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// A free TCP port on 127.0.0.1 (bound, then released).
+uint16_t FreePort();
+
+struct Reply {
+  int status = 0;
+  nlohmann::json body;
+  std::string raw;
+};
+
+// The real jitd binary, started on 127.0.0.1 with a config file written by
+// the test, stopped (SIGTERM) when the object dies.
+class JitdProcess {
+ public:
+  // `config_yaml` is written to DIR/jitd.yaml; the listen address and
+  // data_dir are set by this class (a fresh port; DIR/data).
+  JitdProcess(const std::string& dir, std::string config_yaml);
+  ~JitdProcess();
+
+  // Starts jitd and waits (bounded, 20 s) until /readyz answers 200.
+  Status Start();
+  // Starts jitd and returns its exit code and stderr when it exits by itself
+  // within 20 s (for config errors).
+  StatusOr<std::pair<int, std::string>> RunToExit();
+  void Kill9();
+  void Stop();
+  void Signal(int sig);
+  void RewriteConfig(std::string config_yaml);
+
+  Reply Call(const std::string& method, const std::string& target, const std::string& token,
+             const std::string& body = "",
+             const std::map<std::string, std::string>& headers = {}) const;
+  Reply Get(const std::string& target, const std::string& token) const {
+    return Call("GET", target, token);
+  }
+  Reply Post(const std::string& target, const std::string& token,
+             const nlohmann::json& body) const {
+    return Call("POST", target, token, body.dump());
+  }
+
+  std::string url() const;
+  const std::string& dir() const { return dir_; }
+  std::string db_path() const { return dir_ + "/data/jitd.db"; }
+  std::string config_path() const { return dir_ + "/jitd.yaml"; }
+  std::string log() const;
+  uint16_t port() const { return port_; }
+
+ private:
+  pid_t Spawn();
+
+  std::string dir_;
+  uint16_t port_;
+  pid_t pid_ = -1;
+};
+
+// Runs a program with args and extra env; returns exit code and stdout+stderr.
+struct ProgramResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+ProgramResult RunProgram(const std::vector<std::string>& argv,
+                         const std::map<std::string, std::string>& env);
+
+// Runs `sqlite3 DB SQL` (the Debian sqlite3 CLI) and returns its stdout.
+std::string Sqlite(const std::string& db, const std::string& sql);
+
+// Polls `pred` every 20 ms until true or `limit` passed. Bounded.
+bool WaitUntil(const std::function<bool()>& pred, std::chrono::milliseconds limit);
+
+}  // namespace jit::testing
