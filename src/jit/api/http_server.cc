@@ -100,8 +100,8 @@ class DeadlineSocket {
         return false;
       }
       pollfd fd{socket_.native_handle(), events, 0};
-      int rc = ::poll(&fd, 1, static_cast<int>(std::min<int64_t>(
-                                  left.count(), INT_MAX)));
+      int rc = ::poll(
+          &fd, 1, static_cast<int>(std::min<int64_t>(left.count(), INT_MAX)));
       if (rc > 0) return true;
       if (rc < 0 && errno != EINTR) {
         ec = error_code(errno, boost::system::system_category());
@@ -355,9 +355,9 @@ class Connection {
   Next OnReadError(const error_code& ec) {
     if (stopping_) return Next::kClose;
     if (ec == http::error::body_limit) {
-      return Reject(413, "too_large",
-                    "body exceeds " + std::to_string(options_.max_body_bytes) +
-                        " bytes");
+      return Reject(
+          413, "too_large",
+          "body exceeds " + std::to_string(options_.max_body_bytes) + " bytes");
     }
     if (ec == http::error::header_limit) {
       return Reject(431, "invalid_request",
@@ -365,7 +365,8 @@ class Connection {
                         std::to_string(kMaxHeaderBytes) + " bytes");
     }
     // Peer gone, idle timeout, or a request cut short: nobody to answer.
-    if (ec == http::error::end_of_stream || ec == http::error::partial_message ||
+    if (ec == http::error::end_of_stream ||
+        ec == http::error::partial_message ||
         ec.category() !=
             http::make_error_code(http::error::bad_method).category()) {
       return Next::kClose;
@@ -543,8 +544,8 @@ Status HttpServer::Impl::Listen() {
     error_code ignored;
     acceptor.close(ignored);
     return UnavailableError("cannot listen on " +
-                            EndpointText(options.address, options.port) +
-                            ": " + std::string(why));
+                            EndpointText(options.address, options.port) + ": " +
+                            std::string(why));
   };
   error_code ec;
   net::ip::address address = net::ip::make_address(options.address, ec);
@@ -596,8 +597,9 @@ void HttpServer::Impl::Admit(tcp::socket socket) {
     return;
   }
   uint64_t id = next_id++;
-  Slot& slot = *connections.emplace(id, std::make_unique<Slot>(std::move(socket)))
-                    .first->second;
+  Slot& slot =
+      *connections.emplace(id, std::make_unique<Slot>(std::move(socket)))
+           .first->second;
   try {
     // Under `mu`, so the slot holds the thread before Release() can run.
     slot.thread = std::thread([this, id, &slot] { Serve(id, slot.socket); });

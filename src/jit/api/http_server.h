@@ -12,10 +12,10 @@ namespace jit {
 
 struct HttpServerOptions {
   std::string address = "127.0.0.1";
-  uint16_t port = 8420;             // 0 = pick a free port (see port())
+  uint16_t port = 8420;               // 0 = pick a free port (see port())
   size_t max_body_bytes = 64 * 1024;  // larger bodies get 413 too_large
-  size_t max_connections = 512;     // more are closed at accept
-  int read_timeout_seconds = 30;    // idle keep-alive connections closed after
+  size_t max_connections = 512;       // more are closed at accept
+  int read_timeout_seconds = 30;  // idle keep-alive connections closed after
 };
 
 // HTTP/1.1 server on Boost.Beast with keep-alive. Each connection is served

@@ -39,7 +39,8 @@ class TestClient {
 
   error_code Connect() {
     tcp::endpoint endpoint(net::ip::make_address("127.0.0.1"), port_);
-    return Await([&](auto handler) { socket_.async_connect(endpoint, handler); });
+    return Await(
+        [&](auto handler) { socket_.async_connect(endpoint, handler); });
   }
 
   error_code SendRaw(std::string_view bytes) {
@@ -50,9 +51,8 @@ class TestClient {
 
   error_code Send(http::request<http::string_body>& request) {
     request.prepare_payload();
-    return Await([&](auto handler) {
-      http::async_write(socket_, request, handler);
-    });
+    return Await(
+        [&](auto handler) { http::async_write(socket_, request, handler); });
   }
 
   error_code Read(http::response<http::string_body>& response) {
@@ -108,9 +108,9 @@ class TestClient {
 };
 
 HttpResponse Echo(const HttpRequest& request) {
-  json out = {{"method", request.method},   {"path", request.path},
-              {"query", request.query},     {"headers", request.headers},
-              {"body", request.body},       {"remote", request.remote_address}};
+  json out = {{"method", request.method}, {"path", request.path},
+              {"query", request.query},   {"headers", request.headers},
+              {"body", request.body},     {"remote", request.remote_address}};
   HttpResponse response;
   response.body = out.dump();
   return response;
@@ -166,7 +166,8 @@ TEST_F(HttpServerTest, GetRoundTripDecodesPathQueryAndLowerCasesHeaders) {
   json body = json::parse(response.body());
   EXPECT_EQ(body["method"], "GET");
   EXPECT_EQ(body["path"], "/v1/a b/c/d");
-  EXPECT_EQ(body["query"], json({{"x", "1"}, {"msg", "hello world!"}, {"e", ""}}));
+  EXPECT_EQ(body["query"],
+            json({{"x", "1"}, {"msg", "hello world!"}, {"e", ""}}));
   EXPECT_EQ(body["headers"]["x-custom-thing"], "Value");
   EXPECT_EQ(body["remote"], "127.0.0.1");
 }
@@ -238,8 +239,9 @@ TEST_F(HttpServerTest, BodyOverLimitIs413AndHandlerNotCalled) {
       Request(http::verb::post, "/v1/requests", std::string(70 * 1024, 'a')));
 
   EXPECT_EQ(response.result_int(), 413);
-  EXPECT_EQ(response.body(),
-            R"({"error":{"code":"too_large","message":"body exceeds 65536 bytes"}})");
+  EXPECT_EQ(
+      response.body(),
+      R"({"error":{"code":"too_large","message":"body exceeds 65536 bytes"}})");
   EXPECT_FALSE(response.keep_alive());
   EXPECT_EQ(calls_, 0);
 }
@@ -247,9 +249,11 @@ TEST_F(HttpServerTest, BodyOverLimitIs413AndHandlerNotCalled) {
 TEST_F(HttpServerTest, ChunkedBodyOverLimitIs413) {
   StartServer(&Echo);
   auto client = Connected();
-  std::string raw = "POST /v1/requests HTTP/1.1\r\nHost: x\r\n"
-                    "Transfer-Encoding: chunked\r\n\r\n";
-  for (int i = 0; i < 70; ++i) raw += "400\r\n" + std::string(1024, 'b') + "\r\n";
+  std::string raw =
+      "POST /v1/requests HTTP/1.1\r\nHost: x\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 70; ++i)
+    raw += "400\r\n" + std::string(1024, 'b') + "\r\n";
   raw += "0\r\n\r\n";
   ASSERT_FALSE(client->SendRaw(raw));
 
@@ -300,8 +304,8 @@ TEST_F(HttpServerTest, RepeatedQueryParameterIs400) {
   StartServer(&Echo);
   auto client = Connected();
 
-  auto response =
-      client->RoundTrip(Request(http::verb::get, "/v1/grants?subject=a&subject=b"));
+  auto response = client->RoundTrip(
+      Request(http::verb::get, "/v1/grants?subject=a&subject=b"));
 
   EXPECT_EQ(response.result_int(), 400);
   EXPECT_EQ(calls_, 0);
@@ -322,9 +326,9 @@ TEST_F(HttpServerTest, HeaderSectionOverLimitIs431) {
 TEST_F(HttpServerTest, ExpectContinueGetsInterimResponse) {
   StartServer(&Echo);
   auto client = Connected();
-  ASSERT_FALSE(client->SendRaw(
-      "POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
-      "Expect: 100-continue\r\n\r\n"));
+  ASSERT_FALSE(
+      client->SendRaw("POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+                      "Expect: 100-continue\r\n\r\n"));
   http::response<http::string_body> interim;
   ASSERT_FALSE(client->Read(interim));
   EXPECT_EQ(interim.result_int(), 100);
@@ -381,7 +385,8 @@ TEST_F(HttpServerTest, StreamDeliversAllChunksThenCloses) {
   StartServer(&ThreeEvents);
   auto client = Connected();
 
-  auto response = client->RoundTrip(Request(http::verb::get, "/v1/audit/stream"));
+  auto response =
+      client->RoundTrip(Request(http::verb::get, "/v1/audit/stream"));
 
   EXPECT_EQ(response.result_int(), 200);
   EXPECT_TRUE(response.chunked());

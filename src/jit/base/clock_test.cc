@@ -80,7 +80,8 @@ TEST(SystemClockTest, WallTimeIsCurrentUtc) {
   SystemClock clock;
   auto diff = clock.Now() - std::chrono::system_clock::now();
   EXPECT_LT(std::chrono::abs(diff), 5s);
-  EXPECT_GT(clock.Now(), SystemTime(std::chrono::seconds(1'577'836'800)));  // 2020
+  EXPECT_GT(clock.Now(),
+            SystemTime(std::chrono::seconds(1'577'836'800)));  // 2020
 }
 
 }  // namespace

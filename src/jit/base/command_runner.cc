@@ -72,7 +72,9 @@ StatusOr<Pipe> MakePipe() {
   return p;
 }
 
-bool HasNul(std::string_view s) { return s.find('\0') != std::string_view::npos; }
+bool HasNul(std::string_view s) {
+  return s.find('\0') != std::string_view::npos;
+}
 
 Status ValidateArgs(const std::vector<std::string>& argv,
                     const std::map<std::string, std::string>& env) {
@@ -82,7 +84,8 @@ Status ValidateArgs(const std::vector<std::string>& argv,
                                 "\" must be an absolute path");
   }
   for (const std::string& arg : argv) {
-    if (HasNul(arg)) return InvalidArgumentError("command: argument contains NUL");
+    if (HasNul(arg))
+      return InvalidArgumentError("command: argument contains NUL");
   }
   for (const auto& [key, value] : env) {
     if (key.empty() || key.find('=') != std::string::npos || HasNul(key) ||
@@ -125,8 +128,8 @@ class SpawnSetup {
     sigset_t all;
     sigemptyset(&empty);
     sigfillset(&all);
-    short flags = POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                  POSIX_SPAWN_SETSIGDEF;
+    short flags =
+        POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
     if ((rc = ::posix_spawnattr_setpgroup(&attr_, 0)) ||
         (rc = ::posix_spawnattr_setsigmask(&attr_, &empty)) ||
         (rc = ::posix_spawnattr_setsigdefault(&attr_, &all)) ||
@@ -146,7 +149,8 @@ class SpawnSetup {
 std::vector<char*> CArgv(const std::vector<std::string>& strings) {
   std::vector<char*> out;
   out.reserve(strings.size() + 1);
-  for (const std::string& s : strings) out.push_back(const_cast<char*>(s.c_str()));
+  for (const std::string& s : strings)
+    out.push_back(const_cast<char*>(s.c_str()));
   out.push_back(nullptr);
   return out;
 }
@@ -283,7 +287,8 @@ StatusOr<CommandResult> PosixCommandRunner::Run(
   if (!valid.ok()) return valid;
   const SteadyTime deadline = std::chrono::steady_clock::now() + timeout;
   if (timeout <= std::chrono::milliseconds::zero()) {
-    return DeadlineExceededError("command " + argv[0] + ": no time left to run");
+    return DeadlineExceededError("command " + argv[0] +
+                                 ": no time left to run");
   }
 
   StatusOr<Pipe> out = MakePipe();
@@ -293,7 +298,8 @@ StatusOr<CommandResult> PosixCommandRunner::Run(
 
   SpawnSetup setup;
   if (int rc = setup.Prepare(out->write.get(), err->write.get()); rc != 0) {
-    return UnavailableError("command " + argv[0] + ": spawn setup: " + ErrnoText(rc));
+    return UnavailableError("command " + argv[0] +
+                            ": spawn setup: " + ErrnoText(rc));
   }
   std::vector<std::string> env_strings;
   env_strings.reserve(env.size());
@@ -305,7 +311,8 @@ StatusOr<CommandResult> PosixCommandRunner::Run(
   int rc = ::posix_spawn(&pid, argv[0].c_str(), setup.actions(), setup.attr(),
                          c_argv.data(), c_env.data());
   if (rc != 0) {
-    return UnavailableError("command " + argv[0] + ": cannot start: " + ErrnoText(rc));
+    return UnavailableError("command " + argv[0] +
+                            ": cannot start: " + ErrnoText(rc));
   }
   // Only the child may hold the write ends, or we would never see EOF.
   out->write.Reset();

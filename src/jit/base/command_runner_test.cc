@@ -71,9 +71,9 @@ TEST(PosixCommandRunnerTest, PassesEachArgumentLiterallyWithoutShell) {
 
 TEST(PosixCommandRunnerTest, ArgumentsArriveAsSeparateArgv) {
   PosixCommandRunner runner;
-  auto r = runner.Run({"/bin/sh", "-c", "printf '[%s]\\n' \"$@\"", "sh", "one two",
-                  "x\"; touch /tmp/pwned #"},
-                 {}, kGenerous);
+  auto r = runner.Run({"/bin/sh", "-c", "printf '[%s]\\n' \"$@\"", "sh",
+                       "one two", "x\"; touch /tmp/pwned #"},
+                      {}, kGenerous);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->out, "[one two]\n[x\"; touch /tmp/pwned #]\n");
 }
@@ -133,8 +133,8 @@ TEST(PosixCommandRunnerTest, DoesNotLeakOpenDescriptorsToChild) {
 }
 
 TEST(PosixCommandRunnerTest, RunsChildInItsOwnProcessGroup) {
-  auto r = Sh("ps -o pgid= -p $$ | tr -d ' '; echo $$",
-              {{"PATH", "/usr/bin:/bin"}});
+  auto r =
+      Sh("ps -o pgid= -p $$ | tr -d ' '; echo $$", {{"PATH", "/usr/bin:/bin"}});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   if (r->exit_code != 0) GTEST_SKIP() << "ps not available: " << r->err;
   std::istringstream lines(r->out);
@@ -184,8 +184,9 @@ TEST(PosixCommandRunnerTest, NonPositiveTimeoutFailsWithoutRunning) {
 }
 
 TEST(PosixCommandRunnerTest, CapsEachStreamAt64KiBAndDrainsTheRest) {
-  auto r = Sh("/usr/bin/head -c 300000 /dev/zero; /usr/bin/head -c 200000 "
-              "/dev/zero >&2; exit 3");
+  auto r =
+      Sh("/usr/bin/head -c 300000 /dev/zero; /usr/bin/head -c 200000 "
+         "/dev/zero >&2; exit 3");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->out.size(), 64u * 1024);
   EXPECT_EQ(r->err.size(), 64u * 1024);
@@ -219,12 +220,12 @@ TEST(PosixCommandRunnerTest, NulInArgumentOrEnvironmentIsRejected) {
   std::string with_nul("a\0b", 3);
   EXPECT_EQ(runner.Run({"/bin/echo", with_nul}, {}, kGenerous).status().code(),
             StatusCode::kInvalidArgument);
-  EXPECT_EQ(runner.Run({"/bin/echo"}, {{"K", with_nul}}, kGenerous)
-                .status()
-                .code(),
-            StatusCode::kInvalidArgument);
-  EXPECT_EQ(runner.Run({"/bin/echo"}, {{"K=V", "x"}}, kGenerous).status().code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      runner.Run({"/bin/echo"}, {{"K", with_nul}}, kGenerous).status().code(),
+      StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      runner.Run({"/bin/echo"}, {{"K=V", "x"}}, kGenerous).status().code(),
+      StatusCode::kInvalidArgument);
 }
 
 TEST(PosixCommandRunnerTest, ConcurrentRunsKeepTheirOutputApart) {

@@ -41,7 +41,9 @@ std::string NormalizeRfc3339(std::string_view text) {
   size_t dot = s.find('.');
   if (dot == std::string::npos) return s;
   size_t end = dot + 1;
-  while (end < s.size() && std::isdigit(static_cast<unsigned char>(s[end]))) ++end;
+  while (end < s.size() && std::isdigit(static_cast<unsigned char>(s[end]))) {
+    ++end;
+  }
   if (end - dot - 1 > 3) s.erase(dot + 4, end - dot - 4);
   return s;
 }

@@ -20,10 +20,11 @@ struct DurationCase {
 
 TEST(ParseDurationTest, ReadsEveryUnitAndCombination) {
   const std::vector<DurationCase> cases = {
-      {"90s", 90s},           {"30m", 30min},          {"1h30m", 90min},
-      {"2d", 48h},            {"500ms", 500ms},        {"1s", 1s},
-      {"1m1ms", 60'001ms},    {"1d2h3m4s5ms", 24h + 2h + 3min + 4s + 5ms},
-      {"007s", 7s},           {"3660d", 3660 * 24h},
+      {"90s", 90s},        {"30m", 30min},
+      {"1h30m", 90min},    {"2d", 48h},
+      {"500ms", 500ms},    {"1s", 1s},
+      {"1m1ms", 60'001ms}, {"1d2h3m4s5ms", 24h + 2h + 3min + 4s + 5ms},
+      {"007s", 7s},        {"3660d", 3660 * 24h},
   };
   for (const DurationCase& c : cases) {
     StatusOr<Duration> d = ParseDuration(c.text);
@@ -34,10 +35,16 @@ TEST(ParseDurationTest, ReadsEveryUnitAndCombination) {
 
 TEST(ParseDurationTest, RejectsMalformedText) {
   const std::vector<std::string> bad = {
-      "",       "s",      "10",     "-1s",     "+1s",      "1 s",    " 1s",
-      "1s ",    "1.5h",   "1h1h",   "1s1m",    "10ms5s",   "1x",     "1H",
-      "0s",     "0h0m",   "3661d",  "99999999999999999999d", "1h30",
-      "123456789012345678901234567890123s"};
+      "",      "s",
+      "10",    "-1s",
+      "+1s",   "1 s",
+      " 1s",   "1s ",
+      "1.5h",  "1h1h",
+      "1s1m",  "10ms5s",
+      "1x",    "1H",
+      "0s",    "0h0m",
+      "3661d", "99999999999999999999d",
+      "1h30",  "123456789012345678901234567890123s"};
   for (const std::string& text : bad) {
     StatusOr<Duration> d = ParseDuration(text);
     EXPECT_EQ(d.status().code(), StatusCode::kInvalidArgument) << text;
@@ -59,8 +66,9 @@ TEST(FormatDurationTest, WritesShortestForm) {
 }
 
 TEST(FormatDurationTest, RoundTripsThroughParse) {
-  for (Duration d : {Duration(1ms), Duration(999ms), Duration(61s), Duration(25h),
-                     Duration(24h + 1ms), Duration(3660 * 24h)}) {
+  for (Duration d :
+       {Duration(1ms), Duration(999ms), Duration(61s), Duration(25h),
+        Duration(24h + 1ms), Duration(3660 * 24h)}) {
     StatusOr<Duration> back = ParseDuration(FormatDuration(d));
     ASSERT_TRUE(back.ok()) << FormatDuration(d);
     EXPECT_EQ(*back, d);
@@ -110,7 +118,7 @@ TEST(ParseTimeTest, RejectsNonRfc3339) {
   const std::vector<std::string> bad = {
       "",
       "2026-12-24",
-      "2026-12-24T19:00:00",        // no zone: would be read in local time
+      "2026-12-24T19:00:00",  // no zone: would be read in local time
       "2026-12-24 19:00:00Z",
       "2026-12-24T19:00Z",
       "2026-13-25T19:00:00Z",

@@ -34,8 +34,8 @@ TEST(RandomHexTest, WritesTwoCharsPerByte) {
 TEST(LooksLikeIdTest, RefusesWhatNewIdCannotProduce) {
   const std::string hex32 = "0123456789abcdef0123456789abcdef";
   EXPECT_TRUE(LooksLikeId("req_" + hex32, "req_"));
-  EXPECT_FALSE(LooksLikeId("grt_" + hex32, "req_"));     // other prefix
-  EXPECT_FALSE(LooksLikeId("req_" + hex32 + "0", "req_"));  // too long
+  EXPECT_FALSE(LooksLikeId("grt_" + hex32, "req_"));            // other prefix
+  EXPECT_FALSE(LooksLikeId("req_" + hex32 + "0", "req_"));      // too long
   EXPECT_FALSE(LooksLikeId("req_" + hex32.substr(1), "req_"));  // too short
   EXPECT_FALSE(LooksLikeId("req_0123456789ABCDEF0123456789abcdef", "req_"));
   EXPECT_FALSE(LooksLikeId("req_0123456789abcdeg0123456789abcdef", "req_"));

@@ -29,7 +29,8 @@ TEST(StatusTest, ErrorCarriesCodeMessageReasonAndDetails) {
   EXPECT_EQ(s.message(), "policy refused");
   EXPECT_EQ(s.reason(), "policy_denied");
   EXPECT_THAT(s.details(), ElementsAre("too long", "no ticket"));
-  EXPECT_EQ(s.ToString(), "FAILED_PRECONDITION: policy refused; too long; no ticket");
+  EXPECT_EQ(s.ToString(),
+            "FAILED_PRECONDITION: policy refused; too long; no ticket");
 }
 
 struct HelperCase {
@@ -40,18 +41,22 @@ struct HelperCase {
 
 TEST(StatusTest, EachHelperSetsItsCodeAndApiReason) {
   const std::vector<HelperCase> cases = {
-      {InvalidArgumentError("m"), StatusCode::kInvalidArgument, "invalid_request"},
+      {InvalidArgumentError("m"), StatusCode::kInvalidArgument,
+       "invalid_request"},
       {NotFoundError("m"), StatusCode::kNotFound, "not_found"},
       {AlreadyExistsError("m"), StatusCode::kAlreadyExists, "conflict"},
       {PermissionDeniedError("m"), StatusCode::kPermissionDenied, "forbidden"},
-      {PermissionDeniedError("m", "self_approval"), StatusCode::kPermissionDenied,
-       "self_approval"},
+      {PermissionDeniedError("m", "self_approval"),
+       StatusCode::kPermissionDenied, "self_approval"},
       {FailedPreconditionError("m"), StatusCode::kFailedPrecondition, ""},
       {AbortedError("m"), StatusCode::kAborted, "conflict"},
       {UnavailableError("m"), StatusCode::kUnavailable, "unavailable"},
-      {UnauthenticatedError("m"), StatusCode::kUnauthenticated, "unauthenticated"},
-      {ResourceExhaustedError("m"), StatusCode::kResourceExhausted, "too_large"},
-      {DeadlineExceededError("m"), StatusCode::kDeadlineExceeded, "unavailable"},
+      {UnauthenticatedError("m"), StatusCode::kUnauthenticated,
+       "unauthenticated"},
+      {ResourceExhaustedError("m"), StatusCode::kResourceExhausted,
+       "too_large"},
+      {DeadlineExceededError("m"), StatusCode::kDeadlineExceeded,
+       "unavailable"},
       {InternalError("m"), StatusCode::kInternal, "internal"},
   };
   for (const HelperCase& c : cases) {

@@ -82,9 +82,10 @@ class FakeJitd {
     received_.push_back(request);
     auto route = routes_.find(request.method + " " + request.path);
     if (route == routes_.end()) {
-      return HttpResponse{
-          .status = 404,
-          .body = R"({"error":{"code":"not_found","message":"no route"}})"};
+      HttpResponse not_found;
+      not_found.status = 404;
+      not_found.body = R"({"error":{"code":"not_found","message":"no route"}})";
+      return not_found;
     }
     HttpResponse response = route->second.front();
     if (route->second.size() > 1) route->second.pop_front();
@@ -749,7 +750,9 @@ TEST_F(CliTest, PolicyLintSummarisesAGoodFileWithoutAServer) {
 TEST_F(CliTest, PolicyLintNamesFileAndLineOfABadFile) {
   EXPECT_EQ(Run({"policy", "lint", Testdata("broken_policy.yaml")}),
             kExitFailure);
+  EXPECT_THAT(err_, HasSubstr("error: "));
   EXPECT_THAT(err_, HasSubstr("broken_policy.yaml:6:"));
+  EXPECT_THAT(err_, HasSubstr("prod-db-raed"));
 }
 
 TEST_F(CliTest, PolicyTestPassesWhenEveryCaseHolds) {

@@ -48,6 +48,12 @@ void PrintLines(std::ostream& out, const std::string& text) {
   }
 }
 
+// Local errors already say file and line; a server-style code adds nothing.
+int FailLocal(const CliContext& ctx, const Status& status) {
+  return ctx.Fail(
+      Status(status.code(), status.message(), "", status.details()));
+}
+
 std::vector<std::string> SplitCommaList(const std::string& text) {
   std::vector<std::string> items;
   std::istringstream parts(text);
@@ -59,7 +65,7 @@ std::vector<std::string> SplitCommaList(const std::string& text) {
 
 int RunLint(const CliContext& ctx, const std::string& path) {
   StatusOr<std::string> summary = LintPolicyFile(path);
-  if (!summary.ok()) return ctx.Fail(summary.status());
+  if (!summary.ok()) return FailLocal(ctx, summary.status());
   PrintLines(ctx.out(), *summary);
   return kExitOk;
 }
@@ -67,10 +73,10 @@ int RunLint(const CliContext& ctx, const std::string& path) {
 int RunTest(const CliContext& ctx, const TestArgs& args) {
   StatusOr<std::shared_ptr<const PolicySet>> policies =
       PolicySet::LoadFile(args.policy_path);
-  if (!policies.ok()) return ctx.Fail(policies.status());
+  if (!policies.ok()) return FailLocal(ctx, policies.status());
   StatusOr<PolicyTestResult> result =
       RunPolicyTests(**policies, args.cases_path);
-  if (!result.ok()) return ctx.Fail(result.status());
+  if (!result.ok()) return FailLocal(ctx, result.status());
   for (const std::string& failure : result->failures) {
     ctx.out() << "FAIL " << SanitizeForTerminal(failure) << '\n';
   }
@@ -105,7 +111,7 @@ int RunExplain(const CliContext& ctx, const ExplainArgs& args) {
   }
   StatusOr<std::shared_ptr<const PolicySet>> policies =
       PolicySet::LoadFile(args.policy_path);
-  if (!policies.ok()) return ctx.Fail(policies.status());
+  if (!policies.ok()) return FailLocal(ctx, policies.status());
   const Decision decision = (*policies)->Evaluate(*ask, now);
   PrintLines(ctx.out(), ExplainDecision(decision));
   return decision.allow ? kExitOk : kExitFailure;

@@ -35,7 +35,7 @@ TEST(TableTest, SanitizesEveryCell) {
   Table table({"A", "B"});
   table.AddRow({"\x1b[31mred", "a\nb\u202E"});
   EXPECT_EQ(Render(table),
-            "A             B\n"
+            "A            B\n"
             "\\x1b[31mred  a\\nb\\u202E\n");
 }
 

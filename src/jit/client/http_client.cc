@@ -30,7 +30,9 @@ constexpr std::string_view kScheme = "http://";
 constexpr uint64_t kMaxResponseBytes = 64 * 1024 * 1024;
 constexpr size_t kMaxErrorBodyBytes = 4096;
 
-beast::string_view BeastView(std::string_view s) { return {s.data(), s.size()}; }
+beast::string_view BeastView(std::string_view s) {
+  return {s.data(), s.size()};
+}
 
 std::string_view View(beast::string_view s) { return {s.data(), s.size()}; }
 
@@ -41,9 +43,8 @@ bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
 }
 
 bool HasControlOrSpace(std::string_view s) {
-  return std::any_of(s.begin(), s.end(), [](unsigned char c) {
-    return c <= ' ' || c == 0x7f;
-  });
+  return std::any_of(s.begin(), s.end(),
+                     [](unsigned char c) { return c <= ' ' || c == 0x7f; });
 }
 
 bool HasLineBreakOrNul(std::string_view s) {
@@ -62,9 +63,8 @@ bool IsIpv6Char(char c) {
 
 StatusOr<std::string> ParsePort(std::string_view text, std::string_view url) {
   bool digits = !text.empty() && text.size() <= 5 &&
-                std::all_of(text.begin(), text.end(), [](unsigned char c) {
-                  return std::isdigit(c);
-                });
+                std::all_of(text.begin(), text.end(),
+                            [](unsigned char c) { return std::isdigit(c); });
   if (!digits || std::stoi(std::string(text)) < 1 ||
       std::stoi(std::string(text)) > 65535) {
     return InvalidArgumentError("bad port in server URL: " + std::string(url));
@@ -123,13 +123,20 @@ Status StreamRefused(int status, std::string_view body) {
   std::string message = "stream refused with HTTP " + std::to_string(status);
   if (!body.empty()) message += ": " + std::string(body);
   switch (status) {
-    case 400: return InvalidArgumentError(std::move(message));
-    case 401: return UnauthenticatedError(std::move(message));
-    case 403: return PermissionDeniedError(std::move(message));
-    case 404: return NotFoundError(std::move(message));
-    case 413: return ResourceExhaustedError(std::move(message));
-    case 503: return UnavailableError(std::move(message));
-    default: return InternalError(std::move(message));
+    case 400:
+      return InvalidArgumentError(std::move(message));
+    case 401:
+      return UnauthenticatedError(std::move(message));
+    case 403:
+      return PermissionDeniedError(std::move(message));
+    case 404:
+      return NotFoundError(std::move(message));
+    case 413:
+      return ResourceExhaustedError(std::move(message));
+    case 503:
+      return UnavailableError(std::move(message));
+    default:
+      return InternalError(std::move(message));
   }
 }
 
@@ -163,9 +170,8 @@ class Exchange {
     JIT_ASSIGN_OR_RETURN(tcp::resolver::results_type endpoints,
                          Resolve(host, port));
     Renew();
-    error_code ec = Await([&](auto done) {
-      stream_.async_connect(endpoints, std::move(done));
-    });
+    error_code ec = Await(
+        [&](auto done) { stream_.async_connect(endpoints, std::move(done)); });
     if (ec) return TransportError("cannot connect to", ec, where_);
     return OkStatus();
   }
@@ -261,8 +267,8 @@ Status ReadBodyPieces(Exchange& exchange,
       JIT_ASSIGN_OR_RETURN(bool more, sink(std::string_view(piece, got)));
       if (!more) return OkStatus();
     }
-    if (ec == http::error::end_of_stream || ec == http::error::partial_message ||
-        ec == net::error::eof) {
+    if (ec == http::error::end_of_stream ||
+        ec == http::error::partial_message || ec == net::error::eof) {
       return OkStatus();  // the server ended the stream
     }
     if (ec) return TransportError("stream broken from", ec, exchange.where());
@@ -305,8 +311,9 @@ namespace {
 Status CheckRequestParts(std::string_view target, std::string_view token,
                          const std::map<std::string, std::string>& headers) {
   if (target.empty() || target.front() != '/' || HasControlOrSpace(target)) {
-    return InvalidArgumentError("request target must start with '/' and "
-                                "hold no spaces or control characters");
+    return InvalidArgumentError(
+        "request target must start with '/' and "
+        "hold no spaces or control characters");
   }
   if (HasLineBreakOrNul(token)) {
     return InvalidArgumentError("bearer token holds a line break");
@@ -320,8 +327,8 @@ Status CheckRequestParts(std::string_view target, std::string_view token,
 }
 
 std::string HostHeader(const std::string& host, const std::string& port) {
-  std::string name = host.find(':') == std::string::npos ? host
-                                                          : "[" + host + "]";
+  std::string name =
+      host.find(':') == std::string::npos ? host : "[" + host + "]";
   return port == "80" ? name : name + ":" + port;
 }
 

@@ -23,24 +23,35 @@ class HttpClient {
  public:
   // `base_url` like "http://127.0.0.1:8420" (path prefix allowed).
   // kInvalidArgument for a URL without scheme/host or with another scheme.
-  static StatusOr<HttpClient> Create(std::string_view base_url,
-                                     std::chrono::milliseconds timeout =
-                                         std::chrono::seconds(30));
+  static StatusOr<HttpClient> Create(
+      std::string_view base_url,
+      std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
   // Sends `method target` (target starts with '/', may carry a query) with
   // optional bearer token and JSON body. Any HTTP status is a success here;
   // errors are for transport problems: kUnavailable (cannot connect, reset),
-  // kDeadlineExceeded (timeout).
-  StatusOr<ClientResponse> Do(std::string_view method, std::string_view target,
-                              std::string_view bearer_token = "",
-                              std::string_view json_body = "",
-                              const std::map<std::string, std::string>& extra_headers = {}) const;
+  // kDeadlineExceeded (timeout); the timeout covers the whole
+  // exchange. kInvalidArgument (nothing sent) for a target not starting with
+  // '/' or holding spaces/control characters, an unknown method, or CR/LF in
+  // the token or a header.
+  StatusOr<ClientResponse> Do(
+      std::string_view method, std::string_view target,
+      std::string_view bearer_token = "", std::string_view json_body = "",
+      const std::map<std::string, std::string>& extra_headers = {}) const;
 
   // Reads a text/event-stream: calls `on_event(id, event, data)` per event
   // until it returns false, the server closes, or the timeout passes.
-  Status Stream(std::string_view target, std::string_view bearer_token,
-                const std::function<bool(const std::string& id, const std::string& event,
-                                         const std::string& data)>& on_event) const;
+  // The timeout bounds connecting plus the response head, then each wait
+  // for more of the stream (so a server sending keep-alives is never cut
+  // off). OK when on_event stopped or the server ended the stream;
+  // kDeadlineExceeded when it fell silent; kUnavailable on transport errors;
+  // a non-200 answer maps to the nearest code (401 kUnauthenticated, 403
+  // kPermissionDenied, 404 kNotFound, ...) with the body in the message;
+  // kInvalidArgument for a bad target or token (nothing sent).
+  Status Stream(
+      std::string_view target, std::string_view bearer_token,
+      const std::function<bool(const std::string& id, const std::string& event,
+                               const std::string& data)>& on_event) const;
 
   const std::string& host() const { return host_; }
   const std::string& port() const { return port_; }
@@ -48,7 +59,9 @@ class HttpClient {
  private:
   HttpClient(std::string host, std::string port, std::string prefix,
              std::chrono::milliseconds timeout)
-      : host_(std::move(host)), port_(std::move(port)), prefix_(std::move(prefix)),
+      : host_(std::move(host)),
+        port_(std::move(port)),
+        prefix_(std::move(prefix)),
         timeout_(timeout) {}
   std::string host_;
   std::string port_;

@@ -54,7 +54,8 @@ class ClientFixture : public testing::Test {
 
   HttpClient Client(std::string suffix = "",
                     std::chrono::milliseconds timeout = kWait) const {
-    StatusOr<HttpClient> client = HttpClient::Create(BaseUrl() + suffix, timeout);
+    StatusOr<HttpClient> client =
+        HttpClient::Create(BaseUrl() + suffix, timeout);
     EXPECT_TRUE(client.ok()) << client.status().ToString();
     return *client;
   }
@@ -66,7 +67,8 @@ class ClientFixture : public testing::Test {
 using HttpClientTest = ClientFixture;
 
 TEST(HttpClientCreateTest, AcceptsHostPortAndPrefix) {
-  StatusOr<HttpClient> client = HttpClient::Create("http://example.org:8420/jit/");
+  StatusOr<HttpClient> client =
+      HttpClient::Create("http://example.org:8420/jit/");
 
   ASSERT_TRUE(client.ok()) << client.status().ToString();
   EXPECT_EQ(client->host(), "example.org");
@@ -117,8 +119,9 @@ TEST(HttpClientCreateTest, NonPositiveTimeoutIsInvalidArgument) {
 TEST_F(HttpClientTest, DoSendsMethodTargetBodyAndHeaders) {
   StartServer(&Echo);
 
-  StatusOr<ClientResponse> response = Client().Do(
-      "POST", "/v1/requests?x=a%20b", "tok-123", R"({"a":1})", {{"X-Extra", "yes"}});
+  StatusOr<ClientResponse> response =
+      Client().Do("POST", "/v1/requests?x=a%20b", "tok-123", R"({"a":1})",
+                  {{"X-Extra", "yes"}});
 
   ASSERT_TRUE(response.ok()) << response.status().ToString();
   EXPECT_EQ(response->status, 200);
@@ -176,10 +179,9 @@ TEST_F(HttpClientTest, HeaderInjectionIsRefusedBeforeSending) {
 
   EXPECT_EQ(client.Do("GET", "/", "tok\r\nX-Evil: 1").status().code(),
             StatusCode::kInvalidArgument);
-  EXPECT_EQ(client.Do("GET", "/", "", "", {{"X-A", "v\nX-Evil: 1"}})
-                .status()
-                .code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      client.Do("GET", "/", "", "", {{"X-A", "v\nX-Evil: 1"}}).status().code(),
+      StatusCode::kInvalidArgument);
   EXPECT_EQ(client.Do("GET", "/a b HTTP/1.1").status().code(),
             StatusCode::kInvalidArgument);
   EXPECT_EQ(client.Do("GET", "no-slash").status().code(),
@@ -310,7 +312,8 @@ TEST_F(HttpClientTest, StreamRefusedByServerMapsStatus) {
         return true;
       });
 
-  EXPECT_EQ(streamed.code(), StatusCode::kUnauthenticated) << streamed.ToString();
+  EXPECT_EQ(streamed.code(), StatusCode::kUnauthenticated)
+      << streamed.ToString();
   EXPECT_NE(streamed.message().find("unauthenticated"), std::string::npos);
 }
 

@@ -30,8 +30,7 @@ StatusOr<std::vector<SseEvent>> SseParser::Feed(std::string_view bytes) {
   return events;
 }
 
-void SseParser::ProcessLine(std::string_view line,
-                            std::vector<SseEvent>& out) {
+void SseParser::ProcessLine(std::string_view line, std::vector<SseEvent>& out) {
   if (first_line_) {
     first_line_ = false;
     if (line.substr(0, kBom.size()) == kBom) line.remove_prefix(kBom.size());

@@ -39,9 +39,9 @@ class SseParser {
   void Dispatch(std::vector<SseEvent>& out);
 
   size_t max_event_bytes_;
-  std::string line_;         // the unfinished line
-  bool after_cr_ = false;    // the last byte was CR: an LF next belongs to it
-  bool first_line_ = true;   // a BOM may start it
+  std::string line_;        // the unfinished line
+  bool after_cr_ = false;   // the last byte was CR: an LF next belongs to it
+  bool first_line_ = true;  // a BOM may start it
   std::string last_id_;
   std::string event_;
   std::string data_;  // each data line plus "\n"

@@ -57,7 +57,8 @@ TEST(SseParserTest, EventWithoutDataIsNotProduced) {
 TEST(SseParserTest, IdPersistsUntilReplaced) {
   SseParser parser;
 
-  auto events = FeedAll(parser, "id: 1\ndata: a\n\ndata: b\n\nid: 2\ndata: c\n\n");
+  auto events =
+      FeedAll(parser, "id: 1\ndata: a\n\ndata: b\n\nid: 2\ndata: c\n\n");
 
   ASSERT_EQ(events.size(), 3u);
   EXPECT_EQ(events[0].id, "1");

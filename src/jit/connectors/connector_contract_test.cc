@@ -41,7 +41,8 @@ bool ActiveOrFail(Connector& c, const GrantSpec& g) {
 
 TestTempDir::TestTempDir() {
   std::string tmpl =
-      (std::filesystem::temp_directory_path() / "jit_connector_XXXXXX").string();
+      (std::filesystem::temp_directory_path() / "jit_connector_XXXXXX")
+          .string();
   if (::mkdtemp(tmpl.data()) == nullptr) {
     ADD_FAILURE() << "mkdtemp failed";
   }
@@ -134,7 +135,8 @@ TEST_P(ConnectorContractTest, KillSessionsEndsThemAndReportsNoSurvivors) {
   ASSERT_TRUE(connector().Grant(g, Soon()).ok());
   harness().OpenSession(g, "s1");
   harness().OpenSession(g, "s2");
-  StatusOr<std::vector<Session>> survivors = connector().KillSessions(g, Soon());
+  StatusOr<std::vector<Session>> survivors =
+      connector().KillSessions(g, Soon());
   ASSERT_TRUE(survivors.ok()) << survivors.status().ToString();
   EXPECT_THAT(*survivors, IsEmpty());
   StatusOr<std::vector<Session>> left = connector().ListSessions(g, Soon());
@@ -144,17 +146,20 @@ TEST_P(ConnectorContractTest, KillSessionsEndsThemAndReportsNoSurvivors) {
 
 TEST_P(ConnectorContractTest, KillSessionsWithNoSessionsIsOk) {
   GrantSpec g = NewSpec();
-  StatusOr<std::vector<Session>> survivors = connector().KillSessions(g, Soon());
+  StatusOr<std::vector<Session>> survivors =
+      connector().KillSessions(g, Soon());
   ASSERT_TRUE(survivors.ok()) << survivors.status().ToString();
   EXPECT_THAT(*survivors, IsEmpty());
 }
 
 TEST_P(ConnectorContractTest, KillSessionsReportsSurvivors) {
-  if (!harness().MakeSessionsSurviveKill()) GTEST_SKIP() << "target cannot refuse";
+  if (!harness().MakeSessionsSurviveKill())
+    GTEST_SKIP() << "target cannot refuse";
   GrantSpec g = NewSpec();
   ASSERT_TRUE(connector().Grant(g, Soon()).ok());
   harness().OpenSession(g, "stubborn");
-  StatusOr<std::vector<Session>> survivors = connector().KillSessions(g, Soon());
+  StatusOr<std::vector<Session>> survivors =
+      connector().KillSessions(g, Soon());
   ASSERT_TRUE(survivors.ok()) << survivors.status().ToString();
   EXPECT_THAT(*survivors, ElementsAre(Field(&Session::id, "stubborn")));
 }

@@ -20,7 +20,8 @@ class ConnectorHarness {
   // Whether the target shows the privilege of `g` as held, looked at directly.
   virtual bool TargetHolds(const GrantSpec& g) = 0;
   // Opens a session under `g` in the target, as its holder would.
-  virtual void OpenSession(const GrantSpec& g, const std::string& session_id) = 0;
+  virtual void OpenSession(const GrantSpec& g,
+                           const std::string& session_id) = 0;
   // Makes the target refuse to end sessions. False if the target cannot
   // simulate that (the survivor test is then skipped).
   virtual bool MakeSessionsSurviveKill() = 0;
@@ -31,14 +32,17 @@ struct ConnectorContractParam {
   std::function<std::unique_ptr<ConnectorHarness>()> make;
 };
 
-inline void PrintTo(const ConnectorContractParam& p, std::ostream* os) { *os << p.name; }
+inline void PrintTo(const ConnectorContractParam& p, std::ostream* os) {
+  *os << p.name;
+}
 
 // The contract suite. A backend stamps it on with
 //   INSTANTIATE_TEST_SUITE_P(Fake, ConnectorContractTest,
 //                            testing::Values(ConnectorContractParam{...}),
 //                            ConnectorContractParamName);
 // and links the jit_connector_contract_test object library.
-class ConnectorContractTest : public testing::TestWithParam<ConnectorContractParam> {
+class ConnectorContractTest
+    : public testing::TestWithParam<ConnectorContractParam> {
  protected:
   void SetUp() override;
   Connector& connector() { return harness_->connector(); }

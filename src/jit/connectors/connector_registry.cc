@@ -1,10 +1,10 @@
 // ConnectorRegistry, declared in connector.h.
-#include "jit/connectors/connector.h"
-
 #include <fmt/format.h>
 
 #include <cassert>
 #include <utility>
+
+#include "jit/connectors/connector.h"
 
 namespace jit {
 

@@ -26,7 +26,8 @@ TEST_F(ConnectorRegistryTest, MakesConnectorOfRegisteredType) {
   ConnectorRegistry registry;
   registry.Add("fake", &MakeFakeConnector);
   StatusOr<std::unique_ptr<Connector>> c = registry.Make(
-      {"demo", "fake", R"({"name":"demo","type":"fake"})", "jitd.yaml:3"}, env_);
+      {"demo", "fake", R"({"name":"demo","type":"fake"})", "jitd.yaml:3"},
+      env_);
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_NE(dynamic_cast<FakeConnector*>(c->get()), nullptr);
 }
@@ -39,26 +40,30 @@ TEST_F(ConnectorRegistryTest, UnknownTypeNamesOriginAndKnownTypes) {
       {"db", "postgress", R"({"name":"db","type":"postgress"})", "jitd.yaml:7"},
       env_);
   EXPECT_EQ(c.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(c.status().message(),
-            "jitd.yaml:7: unknown connector type \"postgress\" (known: exec, fake)");
+  EXPECT_EQ(
+      c.status().message(),
+      "jitd.yaml:7: unknown connector type \"postgress\" (known: exec, fake)");
 }
 
 TEST_F(ConnectorRegistryTest, FactoryErrorsPassThrough) {
   ConnectorRegistry registry;
   registry.Add("fake", &MakeFakeConnector);
   StatusOr<std::unique_ptr<Connector>> c = registry.Make(
-      {"demo", "fake", R"({"name":"demo","type":"fake","dsn":"x"})", "jitd.yaml:3"},
+      {"demo", "fake", R"({"name":"demo","type":"fake","dsn":"x"})",
+       "jitd.yaml:3"},
       env_);
   EXPECT_EQ(c.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_THAT(c.status().message(), HasSubstr("jitd.yaml:3: unknown key \"dsn\""));
+  EXPECT_THAT(c.status().message(),
+              HasSubstr("jitd.yaml:3: unknown key \"dsn\""));
 }
 
 TEST_F(ConnectorRegistryTest, FactoryReturningNothingIsAnError) {
   ConnectorRegistry registry;
-  registry.Add("broken", [](const ConnectorConfig&, const Environment&)
-                             -> StatusOr<std::unique_ptr<Connector>> {
-    return std::unique_ptr<Connector>();
-  });
+  registry.Add("broken",
+               [](const ConnectorConfig&,
+                  const Environment&) -> StatusOr<std::unique_ptr<Connector>> {
+                 return std::unique_ptr<Connector>();
+               });
   StatusOr<std::unique_ptr<Connector>> c =
       registry.Make({"x", "broken", "{}", ""}, env_);
   EXPECT_EQ(c.status().code(), StatusCode::kInternal);

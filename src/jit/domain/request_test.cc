@@ -16,9 +16,9 @@ using namespace std::chrono_literals;
 const SystemTime kT0 = SystemTime(std::chrono::seconds(1'798'138'800));
 
 const std::vector<RequestState> kAllStates = {
-    RequestState::kPending,   RequestState::kApproved, RequestState::kActive,
-    RequestState::kExpired,   RequestState::kRevoked,  RequestState::kCompleted,
-    RequestState::kDenied,    RequestState::kCancelled, RequestState::kTimedOut,
+    RequestState::kPending, RequestState::kApproved,  RequestState::kActive,
+    RequestState::kExpired, RequestState::kRevoked,   RequestState::kCompleted,
+    RequestState::kDenied,  RequestState::kCancelled, RequestState::kTimedOut,
     RequestState::kFailed,
 };
 
@@ -55,8 +55,10 @@ TEST(RequestStateTest, NamesRoundTripAndAreDistinct) {
 }
 
 TEST(RequestStateTest, ParseRefusesUnknownText) {
-  for (std::string_view text : {"", "Pending", "pending ", "timedout", "unknown"}) {
-    EXPECT_EQ(ParseRequestState(text).status().code(), StatusCode::kInvalidArgument)
+  for (std::string_view text :
+       {"", "Pending", "pending ", "timedout", "unknown"}) {
+    EXPECT_EQ(ParseRequestState(text).status().code(),
+              StatusCode::kInvalidArgument)
         << text;
   }
 }
@@ -74,7 +76,8 @@ TEST(RequestBindingTest, IsStableAndHexSha256) {
   std::string b = RequestBinding(r);
   EXPECT_EQ(b, RequestBinding(SampleRequest()));
   ASSERT_EQ(b.size(), 64u);
-  for (char c : b) EXPECT_TRUE((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
+  for (char c : b)
+    EXPECT_TRUE((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
 }
 
 struct FieldChange {
@@ -93,7 +96,8 @@ const std::vector<FieldChange> kBoundChanges = {
     {"start_at moved", [](Request& r) { r.start_at = kT0 + 2h; }},
     {"start_at removed", [](Request& r) { r.start_at.reset(); }},
     {"emergency", [](Request& r) { r.emergency = Emergency::kYes; }},
-    {"extends", [](Request& r) { r.extends = "grt_0123456789abcdef0123456789abcdef"; }},
+    {"extends",
+     [](Request& r) { r.extends = "grt_0123456789abcdef0123456789abcdef"; }},
 };
 
 TEST(RequestBindingTest, ChangesWhenAnyBoundFieldChanges) {
@@ -109,7 +113,8 @@ TEST(RequestBindingTest, ChangesWhenAnyBoundFieldChanges) {
 const std::vector<FieldChange> kLifecycleChanges = {
     {"state", [](Request& r) { r.state = RequestState::kApproved; }},
     {"state active", [](Request& r) { r.state = RequestState::kActive; }},
-    {"grant_id", [](Request& r) { r.grant_id = "grt_0123456789abcdef0123456789abcdef"; }},
+    {"grant_id",
+     [](Request& r) { r.grant_id = "grt_0123456789abcdef0123456789abcdef"; }},
     {"updated_at", [](Request& r) { r.updated_at = kT0 + 5min; }},
     {"binding", [](Request& r) { r.binding = "x"; }},
 };

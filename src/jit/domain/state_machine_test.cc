@@ -16,17 +16,18 @@ using namespace std::chrono_literals;
 using ::testing::HasSubstr;
 
 const std::vector<RequestState> kAllStates = {
-    RequestState::kPending,   RequestState::kApproved, RequestState::kActive,
-    RequestState::kExpired,   RequestState::kRevoked,  RequestState::kCompleted,
-    RequestState::kDenied,    RequestState::kCancelled, RequestState::kTimedOut,
+    RequestState::kPending, RequestState::kApproved,  RequestState::kActive,
+    RequestState::kExpired, RequestState::kRevoked,   RequestState::kCompleted,
+    RequestState::kDenied,  RequestState::kCancelled, RequestState::kTimedOut,
     RequestState::kFailed,
 };
 
 const std::vector<RequestEvent> kAllEvents = {
-    RequestEvent::kApprove, RequestEvent::kAutoApprove, RequestEvent::kActivate,
-    RequestEvent::kActivationFailed, RequestEvent::kDeny, RequestEvent::kCancel,
-    RequestEvent::kTimeOut, RequestEvent::kExpire, RequestEvent::kRevoke,
-    RequestEvent::kComplete,
+    RequestEvent::kApprove,  RequestEvent::kAutoApprove,
+    RequestEvent::kActivate, RequestEvent::kActivationFailed,
+    RequestEvent::kDeny,     RequestEvent::kCancel,
+    RequestEvent::kTimeOut,  RequestEvent::kExpire,
+    RequestEvent::kRevoke,   RequestEvent::kComplete,
 };
 
 using S = RequestState;
@@ -67,10 +68,10 @@ TEST(RequestStateMachineTest, EveryStateEventPairFollowsTheLifecycle) {
       StatusOr<S> next = NextRequestState(from, event);
       auto it = kAllowed.find({from, event});
       if (it != kAllowed.end()) {
-        ASSERT_TRUE(next.ok()) << Describe(from, event) << ": "
-                               << next.status().ToString();
-        EXPECT_EQ(*next, it->second) << Describe(from, event) << " went to "
-                                     << ToString(*next);
+        ASSERT_TRUE(next.ok())
+            << Describe(from, event) << ": " << next.status().ToString();
+        EXPECT_EQ(*next, it->second)
+            << Describe(from, event) << " went to " << ToString(*next);
         ++allowed;
         continue;
       }
@@ -124,8 +125,10 @@ TEST(RequestEventTest, EveryEventHasADistinctName) {
 using G = GrantState;
 using GE = GrantEvent;
 
-const std::vector<G> kAllGrantStates = {G::kActive, G::kRevokePending, G::kEnded};
-const std::vector<GE> kAllGrantEvents = {GE::kRevokeFailed, GE::kEnd, GE::kExtend};
+const std::vector<G> kAllGrantStates = {G::kActive, G::kRevokePending,
+                                        G::kEnded};
+const std::vector<GE> kAllGrantEvents = {GE::kRevokeFailed, GE::kEnd,
+                                         GE::kExtend};
 
 // DESIGN: active -> revoke_pending -> ended, active -> ended; a failed retry
 // stays revoke_pending; extension only while active.
@@ -159,7 +162,8 @@ TEST(GrantStateMachineTest, EndReasonMapsToTheRequestsTerminalState) {
   EXPECT_EQ(RequestStateForEnd(EndReason::kExpired), S::kExpired);
   EXPECT_EQ(RequestStateForEnd(EndReason::kRevoked), S::kRevoked);
   EXPECT_EQ(RequestStateForEnd(EndReason::kCompleted), S::kCompleted);
-  for (EndReason r : {EndReason::kExpired, EndReason::kRevoked, EndReason::kCompleted}) {
+  for (EndReason r :
+       {EndReason::kExpired, EndReason::kRevoked, EndReason::kCompleted}) {
     S s = RequestStateForEnd(r);
     EXPECT_TRUE(IsTerminal(s));
     // Each is reachable from active by the matching request event.
@@ -179,18 +183,20 @@ TEST(GrantStateTest, NamesRoundTrip) {
     EXPECT_EQ(*back, s);
   }
   EXPECT_EQ(ToString(G::kRevokePending), "revoke_pending");
-  EXPECT_EQ(ParseGrantState("Active").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseGrantState("Active").status().code(),
+            StatusCode::kInvalidArgument);
   EXPECT_EQ(ParseGrantState("").status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST(EndReasonTest, NamesRoundTrip) {
-  for (EndReason r : {EndReason::kNone, EndReason::kExpired, EndReason::kRevoked,
-                      EndReason::kCompleted}) {
+  for (EndReason r : {EndReason::kNone, EndReason::kExpired,
+                      EndReason::kRevoked, EndReason::kCompleted}) {
     StatusOr<EndReason> back = ParseEndReason(ToString(r));
     ASSERT_TRUE(back.ok()) << ToString(r);
     EXPECT_EQ(*back, r);
   }
-  EXPECT_EQ(ParseEndReason("gone").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseEndReason("gone").status().code(),
+            StatusCode::kInvalidArgument);
 }
 
 const SystemTime kT0 = SystemTime(std::chrono::seconds(1'798'138'800));

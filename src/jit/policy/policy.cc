@@ -90,7 +90,8 @@ bool IsEmergency(const AccessAsk& ask) {
 }
 
 // The cap that applies to `ask` under `p`.
-Duration CapFor(const PolicyDef& p, const Entitlement& e, const AccessAsk& ask) {
+Duration CapFor(const PolicyDef& p, const Entitlement& e,
+                const AccessAsk& ask) {
   if (IsEmergency(ask) && p.emergency_allowed) return p.EmergencyCap(e);
   return p.Cap(e);
 }
@@ -137,17 +138,17 @@ void CheckTicket(const PolicyDef& p, const AccessAsk& ask,
 void CheckWindows(const PolicyDef& p, SystemTime now,
                   std::vector<std::string>& out) {
   if (p.windows.empty()) return;
-  bool inside = std::any_of(p.windows.begin(), p.windows.end(),
-                            [&](const TimeWindow& w) { return w.Contains(now); });
+  bool inside =
+      std::any_of(p.windows.begin(), p.windows.end(),
+                  [&](const TimeWindow& w) { return w.Contains(now); });
   if (inside) return;
   std::string list;
   for (const TimeWindow& w : p.windows) {
     if (!list.empty()) list += "; ";
     list += w.description();
   }
-  out.push_back(fmt::format(
-      "{} is outside the time windows of policy {} ({})", FormatTime(now),
-      p.name, list));
+  out.push_back(fmt::format("{} is outside the time windows of policy {} ({})",
+                            FormatTime(now), p.name, list));
 }
 
 void CheckEmergency(const PolicyDef& p, const AccessAsk& ask,
@@ -265,18 +266,21 @@ Requestable MakeRequestable(const PolicyDef& p, const Entitlement& e) {
   r.emergency_allowed = p.emergency_allowed;
   if (p.emergency_allowed) r.emergency_max_duration = p.EmergencyCap(e);
   r.mfa_required = p.mfa;
-  for (const TimeWindow& w : p.windows) r.time_windows.push_back(w.description());
+  for (const TimeWindow& w : p.windows)
+    r.time_windows.push_back(w.description());
   return r;
 }
 
 }  // namespace
 
-std::vector<Requestable> PolicySet::RequestableBy(const Subject& subject) const {
+std::vector<Requestable> PolicySet::RequestableBy(
+    const Subject& subject) const {
   std::vector<Requestable> rows;
   for (const Entitlement& e : impl_->entitlements) {
-    auto p = std::find_if(
-        impl_->policies.begin(), impl_->policies.end(),
-        [&](const PolicyDef& p) { return p.Lists(e.name) && p.Covers(subject); });
+    auto p = std::find_if(impl_->policies.begin(), impl_->policies.end(),
+                          [&](const PolicyDef& p) {
+                            return p.Lists(e.name) && p.Covers(subject);
+                          });
     if (p != impl_->policies.end()) rows.push_back(MakeRequestable(*p, e));
   }
   return rows;
@@ -296,7 +300,8 @@ std::vector<std::string> PolicySet::Warnings() const {
   for (const Entitlement& e : impl_->entitlements) {
     if (!PoliciesFor(e.name).empty()) continue;
     out.push_back(fmt::format(
-        "entitlement {} is covered by no policy; nobody can request it", e.name));
+        "entitlement {} is covered by no policy; nobody can request it",
+        e.name));
   }
   for (const PolicyDef& p : impl_->policies) {
     if (!p.mfa) continue;

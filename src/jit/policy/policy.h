@@ -52,10 +52,10 @@ struct AccessAsk {
 // words fit for a 403 body and `jit policy explain`.
 struct Decision {
   bool allow = false;
-  bool needs_approval = false;    // false + allow = auto-approved
-  std::string policy;             // the policy that decided (allow) or ""
-  int approvals_required = 0;     // distinct approvers needed
-  Duration max_duration{0};       // the effective cap that applied
+  bool needs_approval = false;  // false + allow = auto-approved
+  std::string policy;           // the policy that decided (allow) or ""
+  int approvals_required = 0;   // distinct approvers needed
+  Duration max_duration{0};     // the effective cap that applied
   std::optional<Duration> approval_timeout;
   std::vector<std::string> notify;  // emergency notify list
   std::vector<std::string> reasons;
@@ -91,20 +91,36 @@ class PolicySet {
   // here. Errors: kInvalidArgument "FILE:LINE: reason" naming the first
   // problem (unknown key, bad duration, bad regex, unknown entitlement,
   // policy count above the number of possible approvers...).
-  static StatusOr<std::shared_ptr<const PolicySet>> Load(const YAML::Node& root,
-                                                         const std::string& path);
+  static StatusOr<std::shared_ptr<const PolicySet>> Load(
+      const YAML::Node& root, const std::string& path);
   // Loads a YAML file from disk, then Load(). Syntax errors give FILE:LINE.
-  static StatusOr<std::shared_ptr<const PolicySet>> LoadFile(const std::string& path);
+  static StatusOr<std::shared_ptr<const PolicySet>> LoadFile(
+      const std::string& path);
 
   // Pure. `now` is used for time windows. Chooses the first policy in file
   // order that allows; otherwise reasons of all covering policies, or
-  // "no policy lets <subject> request <entitlement>" when none covers.
+  // "no policy lets <subject> request <entitlement>" when none covers
+  // ("unknown entitlement <x>" when it does not exist).
+  // A policy covers the ask when it lists the entitlement and names
+  // `subject.name` in subjects.users or one of `subject.groups` in
+  // subjects.groups (`person` does not count). Its rules: duration from 1s up
+  // to the cap, min(policy max_duration, entitlement max_duration), or for an
+  // emergency the emergency max_duration (never above that cap);
+  // justification at least justification_min_chars code points after
+  // trimming whitespace; ticket partially matching ticket_pattern (anchors in
+  // the pattern decide; an empty ticket fails); `now` inside one of the
+  // windows; emergency only where allowed (it does not skip approval);
+  // start_at at most 30 days after `now`; mfa: true always fails, as no
+  // login proves MFA yet. With several covering policies each reason starts
+  // with "policy <name>: ".
   Decision Evaluate(const AccessAsk& ask, SystemTime now) const;
 
   // True when `approver` may approve requests decided by `policy_name`
-  // (member of one of its approval groups or users). Self-approval is checked
-  // by the caller, not here.
-  bool MayApprove(const Subject& approver, const std::string& policy_name) const;
+  // (`approver.name` in approval.users or one of its groups in
+  // approval.groups). False for an unknown or auto-approving policy.
+  // Self-approval is checked by the caller, not here.
+  bool MayApprove(const Subject& approver,
+                  const std::string& policy_name) const;
 
   // The entitlement called `name`, or nullptr. Points into this set.
   const Entitlement* FindEntitlement(const std::string& name) const;

@@ -66,7 +66,8 @@ class DevReadTest : public testing::Test {
   std::shared_ptr<const PolicySet> set_;
 };
 
-// --- coverage ------------------------------------------------------------------
+// --- coverage
+// ------------------------------------------------------------------
 
 TEST_F(DevReadTest, AllowsAnAskThatMeetsEveryRule) {
   Decision d = Eval(GoodAsk());
@@ -123,7 +124,8 @@ TEST_F(DevReadTest, EntitlementNotListedByTheCoveringPolicyIsDenied) {
   EXPECT_THAT(d.reasons, ElementsAre("no policy lets alice request ssh"));
 }
 
-// --- duration ------------------------------------------------------------------
+// --- duration
+// ------------------------------------------------------------------
 
 TEST_F(DevReadTest, ZeroDurationIsDenied) {
   AccessAsk ask = GoodAsk();
@@ -194,7 +196,8 @@ TEST(PolicyEvaluateTest, PolicyWithoutMaxDurationUsesEntitlementMax) {
   EXPECT_FALSE(set->Evaluate(ask, Noon()).allow);
 }
 
-// --- justification and ticket -----------------------------------------------------
+// --- justification and ticket
+// -----------------------------------------------------
 
 TEST_F(DevReadTest, ShortJustificationIsDenied) {
   AccessAsk ask = GoodAsk();
@@ -240,8 +243,9 @@ TEST_F(DevReadTest, TicketNotMatchingThePatternIsDenied) {
   ask.ticket = "see OPS-12";
   Decision d = Eval(ask);
   EXPECT_FALSE(d.allow);
-  EXPECT_THAT(d.reasons, ElementsAre("ticket \"see OPS-12\" does not match "
-                                     "^OPS-[0-9]+$ required by policy dev-read"));
+  EXPECT_THAT(d.reasons,
+              ElementsAre("ticket \"see OPS-12\" does not match "
+                          "^OPS-[0-9]+$ required by policy dev-read"));
 }
 
 TEST_F(DevReadTest, LongTicketIsCutShortInTheReason) {
@@ -283,7 +287,8 @@ TEST(PolicyEvaluateTest, WithoutRequirementsEmptyJustificationAndTicketPass) {
   EXPECT_TRUE(set->Evaluate(ask, Noon()).allow);
 }
 
-// --- emergency ------------------------------------------------------------------
+// --- emergency
+// ------------------------------------------------------------------
 
 TEST_F(DevReadTest, EmergencyIsCappedAtEmergencyMaxDuration) {
   AccessAsk ask = GoodAsk();
@@ -368,7 +373,8 @@ TEST(PolicyEvaluateTest, EmergencyMaxNeverExceedsTheEntitlementMax) {
   EXPECT_THAT(d.reasons, ElementsAre(HasSubstr("emergency maximum 1h")));
 }
 
-// --- start_at, MFA -------------------------------------------------------------
+// --- start_at, MFA
+// -------------------------------------------------------------
 
 TEST_F(DevReadTest, StartMoreThanThirtyDaysAheadIsDenied) {
   AccessAsk ask = GoodAsk();
@@ -395,7 +401,8 @@ TEST(PolicyEvaluateTest, MfaRequirementDeniesWithANamedReason) {
               ElementsAre("policy requires MFA, not available for this login"));
 }
 
-// --- several reasons, several policies --------------------------------------------
+// --- several reasons, several policies
+// --------------------------------------------
 
 TEST_F(DevReadTest, EveryFailedRuleIsReportedTogether) {
   AccessAsk ask = GoodAsk();
@@ -512,7 +519,8 @@ TEST(PolicyEvaluateTest, NOfMApprovalsAreRequired) {
   EXPECT_EQ(d.approvals_required, 3);
 }
 
-// --- time windows ---------------------------------------------------------------
+// --- time windows
+// ---------------------------------------------------------------
 
 constexpr char kOfficeHours[] = R"(
   - name: office
@@ -613,7 +621,8 @@ TEST(PolicyEvaluateTest, AnyOneOfSeveralWindowsIsEnough) {
   EXPECT_TRUE(set->Evaluate(GoodAsk(), Utc(2026, 11, 23, 17, 30)).allow);
 }
 
-// --- MayApprove -----------------------------------------------------------------
+// --- MayApprove
+// -----------------------------------------------------------------
 
 TEST_F(DevReadTest, MayApproveListedUser) {
   EXPECT_TRUE(set_->MayApprove({"dave", "dave", {}}, "dev-read"));
@@ -643,7 +652,8 @@ TEST(PolicyEvaluateTest, NobodyMayApproveUnderAnAutoPolicy) {
   EXPECT_FALSE(set->MayApprove({"sam", "sam", {"sre"}}, "p"));
 }
 
-// --- RequestableBy ----------------------------------------------------------------
+// --- RequestableBy
+// ----------------------------------------------------------------
 
 TEST(PolicyEvaluateTest, RequestableByListsCoveredEntitlementsWithLimits) {
   auto set = WithPolicies(std::string(kDevRead) + R"(

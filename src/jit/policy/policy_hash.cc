@@ -3,7 +3,6 @@
 #include <openssl/evp.h>
 
 #include <cstdlib>
-
 #include <nlohmann/json.hpp>
 
 #include "jit/policy/policy_model.h"
@@ -27,23 +26,24 @@ nlohmann::json OptionalMillis(const std::optional<Duration>& d) {
 nlohmann::json PolicyJson(const PolicyDef& p) {
   nlohmann::json windows = nlohmann::json::array();
   for (const TimeWindow& w : p.windows) windows.push_back(w.description());
-  return {{"name", p.name},
-          {"subject_users", p.subject_users},
-          {"subject_groups", p.subject_groups},
-          {"entitlements", p.entitlements},
-          {"max_duration_ms", OptionalMillis(p.max_duration)},
-          {"justification_min_chars", p.justification_min_chars},
-          {"ticket_pattern", p.ticket_pattern},
-          {"mfa", p.mfa},
-          {"auto_approve", p.auto_approve},
-          {"approver_groups", p.approver_groups},
-          {"approver_users", p.approver_users},
-          {"approval_count", p.approval_count},
-          {"approval_timeout_ms", OptionalMillis(p.approval_timeout)},
-          {"emergency_allowed", p.emergency_allowed},
-          {"emergency_max_duration_ms", OptionalMillis(p.emergency_max_duration)},
-          {"notify", p.notify},
-          {"windows", windows}};
+  return {
+      {"name", p.name},
+      {"subject_users", p.subject_users},
+      {"subject_groups", p.subject_groups},
+      {"entitlements", p.entitlements},
+      {"max_duration_ms", OptionalMillis(p.max_duration)},
+      {"justification_min_chars", p.justification_min_chars},
+      {"ticket_pattern", p.ticket_pattern},
+      {"mfa", p.mfa},
+      {"auto_approve", p.auto_approve},
+      {"approver_groups", p.approver_groups},
+      {"approver_users", p.approver_users},
+      {"approval_count", p.approval_count},
+      {"approval_timeout_ms", OptionalMillis(p.approval_timeout)},
+      {"emergency_allowed", p.emergency_allowed},
+      {"emergency_max_duration_ms", OptionalMillis(p.emergency_max_duration)},
+      {"notify", p.notify},
+      {"windows", windows}};
 }
 
 std::string Sha256Hex(const std::string& data) {

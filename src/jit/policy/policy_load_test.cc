@@ -11,7 +11,7 @@ namespace {
 
 using policy_test::LoadString;
 using policy_test::MustLoad;
-using policy_test::WriteTempFile;
+using policy_test::TempFile;
 using policy_test::Yaml;
 using testing::HasSubstr;
 using testing::StartsWith;
@@ -57,7 +57,8 @@ TEST_P(LoadErrorTest, FromStringGivesPathLineAndReason) {
 
 TEST_P(LoadErrorTest, FromFileGivesFileLineAndReason) {
   const LoadErrorCase& c = GetParam();
-  std::string path = WriteTempFile(c.yaml);
+  TempFile file(c.yaml);
+  const std::string& path = file.path();
   StatusOr<std::shared_ptr<const PolicySet>> set = PolicySet::LoadFile(path);
   ASSERT_FALSE(set.ok());
   EXPECT_EQ(set.status().code(), StatusCode::kInvalidArgument);
@@ -92,7 +93,8 @@ policies:
     {"UnknownEmergencyKey", Base("    emergency: {allowed: true, page: me}\n"),
      8, "unknown key \"page\""},
     {"UnknownWindowKey",
-     Base("    windows:\n      - {from: \"08:00\", to: \"10:00\", zone: UTC}\n"),
+     Base(
+         "    windows:\n      - {from: \"08:00\", to: \"10:00\", zone: UTC}\n"),
      9, "unknown key \"zone\""},
     {"KeyGivenTwice", Base("    max_duration: 10m\n    max_duration: 20m\n"), 9,
      "key \"max_duration\" given twice"},
@@ -242,8 +244,9 @@ policies:
      "approval.count must be a whole number from 1"},
     {"ApprovalCountNotANumber", Base("", "{groups: [sre], count: two}"), 7,
      "approval.count must be a whole number"},
-    {"ApprovalCountAboveListedUsers", Base("", "{users: [dave, erin], count: 3}"),
-     7, "approval.count 3 is more than the 2 listed approvers"},
+    {"ApprovalCountAboveListedUsers",
+     Base("", "{users: [dave, erin], count: 3}"), 7,
+     "approval.count 3 is more than the 2 listed approvers"},
     {"ApprovalAutoWithApprovers", Base("", "{auto: true, groups: [sre]}"), 7,
      "auto: true takes no groups, users or count"},
     {"ApprovalAutoNotBoolean", Base("", "{auto: yes}"), 7,
@@ -297,14 +300,13 @@ policies:
      "needs to"},
 };
 
-INSTANTIATE_TEST_SUITE_P(
-    Policy, LoadErrorTest, testing::ValuesIn(kLoadErrors),
-    [](const testing::TestParamInfo<LoadErrorCase>& info) {
-      return info.param.name;
-    });
+INSTANTIATE_TEST_SUITE_P(Policy, LoadErrorTest, testing::ValuesIn(kLoadErrors),
+                         [](const testing::TestParamInfo<LoadErrorCase>& info) {
+                           return info.param.name;
+                         });
 
 TEST(PolicyLoadTest, YamlSyntaxErrorGivesFileAndLine) {
-  std::string path = WriteTempFile(Yaml(R"(
+  TempFile file(Yaml(R"(
 entitlements:
   - {name: db, connector: pg, max_duration: 1h}
 policies:
@@ -312,6 +314,7 @@ policies:
     subjects: {groups: [dev]}
       entitlements: [db]
 )"));
+  const std::string& path = file.path();
   StatusOr<std::shared_ptr<const PolicySet>> set = PolicySet::LoadFile(path);
   ASSERT_FALSE(set.ok());
   EXPECT_EQ(set.status().code(), StatusCode::kInvalidArgument);
@@ -381,7 +384,8 @@ entitlements:
   ASSERT_NE(e, nullptr);
   const auto& p = e->params_json;
   EXPECT_EQ(p.at("user"), "\"{subject}_adm\"");
-  EXPECT_EQ(p.at("commands"), R"(["/usr/bin/systemctl","/usr/bin/journalctl"])");
+  EXPECT_EQ(p.at("commands"),
+            R"(["/usr/bin/systemctl","/usr/bin/journalctl"])");
   EXPECT_EQ(p.at("port"), "5432");
   EXPECT_EQ(p.at("port_text"), "\"5432\"");
   EXPECT_EQ(p.at("forward"), "false");
@@ -464,8 +468,9 @@ policies:
 )"));
   ASSERT_NE(set, nullptr);
   EXPECT_THAT(set->Warnings(),
-              testing::ElementsAre(HasSubstr("entitlement lonely is covered by no policy"),
-                                   HasSubstr("policy p requires MFA")));
+              testing::ElementsAre(
+                  HasSubstr("entitlement lonely is covered by no policy"),
+                  HasSubstr("policy p requires MFA")));
 }
 
 }  // namespace

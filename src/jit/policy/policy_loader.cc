@@ -85,7 +85,9 @@ nlohmann::json ScalarToJson(const YAML::Node& node) {
 
 StatusOr<nlohmann::json> YamlToJson(const YamlReader& r, const YAML::Node& node,
                                     std::string_view field, int depth) {
-  if (depth > kMaxParamsDepth) return r.Error(node, fmt::format("{} nests too deep", field));
+  if (depth > kMaxParamsDepth) {
+    return r.Error(node, fmt::format("{} nests too deep", field));
+  }
   if (node.IsNull()) return nlohmann::json(nullptr);
   if (node.IsScalar()) {
     if (!policy_internal::IsValidUtf8(node.Scalar())) {
@@ -130,16 +132,15 @@ Status ReadParams(const YamlReader& r, const YAML::Node& node,
 StatusOr<Entitlement> ReadEntitlement(const YamlReader& r,
                                       const YAML::Node& node, size_t index) {
   std::string what = Label(node, "entitlement", index);
-  JIT_ASSIGN_OR_RETURN(
-      YamlMap map,
-      YamlMap::Strict(r, node, what,
-                      {"name", "connector", "params", "max_duration",
-                       "description"}));
+  JIT_ASSIGN_OR_RETURN(YamlMap map,
+                       YamlMap::Strict(r, node, what,
+                                       {"name", "connector", "params",
+                                        "max_duration", "description"}));
   Entitlement e;
   JIT_ASSIGN_OR_RETURN(e.name, ReadName(r, map, "entitlement"));
   JIT_ASSIGN_OR_RETURN(YAML::Node connector, map.Require("connector"));
-  JIT_ASSIGN_OR_RETURN(e.connector, r.NonEmptyString(
-                                        connector, what + " connector"));
+  JIT_ASSIGN_OR_RETURN(e.connector,
+                       r.NonEmptyString(connector, what + " connector"));
   JIT_ASSIGN_OR_RETURN(YAML::Node max, map.Require("max_duration"));
   JIT_ASSIGN_OR_RETURN(e.max_duration,
                        r.DurationValue(max, what + " max_duration"));
@@ -158,7 +159,8 @@ Status ReadEntitlements(const YamlReader& r, const YAML::Node& node,
     JIT_ASSIGN_OR_RETURN(Entitlement e,
                          ReadEntitlement(r, item, impl.entitlements.size()));
     if (impl.entitlement_index.count(e.name) != 0) {
-      return r.Error(item, fmt::format("entitlement {} is defined twice", e.name));
+      return r.Error(item,
+                     fmt::format("entitlement {} is defined twice", e.name));
     }
     impl.entitlement_index[e.name] = impl.entitlements.size();
     impl.entitlements.push_back(std::move(e));
@@ -170,8 +172,8 @@ Status ReadEntitlements(const YamlReader& r, const YAML::Node& node,
 
 Status ReadSubjects(const YamlReader& r, const YAML::Node& node,
                     const std::string& what, PolicyDef& p) {
-  JIT_ASSIGN_OR_RETURN(
-      YamlMap map, YamlMap::Strict(r, node, what + " subjects", {"groups", "users"}));
+  JIT_ASSIGN_OR_RETURN(YamlMap map, YamlMap::Strict(r, node, what + " subjects",
+                                                    {"groups", "users"}));
   if (std::optional<YAML::Node> groups = map.Find("groups")) {
     JIT_ASSIGN_OR_RETURN(p.subject_groups,
                          r.StringList(*groups, what + " subjects.groups"));
@@ -189,7 +191,8 @@ Status ReadSubjects(const YamlReader& r, const YAML::Node& node,
 Status ReadPolicyEntitlements(const YamlReader& r, const YAML::Node& node,
                               const std::string& what,
                               const PolicySet::Impl& impl, PolicyDef& p) {
-  JIT_ASSIGN_OR_RETURN(p.entitlements, r.StringList(node, what + " entitlements"));
+  JIT_ASSIGN_OR_RETURN(p.entitlements,
+                       r.StringList(node, what + " entitlements"));
   if (p.entitlements.empty()) {
     return r.Error(node, what + " entitlements must list at least one");
   }
@@ -197,7 +200,8 @@ Status ReadPolicyEntitlements(const YamlReader& r, const YAML::Node& node,
   for (const YAML::Node& item : node) {
     const std::string& name = p.entitlements[i++];
     if (impl.entitlement_index.count(name) == 0) {
-      return r.Error(item, fmt::format("{}: unknown entitlement {}", what, name));
+      return r.Error(item,
+                     fmt::format("{}: unknown entitlement {}", what, name));
     }
   }
   return OkStatus();
@@ -224,15 +228,13 @@ Status ReadTicketPattern(const YamlReader& r, const YAML::Node& node,
 
 Status ReadRequire(const YamlReader& r, const YAML::Node& node,
                    const std::string& what, PolicyDef& p) {
-  JIT_ASSIGN_OR_RETURN(
-      YamlMap map,
-      YamlMap::Strict(r, node, what + " require",
-                      {"justification_min_chars", "ticket_pattern", "mfa"}));
+  JIT_ASSIGN_OR_RETURN(YamlMap map, YamlMap::Strict(r, node, what + " require",
+                                                    {"justification_min_chars",
+                                                     "ticket_pattern", "mfa"}));
   if (std::optional<YAML::Node> min = map.Find("justification_min_chars")) {
-    JIT_ASSIGN_OR_RETURN(
-        p.justification_min_chars,
-        r.Int(*min, what + " require.justification_min_chars", 0,
-              kMaxJustificationMinChars));
+    JIT_ASSIGN_OR_RETURN(p.justification_min_chars,
+                         r.Int(*min, what + " require.justification_min_chars",
+                               0, kMaxJustificationMinChars));
   }
   if (std::optional<YAML::Node> pattern = map.Find("ticket_pattern")) {
     JIT_RETURN_IF_ERROR(ReadTicketPattern(r, *pattern, what, p));
@@ -260,15 +262,16 @@ Status ReadApprovers(const YamlReader& r, const YamlMap& map,
   }
   p.approval_count = 1;
   if (std::optional<YAML::Node> count = map.Find("count")) {
-    JIT_ASSIGN_OR_RETURN(p.approval_count, r.Int(*count, what + " approval.count",
-                                                 1, kMaxApprovalCount));
+    JIT_ASSIGN_OR_RETURN(
+        p.approval_count,
+        r.Int(*count, what + " approval.count", 1, kMaxApprovalCount));
     // With only named users the number of possible approvers is known.
     if (p.approver_groups.empty() &&
         static_cast<size_t>(p.approval_count) > p.approver_users.size()) {
-      return r.Error(*count,
-                     fmt::format("{} approval.count {} is more than the {} "
-                                 "listed approvers",
-                                 what, p.approval_count, p.approver_users.size()));
+      return r.Error(
+          *count, fmt::format("{} approval.count {} is more than the {} "
+                              "listed approvers",
+                              what, p.approval_count, p.approver_users.size()));
     }
   }
   return OkStatus();
@@ -280,64 +283,75 @@ Status ReadApproval(const YamlReader& r, const YAML::Node& node,
                        YamlMap::Strict(r, node, what + " approval",
                                        {"auto", "groups", "users", "count"}));
   if (std::optional<YAML::Node> auto_node = map.Find("auto")) {
-    JIT_ASSIGN_OR_RETURN(p.auto_approve, r.Bool(*auto_node, what + " approval.auto"));
+    JIT_ASSIGN_OR_RETURN(p.auto_approve,
+                         r.Bool(*auto_node, what + " approval.auto"));
   }
   if (!p.auto_approve) return ReadApprovers(r, map, what, p);
   if (map.entries().size() > 1) {
-    return r.Error(node, what + " approval: auto: true takes no groups, users "
-                                "or count");
+    return r.Error(node, what +
+                             " approval: auto: true takes no groups, users "
+                             "or count");
   }
   return OkStatus();
 }
 
 Status ReadEmergency(const YamlReader& r, const YAML::Node& node,
                      const std::string& what, PolicyDef& p) {
-  JIT_ASSIGN_OR_RETURN(
-      YamlMap map, YamlMap::Strict(r, node, what + " emergency",
-                                   {"allowed", "max_duration", "notify"}));
+  JIT_ASSIGN_OR_RETURN(YamlMap map,
+                       YamlMap::Strict(r, node, what + " emergency",
+                                       {"allowed", "max_duration", "notify"}));
   JIT_ASSIGN_OR_RETURN(YAML::Node allowed, map.Require("allowed"));
   JIT_ASSIGN_OR_RETURN(p.emergency_allowed,
                        r.Bool(allowed, what + " emergency.allowed"));
   if (std::optional<YAML::Node> max = map.Find("max_duration")) {
-    JIT_ASSIGN_OR_RETURN(p.emergency_max_duration,
-                         r.DurationValue(*max, what + " emergency.max_duration"));
-    if (p.max_duration.has_value() && *p.emergency_max_duration > *p.max_duration) {
-      return r.Error(*max, fmt::format("{} emergency.max_duration {} is above "
-                                       "the policy max_duration {}",
-                                       what, FormatDuration(*p.emergency_max_duration),
-                                       FormatDuration(*p.max_duration)));
+    JIT_ASSIGN_OR_RETURN(
+        p.emergency_max_duration,
+        r.DurationValue(*max, what + " emergency.max_duration"));
+    if (p.max_duration.has_value() &&
+        *p.emergency_max_duration > *p.max_duration) {
+      return r.Error(
+          *max, fmt::format("{} emergency.max_duration {} is above "
+                            "the policy max_duration {}",
+                            what, FormatDuration(*p.emergency_max_duration),
+                            FormatDuration(*p.max_duration)));
     }
   }
   if (std::optional<YAML::Node> notify = map.Find("notify")) {
-    JIT_ASSIGN_OR_RETURN(p.notify, r.StringList(*notify, what + " emergency.notify"));
+    JIT_ASSIGN_OR_RETURN(p.notify,
+                         r.StringList(*notify, what + " emergency.notify"));
   }
   return OkStatus();
 }
 
-StatusOr<TimeWindow> ReadWindow(const YamlReader& r, const YAML::Node& node,
-                                const std::string& what) {
-  JIT_ASSIGN_OR_RETURN(YamlMap map, YamlMap::Strict(r, node, what,
-                                                    {"days", "from", "to", "tz"}));
-  uint8_t days = 0x7f;
-  if (std::optional<YAML::Node> list = map.Find("days")) {
-    JIT_ASSIGN_OR_RETURN(std::vector<std::string> names,
-                         r.StringList(*list, what + " days"));
-    StatusOr<uint8_t> mask = policy_internal::ParseDays(names);
-    if (!mask.ok()) return r.Error(*list, what + " days: " + mask.status().message());
-    days = *mask;
+StatusOr<uint8_t> ReadDays(const YamlReader& r, const YamlMap& map,
+                           const std::string& what) {
+  std::optional<YAML::Node> list = map.Find("days");
+  if (!list.has_value()) return uint8_t{0x7f};  // every day
+  JIT_ASSIGN_OR_RETURN(std::vector<std::string> names,
+                       r.StringList(*list, what + " days"));
+  StatusOr<uint8_t> mask = policy_internal::ParseDays(names);
+  if (!mask.ok()) {
+    return r.Error(*list, what + " days: " + mask.status().message());
   }
-  int minutes[2] = {0, 0};
-  const policy_internal::WindowEdge edges[2] = {
-      policy_internal::WindowEdge::kFrom, policy_internal::WindowEdge::kTo};
-  const char* keys[2] = {"from", "to"};
-  for (int i = 0; i < 2; ++i) {
-    JIT_ASSIGN_OR_RETURN(YAML::Node value, map.Require(keys[i]));
-    std::string field = fmt::format("{} {}", what, keys[i]);
-    JIT_ASSIGN_OR_RETURN(std::string text, r.String(value, field));
-    StatusOr<int> minute = policy_internal::ParseClockTime(text, edges[i]);
-    if (!minute.ok()) return r.Error(value, field + ": " + minute.status().message());
-    minutes[i] = *minute;
+  return mask;
+}
+
+StatusOr<int> ReadClockTime(const YamlReader& r, const YamlMap& map,
+                            const std::string& what, std::string_view key,
+                            policy_internal::WindowEdge edge) {
+  JIT_ASSIGN_OR_RETURN(YAML::Node value, map.Require(key));
+  std::string field = fmt::format("{} {}", what, key);
+  JIT_ASSIGN_OR_RETURN(std::string text, r.String(value, field));
+  StatusOr<int> minute = policy_internal::ParseClockTime(text, edge);
+  if (!minute.ok()) {
+    return r.Error(value, field + ": " + minute.status().message());
   }
+  return minute;
+}
+
+StatusOr<const date::time_zone*> ReadZone(const YamlReader& r,
+                                          const YamlMap& map,
+                                          const std::string& what) {
   std::string tz = "UTC";
   std::optional<YAML::Node> tz_node = map.Find("tz");
   if (tz_node.has_value()) {
@@ -345,10 +359,28 @@ StatusOr<TimeWindow> ReadWindow(const YamlReader& r, const YAML::Node& node,
   }
   StatusOr<const date::time_zone*> zone = policy_internal::LocateTimeZone(tz);
   if (!zone.ok()) {
-    return r.Error(tz_node.value_or(node), what + ": " + zone.status().message());
+    return r.Error(tz_node.value_or(map.node()),
+                   what + ": " + zone.status().message());
   }
-  StatusOr<TimeWindow> window = TimeWindow::Make(days, minutes[0], minutes[1], *zone);
-  if (!window.ok()) return r.Error(node, what + ": " + window.status().message());
+  return zone;
+}
+
+StatusOr<TimeWindow> ReadWindow(const YamlReader& r, const YAML::Node& node,
+                                const std::string& what) {
+  using policy_internal::WindowEdge;
+  JIT_ASSIGN_OR_RETURN(
+      YamlMap map,
+      YamlMap::Strict(r, node, what, {"days", "from", "to", "tz"}));
+  JIT_ASSIGN_OR_RETURN(uint8_t days, ReadDays(r, map, what));
+  JIT_ASSIGN_OR_RETURN(int from,
+                       ReadClockTime(r, map, what, "from", WindowEdge::kFrom));
+  JIT_ASSIGN_OR_RETURN(int to,
+                       ReadClockTime(r, map, what, "to", WindowEdge::kTo));
+  JIT_ASSIGN_OR_RETURN(const date::time_zone* zone, ReadZone(r, map, what));
+  StatusOr<TimeWindow> window = TimeWindow::Make(days, from, to, zone);
+  if (!window.ok()) {
+    return r.Error(node, what + ": " + window.status().message());
+  }
   return window;
 }
 
@@ -358,7 +390,8 @@ Status ReadWindows(const YamlReader& r, const YAML::Node& node,
     return r.Error(node, what + " windows must be a non-empty list");
   }
   for (const YAML::Node& item : node) {
-    std::string label = fmt::format("{} window #{}", what, p.windows.size() + 1);
+    std::string label =
+        fmt::format("{} window #{}", what, p.windows.size() + 1);
     JIT_ASSIGN_OR_RETURN(TimeWindow w, ReadWindow(r, item, label));
     p.windows.push_back(std::move(w));
   }
@@ -399,10 +432,10 @@ StatusOr<PolicyDef> ReadPolicy(const YamlReader& r, const YAML::Node& node,
   std::string what = Label(node, "policy", index);
   JIT_ASSIGN_OR_RETURN(
       YamlMap map,
-      YamlMap::Strict(r, node, what,
-                      {"name", "subjects", "entitlements", "max_duration",
-                       "require", "approval", "approval_timeout", "emergency",
-                       "windows"}));
+      YamlMap::Strict(
+          r, node, what,
+          {"name", "subjects", "entitlements", "max_duration", "require",
+           "approval", "approval_timeout", "emergency", "windows"}));
   PolicyDef p;
   JIT_ASSIGN_OR_RETURN(p.name, ReadName(r, map, "policy"));
   JIT_ASSIGN_OR_RETURN(YAML::Node subjects, map.Require("subjects"));
@@ -419,7 +452,8 @@ StatusOr<PolicyDef> ReadPolicy(const YamlReader& r, const YAML::Node& node,
 Status ReadPolicies(const YamlReader& r, const YAML::Node& node,
                     PolicySet::Impl& impl) {
   for (const YAML::Node& item : node) {
-    JIT_ASSIGN_OR_RETURN(PolicyDef p, ReadPolicy(r, item, impl.policies.size(), impl));
+    JIT_ASSIGN_OR_RETURN(PolicyDef p,
+                         ReadPolicy(r, item, impl.policies.size(), impl));
     if (impl.policy_index.count(p.name) != 0) {
       return r.Error(item, fmt::format("policy {} is defined twice", p.name));
     }
@@ -457,7 +491,8 @@ StatusOr<std::unique_ptr<PolicySet::Impl>> ReadPolicySet(
 
 StatusOr<std::shared_ptr<const PolicySet>> PolicySet::Load(
     const YAML::Node& root, const std::string& path) {
-  StatusOr<std::unique_ptr<Impl>> impl = [&]() -> StatusOr<std::unique_ptr<Impl>> {
+  StatusOr<std::unique_ptr<Impl>> impl =
+      [&]() -> StatusOr<std::unique_ptr<Impl>> {
     try {
       return ReadPolicySet(root, path);
     } catch (const YAML::Exception& e) {  // a reader bug must not escape

@@ -21,7 +21,8 @@ namespace jit::policy_test {
 // A UTC instant from its calendar parts.
 inline SystemTime Utc(int year, unsigned month, unsigned day, int hour = 0,
                       int minute = 0) {
-  return date::sys_days{date::year{year} / date::month{month} / date::day{day}} +
+  return date::sys_days{date::year{year} / date::month{month} /
+                        date::day{day}} +
          std::chrono::hours(hour) + std::chrono::minutes(minute);
 }
 
@@ -34,25 +35,34 @@ inline std::string Yaml(std::string_view text) {
   return std::string(text);
 }
 
-// Writes `content` to a file unique to the running test and returns its path.
-inline std::string WriteTempFile(const std::string& content,
-                                 std::string_view suffix = ".yaml") {
-  const testing::TestInfo* info =
-      testing::UnitTest::GetInstance()->current_test_info();
-  static int counter = 0;  // tests in one process run one at a time
-  std::filesystem::path dir = std::filesystem::path(testing::TempDir()) /
-                              ("jit_policy_test_" + std::to_string(getpid()));
-  std::filesystem::create_directories(dir);
-  std::string name = std::string(info->test_suite_name()) + "_" + info->name() +
-                     "_" + std::to_string(++counter) + std::string(suffix);
-  for (char& c : name) {
-    if (c == '/') c = '_';
+// A file holding `content`, unique to the running test and process,
+// removed again when the object goes away.
+class TempFile {
+ public:
+  explicit TempFile(const std::string& content) {
+    const testing::TestInfo* info =
+        testing::UnitTest::GetInstance()->current_test_info();
+    std::string name = std::string(info->test_suite_name()) + "_" +
+                       info->name() + "_" + std::to_string(getpid()) + ".yaml";
+    for (char& c : name) {
+      if (c == '/') c = '_';
+    }
+    path_ = (std::filesystem::path(testing::TempDir()) / name).string();
+    std::ofstream out(path_, std::ios::binary);
+    out << content;
   }
-  std::filesystem::path path = dir / name;
-  std::ofstream out(path, std::ios::binary);
-  out << content;
-  return path.string();
-}
+  ~TempFile() {
+    std::error_code ignored;  // a leftover temp file is harmless
+    std::filesystem::remove(path_, ignored);
+  }
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
 
 // Loads `yaml` from a string, as the config file "cfg.yaml".
 inline StatusOr<std::shared_ptr<const PolicySet>> LoadString(

@@ -48,7 +48,8 @@ StatusOr<Subject> ReadSubject(const YamlReader& r, const YAML::Node& node,
                          r.NonEmptyString(*person, what + " subject.person"));
   }
   if (std::optional<YAML::Node> groups = map.Find("groups")) {
-    JIT_ASSIGN_OR_RETURN(s.groups, r.StringList(*groups, what + " subject.groups"));
+    JIT_ASSIGN_OR_RETURN(s.groups,
+                         r.StringList(*groups, what + " subject.groups"));
   }
   return s;
 }
@@ -59,10 +60,12 @@ Status ReadAllowDetails(const YamlReader& r, const YamlMap& map,
     JIT_ASSIGN_OR_RETURN(e.auto_approve, r.Bool(*a, what + " expect.auto"));
   }
   if (std::optional<YAML::Node> n = map.Find("approvals")) {
-    JIT_ASSIGN_OR_RETURN(e.approvals, r.Int(*n, what + " expect.approvals", 0, 100));
+    JIT_ASSIGN_OR_RETURN(e.approvals,
+                         r.Int(*n, what + " expect.approvals", 0, 100));
   }
   if (std::optional<YAML::Node> p = map.Find("policy")) {
-    JIT_ASSIGN_OR_RETURN(e.policy, r.NonEmptyString(*p, what + " expect.policy"));
+    JIT_ASSIGN_OR_RETURN(e.policy,
+                         r.NonEmptyString(*p, what + " expect.policy"));
   }
   return OkStatus();
 }
@@ -70,10 +73,10 @@ Status ReadAllowDetails(const YamlReader& r, const YamlMap& map,
 StatusOr<Expectation> ReadExpectation(const YamlReader& r,
                                       const YAML::Node& node,
                                       const std::string& what) {
-  JIT_ASSIGN_OR_RETURN(
-      YamlMap map,
-      YamlMap::Strict(r, node, what + " expect",
-                      {"allow", "auto", "approvals", "policy", "reason_contains"}));
+  JIT_ASSIGN_OR_RETURN(YamlMap map,
+                       YamlMap::Strict(r, node, what + " expect",
+                                       {"allow", "auto", "approvals", "policy",
+                                        "reason_contains"}));
   Expectation e;
   JIT_ASSIGN_OR_RETURN(YAML::Node allow, map.Require("allow"));
   JIT_ASSIGN_OR_RETURN(e.allow, r.Bool(allow, what + " expect.allow"));
@@ -86,12 +89,14 @@ StatusOr<Expectation> ReadExpectation(const YamlReader& r,
   }
   for (std::string_view key : {"auto", "approvals", "policy"}) {
     if (std::optional<YAML::Node> n = map.Find(key)) {
-      return r.Error(*n, fmt::format("{} expect.{} needs allow: true", what, key));
+      return r.Error(*n,
+                     fmt::format("{} expect.{} needs allow: true", what, key));
     }
   }
   if (std::optional<YAML::Node> rc = map.Find("reason_contains")) {
-    JIT_ASSIGN_OR_RETURN(e.reason_contains,
-                         r.NonEmptyString(*rc, what + " expect.reason_contains"));
+    JIT_ASSIGN_OR_RETURN(
+        e.reason_contains,
+        r.NonEmptyString(*rc, what + " expect.reason_contains"));
   }
   return e;
 }
@@ -107,7 +112,8 @@ StatusOr<SystemTime> ReadTime(const YamlReader& r, const YAML::Node& node,
 Status ReadAskDetails(const YamlReader& r, const YamlMap& map,
                       const std::string& what, AccessAsk& ask) {
   if (std::optional<YAML::Node> j = map.Find("justification")) {
-    JIT_ASSIGN_OR_RETURN(ask.justification, r.String(*j, what + " justification"));
+    JIT_ASSIGN_OR_RETURN(ask.justification,
+                         r.String(*j, what + " justification"));
   }
   if (std::optional<YAML::Node> t = map.Find("ticket")) {
     JIT_ASSIGN_OR_RETURN(ask.ticket, r.String(*t, what + " ticket"));
@@ -126,11 +132,10 @@ StatusOr<TestCase> ReadCase(const YamlReader& r, const YAML::Node& node,
                             size_t index) {
   std::string what = fmt::format("case #{}", index + 1);
   JIT_ASSIGN_OR_RETURN(
-      YamlMap map,
-      YamlMap::Strict(r, node, what,
-                      {"name", "subject", "entitlement", "duration",
-                       "justification", "ticket", "emergency", "start_at", "at",
-                       "expect"}));
+      YamlMap map, YamlMap::Strict(r, node, what,
+                                   {"name", "subject", "entitlement",
+                                    "duration", "justification", "ticket",
+                                    "emergency", "start_at", "at", "expect"}));
   TestCase c;
   c.line = map.line();
   JIT_ASSIGN_OR_RETURN(YAML::Node name, map.Require("name"));
@@ -141,7 +146,8 @@ StatusOr<TestCase> ReadCase(const YamlReader& r, const YAML::Node& node,
   JIT_ASSIGN_OR_RETURN(c.ask.entitlement,
                        r.NonEmptyString(entitlement, what + " entitlement"));
   JIT_ASSIGN_OR_RETURN(YAML::Node duration, map.Require("duration"));
-  JIT_ASSIGN_OR_RETURN(c.ask.duration, r.DurationValue(duration, what + " duration"));
+  JIT_ASSIGN_OR_RETURN(c.ask.duration,
+                       r.DurationValue(duration, what + " duration"));
   JIT_RETURN_IF_ERROR(ReadAskDetails(r, map, what, c.ask));
   c.at = DefaultPolicyTestTime();
   if (std::optional<YAML::Node> at = map.Find("at")) {
@@ -155,7 +161,8 @@ StatusOr<TestCase> ReadCase(const YamlReader& r, const YAML::Node& node,
 StatusOr<std::vector<TestCase>> ReadCases(const std::string& path) {
   JIT_ASSIGN_OR_RETURN(YAML::Node root, policy_internal::LoadYamlFile(path));
   YamlReader r(path);
-  JIT_ASSIGN_OR_RETURN(YamlMap map, YamlMap::Strict(r, root, "the cases file", {"cases"}));
+  JIT_ASSIGN_OR_RETURN(YamlMap map,
+                       YamlMap::Strict(r, root, "the cases file", {"cases"}));
   JIT_ASSIGN_OR_RETURN(YAML::Node list, map.Require("cases"));
   if (!list.IsSequence() || list.size() == 0) {
     return r.Error(list, "cases must be a non-empty list");
@@ -190,15 +197,16 @@ std::vector<std::string> AllowMismatches(const Expectation& e,
   std::vector<std::string> out;
   bool is_auto = !d.needs_approval;
   if (e.auto_approve.has_value() && *e.auto_approve != is_auto) {
-    out.push_back(fmt::format("expected auto: {}, got auto: {}", *e.auto_approve,
-                              is_auto));
+    out.push_back(fmt::format("expected auto: {}, got auto: {}",
+                              *e.auto_approve, is_auto));
   }
   if (e.approvals.has_value() && *e.approvals != d.approvals_required) {
     out.push_back(fmt::format("expected approvals: {}, got {}", *e.approvals,
                               d.approvals_required));
   }
   if (e.policy.has_value() && *e.policy != d.policy) {
-    out.push_back(fmt::format("expected policy {}, got {}", *e.policy, d.policy));
+    out.push_back(
+        fmt::format("expected policy {}, got {}", *e.policy, d.policy));
   }
   return out;
 }
@@ -211,7 +219,8 @@ std::vector<std::string> Mismatches(const Expectation& e, const Decision& d) {
     return {fmt::format("expected deny, got allow by policy {}", d.policy)};
   }
   if (e.allow) return AllowMismatches(e, d);
-  if (e.reason_contains.has_value() && !AnyReasonContains(d, *e.reason_contains)) {
+  if (e.reason_contains.has_value() &&
+      !AnyReasonContains(d, *e.reason_contains)) {
     return {fmt::format("expected a reason containing \"{}\", got: {}",
                         *e.reason_contains, JoinReasons(d.reasons))};
   }
@@ -223,8 +232,9 @@ std::vector<std::string> Mismatches(const Expectation& e, const Decision& d) {
 StatusOr<std::string> LintPolicyFile(const std::string& path) {
   JIT_ASSIGN_OR_RETURN(std::shared_ptr<const PolicySet> set,
                        PolicySet::LoadFile(path));
-  std::string out = fmt::format("ok: {} entitlements, {} policies",
-                                set->entitlements().size(), set->policy_count());
+  std::string out =
+      fmt::format("ok: {} entitlements, {} policies",
+                  set->entitlements().size(), set->policy_count());
   for (const std::string& w : set->Warnings()) out += "\nwarning: " + w;
   return out;
 }
@@ -247,7 +257,8 @@ StatusOr<PolicyTestResult> RunPolicyTests(const PolicySet& policies,
       continue;
     }
     ++result.failed;
-    std::string line = fmt::format("case \"{}\" ({}:{}): ", c.name, cases_path, c.line);
+    std::string line =
+        fmt::format("case \"{}\" ({}:{}): ", c.name, cases_path, c.line);
     for (size_t i = 0; i < wrong.size(); ++i) {
       line += (i == 0 ? "" : "; ") + wrong[i];
     }
@@ -264,8 +275,9 @@ std::string ExplainDecision(const Decision& d) {
   }
   std::string out = fmt::format("allowed by policy {}", d.policy);
   if (d.needs_approval) {
-    out += fmt::format("\napproval: {} distinct approver{} needed",
-                       d.approvals_required, d.approvals_required == 1 ? "" : "s");
+    out +=
+        fmt::format("\napproval: {} distinct approver{} needed",
+                    d.approvals_required, d.approvals_required == 1 ? "" : "s");
   } else {
     out += "\napproval: automatic";
   }
@@ -275,7 +287,8 @@ std::string ExplainDecision(const Decision& d) {
   }
   if (!d.notify.empty()) {
     std::string list;
-    for (const std::string& n : d.notify) list += (list.empty() ? "" : ", ") + n;
+    for (const std::string& n : d.notify)
+      list += (list.empty() ? "" : ", ") + n;
     out += "\nnotify: " + list;
   }
   return out;

@@ -9,7 +9,7 @@
 namespace jit {
 namespace {
 
-using policy_test::WriteTempFile;
+using policy_test::TempFile;
 using policy_test::Yaml;
 using std::chrono::hours;
 using std::chrono::minutes;
@@ -27,9 +27,11 @@ std::shared_ptr<const PolicySet> ExamplePolicies() {
   return set.ok() ? *set : nullptr;
 }
 
-// --- lint ------------------------------------------------------------------------
+// --- lint
+// ------------------------------------------------------------------------
 
-TEST(LintPolicyFileTest, SummarisesAGoodFileAndWarnsAboutUncoveredEntitlements) {
+TEST(LintPolicyFileTest,
+     SummarisesAGoodFileAndWarnsAboutUncoveredEntitlements) {
   StatusOr<std::string> out = LintPolicyFile(kTestdata + "/policies.yaml");
   ASSERT_TRUE(out.ok()) << out.status().ToString();
   EXPECT_EQ(*out,
@@ -57,7 +59,8 @@ TEST(LintPolicyFileTest, ReportsTheFirstErrorWithFileAndLine) {
                     HasSubstr("unknown entitlement prod-db-raed")));
 }
 
-// --- test runner -------------------------------------------------------------------
+// --- test runner
+// -------------------------------------------------------------------
 
 TEST(RunPolicyTestsTest, AllCasesPassAgainstTheExamplePolicies) {
   auto set = ExamplePolicies();
@@ -99,7 +102,7 @@ TEST(RunPolicyTestsTest, DefaultEvaluationTimeIsMondayNoonUtc) {
 TEST(RunPolicyTestsTest, CaseTimeAndStartAtAreUsed) {
   auto set = ExamplePolicies();
   ASSERT_NE(set, nullptr);
-  std::string path = WriteTempFile(Yaml(R"(
+  TempFile file(Yaml(R"(
 cases:
   - name: late at night in Berlin
     subject: {name: sam, groups: [sre]}
@@ -114,6 +117,7 @@ cases:
     start_at: "2027-06-01T00:00:00Z"
     expect: {allow: false, reason_contains: "30 days"}
 )"));
+  const std::string& path = file.path();
   StatusOr<PolicyTestResult> r = RunPolicyTests(*set, path);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->passed, 2) << testing::PrintToString(r->failures);
@@ -136,7 +140,8 @@ TEST_P(MalformedCasesTest, IsAnErrorWithFileAndLine) {
   auto set = ExamplePolicies();
   ASSERT_NE(set, nullptr);
   const MalformedCase& c = GetParam();
-  std::string path = WriteTempFile(c.yaml);
+  TempFile file(c.yaml);
+  const std::string& path = file.path();
   StatusOr<PolicyTestResult> r = RunPolicyTests(*set, path);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
@@ -204,33 +209,34 @@ cases:
      "invalid time"},
     {"AllowNotBoolean", OneCase("{allow: maybe}"), 6,
      "expect.allow must be true or false"},
-    {"ReasonContainsWithAllow",
-     OneCase("{allow: true, reason_contains: x}"), 6,
+    {"ReasonContainsWithAllow", OneCase("{allow: true, reason_contains: x}"), 6,
      "reason_contains needs allow: false"},
     {"ApprovalsWithDeny", OneCase("{allow: false, approvals: 1}"), 6,
      "expect.approvals needs allow: true"},
-    {"EmergencyNotBoolean", OneCase("{allow: true}", "    emergency: sure\n"), 7,
-     "emergency must be true or false"},
+    {"EmergencyNotBoolean", OneCase("{allow: true}", "    emergency: sure\n"),
+     7, "emergency must be true or false"},
     {"NoCases", "cases: []\n", 1, "cases must be a non-empty list"},
     {"SyntaxError", "cases:\n  - name: c\n     subject: x\n", 3,
      "illegal map value"},
 };
 
-INSTANTIATE_TEST_SUITE_P(
-    Tools, MalformedCasesTest, testing::ValuesIn(kMalformed),
-    [](const testing::TestParamInfo<MalformedCase>& info) {
-      return info.param.name;
-    });
+INSTANTIATE_TEST_SUITE_P(Tools, MalformedCasesTest,
+                         testing::ValuesIn(kMalformed),
+                         [](const testing::TestParamInfo<MalformedCase>& info) {
+                           return info.param.name;
+                         });
 
 TEST(RunPolicyTestsTest, MissingCasesFileIsAnError) {
   auto set = ExamplePolicies();
   ASSERT_NE(set, nullptr);
-  StatusOr<PolicyTestResult> r = RunPolicyTests(*set, "/nonexistent/cases.yaml");
+  StatusOr<PolicyTestResult> r =
+      RunPolicyTests(*set, "/nonexistent/cases.yaml");
   ASSERT_FALSE(r.ok());
   EXPECT_THAT(r.status().message(), HasSubstr("cannot read file"));
 }
 
-// --- explain ----------------------------------------------------------------------
+// --- explain
+// ----------------------------------------------------------------------
 
 TEST(ExplainDecisionTest, DeniedListsEveryReasonOnItsOwnLine) {
   Decision d;
@@ -277,7 +283,8 @@ TEST(ExplainDecisionTest, ExplainsARealDecision) {
   ask.subject = {"alice", "alice", {"dev"}};
   ask.entitlement = "prod-db-read";
   ask.duration = hours(2);
-  std::string text = ExplainDecision(set->Evaluate(ask, DefaultPolicyTestTime()));
+  std::string text =
+      ExplainDecision(set->Evaluate(ask, DefaultPolicyTestTime()));
   EXPECT_THAT(text, StartsWith("denied\nreason: duration 2h exceeds"));
   EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 3);
 }

@@ -77,9 +77,9 @@ StatusOr<const date::time_zone*> LocateTimeZone(std::string_view name) {
 
 StatusOr<int> ParseClockTime(std::string_view text, WindowEdge edge) {
   auto bad = [&] {
-    return InvalidArgumentError(fmt::format(
-        "\"{}\" is not a time of day HH:MM (00:00 to {})", text,
-        edge == WindowEdge::kTo ? "24:00" : "23:59"));
+    return InvalidArgumentError(
+        fmt::format("\"{}\" is not a time of day HH:MM (00:00 to {})", text,
+                    edge == WindowEdge::kTo ? "24:00" : "23:59"));
   };
   auto digit = [&](size_t i) { return text[i] >= '0' && text[i] <= '9'; };
   if (text.size() != 5 || text[2] != ':') return bad();
@@ -97,9 +97,9 @@ StatusOr<TimeWindow> TimeWindow::Make(uint8_t days_mask, int from_minute,
                                       int to_minute,
                                       const date::time_zone* zone) {
   if (from_minute == to_minute) {
-    return InvalidArgumentError(fmt::format(
-        "from and to are equal ({}): the window is empty",
-        FormatClock(from_minute)));
+    return InvalidArgumentError(
+        fmt::format("from and to are equal ({}): the window is empty",
+                    FormatClock(from_minute)));
   }
   TimeWindow w;
   w.days_mask_ = days_mask;
@@ -107,8 +107,8 @@ StatusOr<TimeWindow> TimeWindow::Make(uint8_t days_mask, int from_minute,
   w.to_minute_ = to_minute;
   w.zone_ = zone;
   w.description_ = fmt::format("{} {}-{} {}", DescribeDays(days_mask),
-                               FormatClock(from_minute),
-                               FormatClock(to_minute), zone->name());
+                               FormatClock(from_minute), FormatClock(to_minute),
+                               zone->name());
   return w;
 }
 

@@ -44,9 +44,7 @@ TEST(ParseClockTimeTest, RejectsMalformedText) {
   }
 }
 
-TEST(ParseDaysTest, EmptyListMeansEveryDay) {
-  EXPECT_EQ(*ParseDays({}), 0x7f);
-}
+TEST(ParseDaysTest, EmptyListMeansEveryDay) { EXPECT_EQ(*ParseDays({}), 0x7f); }
 
 TEST(ParseDaysTest, RejectsUnknownAndRepeatedDays) {
   EXPECT_THAT(ParseDays({"Mon"}).status().message(), HasSubstr("unknown day"));

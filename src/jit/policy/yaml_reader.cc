@@ -84,8 +84,8 @@ Status YamlReader::ErrorAtLine(int line, std::string_view what) const {
 StatusOr<std::string> YamlReader::String(const YAML::Node& node,
                                          std::string_view field) const {
   if (!node.IsScalar()) {
-    return Error(node, fmt::format("{} must be text, not {}", field,
-                                   KindName(node)));
+    return Error(node,
+                 fmt::format("{} must be text, not {}", field, KindName(node)));
   }
   if (!IsValidUtf8(node.Scalar())) {
     return Error(node, fmt::format("{} is not valid UTF-8", field));
@@ -118,7 +118,8 @@ StatusOr<int> YamlReader::Int(const YAML::Node& node, std::string_view field,
   if (!IsPlainScalar(node)) return bad;
   const std::string& text = node.Scalar();
   int value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  auto [end, ec] =
+      std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || end != text.data() + text.size()) return bad;
   if (value < min || value > max) return bad;
   return value;
@@ -140,12 +141,13 @@ StatusOr<Duration> YamlReader::DurationValue(const YAML::Node& node,
 StatusOr<std::vector<std::string>> YamlReader::StringList(
     const YAML::Node& node, std::string_view field) const {
   if (!node.IsSequence()) {
-    return Error(node, fmt::format("{} must be a list, not {}", field,
-                                   KindName(node)));
+    return Error(
+        node, fmt::format("{} must be a list, not {}", field, KindName(node)));
   }
   std::vector<std::string> out;
   for (const YAML::Node& item : node) {
-    StatusOr<std::string> text = NonEmptyString(item, fmt::format("{} item", field));
+    StatusOr<std::string> text =
+        NonEmptyString(item, fmt::format("{} item", field));
     if (!text.ok()) return text.status();
     if (std::find(out.begin(), out.end(), *text) != out.end()) {
       return Error(item, fmt::format("{} lists \"{}\" twice", field, *text));
@@ -155,9 +157,9 @@ StatusOr<std::vector<std::string>> YamlReader::StringList(
   return out;
 }
 
-StatusOr<YamlMap> YamlMap::Strict(const YamlReader& reader,
-                                  const YAML::Node& node, std::string_view what,
-                                  std::initializer_list<std::string_view> known) {
+StatusOr<YamlMap> YamlMap::Strict(
+    const YamlReader& reader, const YAML::Node& node, std::string_view what,
+    std::initializer_list<std::string_view> known) {
   return Build(reader, node, what, &known);
 }
 
@@ -181,7 +183,8 @@ StatusOr<YamlMap> YamlMap::Build(
     }
     const std::string& name = key.Scalar();
     if (!IsValidUtf8(name)) {
-      return reader.Error(key, fmt::format("{}: a key is not valid UTF-8", what));
+      return reader.Error(key,
+                          fmt::format("{}: a key is not valid UTF-8", what));
     }
     if (known != nullptr &&
         std::find(known->begin(), known->end(), name) == known->end()) {
@@ -189,13 +192,12 @@ StatusOr<YamlMap> YamlMap::Build(
                                            what, name, JoinKeys(*known)));
     }
     if (map.Find(name).has_value()) {
-      return reader.Error(key,
-                          fmt::format("{}: key \"{}\" given twice", what, name));
+      return reader.Error(
+          key, fmt::format("{}: key \"{}\" given twice", what, name));
     }
     YAML::Node value = it->second;
     if (known != nullptr && value.IsNull()) {
-      return reader.Error(key,
-                          fmt::format("{}: {} has no value", what, name));
+      return reader.Error(key, fmt::format("{}: {} has no value", what, name));
     }
     map.entries_.push_back({name, key, value});
   }

@@ -68,9 +68,9 @@ class YamlMap {
 
   // Errors: not a mapping, a non-text or repeated key, an unknown key (the
   // message lists the known ones), a key with no value.
-  static StatusOr<YamlMap> Strict(const YamlReader& reader,
-                                  const YAML::Node& node, std::string_view what,
-                                  std::initializer_list<std::string_view> known);
+  static StatusOr<YamlMap> Strict(
+      const YamlReader& reader, const YAML::Node& node, std::string_view what,
+      std::initializer_list<std::string_view> known);
   // Like Strict but accepts any key (for maps with free-form keys).
   static StatusOr<YamlMap> Any(const YamlReader& reader, const YAML::Node& node,
                                std::string_view what);
@@ -89,9 +89,9 @@ class YamlMap {
  private:
   YamlMap(const YamlReader& reader, YAML::Node node, std::string what)
       : reader_(&reader), node_(std::move(node)), what_(std::move(what)) {}
-  static StatusOr<YamlMap> Build(const YamlReader& reader,
-                                 const YAML::Node& node, std::string_view what,
-                                 const std::initializer_list<std::string_view>* known);
+  static StatusOr<YamlMap> Build(
+      const YamlReader& reader, const YAML::Node& node, std::string_view what,
+      const std::initializer_list<std::string_view>* known);
 
   const YamlReader* reader_;
   YAML::Node node_;

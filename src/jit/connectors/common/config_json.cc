@@ -34,8 +34,9 @@ StatusOr<ConnectorConfigReader> ConnectorConfigReader::Parse(
   std::string prefix = Prefix(config);
   StatusOr<nlohmann::json> obj = ParseJson(config.config_json);
   if (!obj.ok()) {
-    return InvalidArgumentError(prefix + "connector config is not valid JSON: " +
-                                obj.status().message());
+    return InvalidArgumentError(
+        prefix +
+        "connector config is not valid JSON: " + obj.status().message());
   }
   if (!obj->is_object()) {
     return InvalidArgumentError(prefix + "connector config must be a mapping");
@@ -46,8 +47,8 @@ StatusOr<ConnectorConfigReader> ConnectorConfigReader::Parse(
       continue;
     }
     return InvalidArgumentError(
-        fmt::format("{}unknown key \"{}\" in connector \"{}\" (known: {})", prefix,
-                    item.key(), config.name, Join(known_keys)));
+        fmt::format("{}unknown key \"{}\" in connector \"{}\" (known: {})",
+                    prefix, item.key(), config.name, Join(known_keys)));
   }
   return ConnectorConfigReader(std::move(prefix), config.name, *std::move(obj));
 }
@@ -67,7 +68,8 @@ Status ConnectorConfigReader::Error(std::string_view message) const {
 
 Status ConnectorConfigReader::WrongType(std::string_view key,
                                         std::string_view want) const {
-  return Error(fmt::format("\"{}\" in connector \"{}\" must be {}", key, name_, want));
+  return Error(
+      fmt::format("\"{}\" in connector \"{}\" must be {}", key, name_, want));
 }
 
 StatusOr<std::optional<std::string>> ConnectorConfigReader::String(
@@ -78,15 +80,16 @@ StatusOr<std::optional<std::string>> ConnectorConfigReader::String(
   return std::optional<std::string>(v->get<std::string>());
 }
 
-StatusOr<std::optional<bool>> ConnectorConfigReader::Bool(std::string_view key) const {
+StatusOr<std::optional<bool>> ConnectorConfigReader::Bool(
+    std::string_view key) const {
   const nlohmann::json* v = Find(key);
   if (v == nullptr) return std::optional<bool>();
   if (!v->is_boolean()) return WrongType(key, "true or false");
   return std::optional<bool>(v->get<bool>());
 }
 
-StatusOr<std::optional<std::vector<std::string>>> ConnectorConfigReader::StringList(
-    std::string_view key) const {
+StatusOr<std::optional<std::vector<std::string>>>
+ConnectorConfigReader::StringList(std::string_view key) const {
   using Result = std::optional<std::vector<std::string>>;
   const nlohmann::json* v = Find(key);
   if (v == nullptr) return Result();
@@ -107,7 +110,8 @@ ConnectorConfigReader::StringMap(std::string_view key) const {
   if (!v->is_object()) return WrongType(key, "a mapping of strings");
   std::map<std::string, std::string> out;
   for (const auto& item : v->items()) {
-    if (!item.value().is_string()) return WrongType(key, "a mapping of strings");
+    if (!item.value().is_string())
+      return WrongType(key, "a mapping of strings");
     out.emplace(item.key(), item.value().get<std::string>());
   }
   return Result(std::move(out));

@@ -1,12 +1,11 @@
 #pragma once
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "jit/base/status.h"
 #include "jit/connectors/connector.h"
@@ -23,7 +22,8 @@ class ConnectorConfigReader {
   // Parses the JSON text; refuses non-objects and keys not in `known_keys`
   // ("ORIGIN: unknown key "x" in connector "demo" (known: a, b)").
   static StatusOr<ConnectorConfigReader> Parse(
-      const ConnectorConfig& config, const std::vector<std::string>& known_keys);
+      const ConnectorConfig& config,
+      const std::vector<std::string>& known_keys);
 
   bool Has(std::string_view key) const;
   // Each returns nullopt when the key is absent, kInvalidArgument when the
@@ -39,8 +39,11 @@ class ConnectorConfigReader {
   Status Error(std::string_view message) const;
 
  private:
-  ConnectorConfigReader(std::string prefix, std::string name, nlohmann::json obj)
-      : prefix_(std::move(prefix)), name_(std::move(name)), obj_(std::move(obj)) {}
+  ConnectorConfigReader(std::string prefix, std::string name,
+                        nlohmann::json obj)
+      : prefix_(std::move(prefix)),
+        name_(std::move(name)),
+        obj_(std::move(obj)) {}
   const nlohmann::json* Find(std::string_view key) const;
   Status WrongType(std::string_view key, std::string_view want) const;
 

@@ -29,17 +29,19 @@ TEST(ConnectorConfigReaderTest, ReadsEachKindOfValue) {
 }
 
 TEST(ConnectorConfigReaderTest, UnknownKeyIsRefusedWithOriginAndKnownKeys) {
-  auto reader = ConnectorConfigReader::Parse(Config(R"({"name":"demo","nmae":1})"),
-                                             {"type", "name"});
+  auto reader = ConnectorConfigReader::Parse(
+      Config(R"({"name":"demo","nmae":1})"), {"type", "name"});
   EXPECT_EQ(reader.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(reader.status().message(),
-            "jitd.yaml:9: unknown key \"nmae\" in connector \"demo\" (known: name, "
-            "type)");
+  EXPECT_EQ(
+      reader.status().message(),
+      "jitd.yaml:9: unknown key \"nmae\" in connector \"demo\" (known: name, "
+      "type)");
 }
 
 TEST(ConnectorConfigReaderTest, WithoutOriginNamesTheConnector) {
   auto reader = ConnectorConfigReader::Parse(Config(R"({"x":1})", ""), {});
-  EXPECT_THAT(reader.status().message(), HasSubstr("connector \"demo\": unknown key"));
+  EXPECT_THAT(reader.status().message(),
+              HasSubstr("connector \"demo\": unknown key"));
 }
 
 TEST(ConnectorConfigReaderTest, RefusesInvalidJsonAndNonObjects) {
@@ -57,11 +59,16 @@ TEST(ConnectorConfigReaderTest, WrongTypesAreRefused) {
   ASSERT_TRUE(reader.ok());
   EXPECT_EQ(reader->String("s").status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(reader->Bool("b").status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(reader->StringList("l").status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(reader->StringList("l2").status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(reader->StringMap("m").status().code(), StatusCode::kInvalidArgument);
-  EXPECT_THAT(reader->Bool("b").status().message(),
-              HasSubstr("jitd.yaml:9: \"b\" in connector \"demo\" must be true or false"));
+  EXPECT_EQ(reader->StringList("l").status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(reader->StringList("l2").status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(reader->StringMap("m").status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_THAT(
+      reader->Bool("b").status().message(),
+      HasSubstr(
+          "jitd.yaml:9: \"b\" in connector \"demo\" must be true or false"));
 }
 
 }  // namespace

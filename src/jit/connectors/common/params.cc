@@ -14,22 +14,23 @@ namespace {
 StatusOr<nlohmann::json> ParamJson(const GrantSpec& g, std::string_view name) {
   auto it = g.params_json.find(std::string(name));
   if (it == g.params_json.end()) {
-    return InvalidArgumentError(
-        fmt::format("entitlement \"{}\" has no param \"{}\"", g.entitlement, name));
+    return InvalidArgumentError(fmt::format(
+        "entitlement \"{}\" has no param \"{}\"", g.entitlement, name));
   }
   try {
     return nlohmann::json::parse(it->second);
   } catch (const nlohmann::json::exception& e) {
-    return InvalidArgumentError(fmt::format(
-        "param \"{}\" of entitlement \"{}\" is not valid JSON: {}", name,
-        g.entitlement, e.what()));
+    return InvalidArgumentError(
+        fmt::format("param \"{}\" of entitlement \"{}\" is not valid JSON: {}",
+                    name, g.entitlement, e.what()));
   }
 }
 
 Status WrongParamType(const GrantSpec& g, std::string_view name,
                       std::string_view want) {
-  return InvalidArgumentError(fmt::format(
-      "param \"{}\" of entitlement \"{}\" must be {}", name, g.entitlement, want));
+  return InvalidArgumentError(
+      fmt::format("param \"{}\" of entitlement \"{}\" must be {}", name,
+                  g.entitlement, want));
 }
 
 std::string UnixSeconds(SystemTime t) {
@@ -38,7 +39,8 @@ std::string UnixSeconds(SystemTime t) {
 }
 
 // The value of placeholder `name`, or nullopt for an unknown name.
-std::optional<std::string> Placeholder(std::string_view name, const GrantSpec& g) {
+std::optional<std::string> Placeholder(std::string_view name,
+                                       const GrantSpec& g) {
   if (name == "subject") return g.subject;
   if (name == "user") return g.target_user.empty() ? g.subject : g.target_user;
   if (name == "entitlement") return g.entitlement;
@@ -61,7 +63,8 @@ bool HasParam(const GrantSpec& g, std::string_view name) {
   return g.params_json.count(std::string(name)) > 0;
 }
 
-StatusOr<std::string> GetStringParam(const GrantSpec& g, std::string_view name) {
+StatusOr<std::string> GetStringParam(const GrantSpec& g,
+                                     std::string_view name) {
   StatusOr<nlohmann::json> v = ParamJson(g, name);
   if (!v.ok()) return v.status();
   if (!v->is_string()) return WrongParamType(g, name, "a string");
@@ -88,7 +91,8 @@ StatusOr<std::string> GetParamText(const GrantSpec& g, std::string_view name) {
   return v->dump();
 }
 
-StatusOr<std::string> ExpandTemplate(std::string_view tmpl, const GrantSpec& g) {
+StatusOr<std::string> ExpandTemplate(std::string_view tmpl,
+                                     const GrantSpec& g) {
   std::string out;
   size_t i = 0;
   while (i < tmpl.size()) {
@@ -106,15 +110,16 @@ StatusOr<std::string> ExpandTemplate(std::string_view tmpl, const GrantSpec& g) 
       continue;
     }
     size_t close = tmpl.find('}', i + 1);
-    if (close == std::string_view::npos) return BadTemplate(tmpl, "unclosed '{'");
+    if (close == std::string_view::npos)
+      return BadTemplate(tmpl, "unclosed '{'");
     std::string_view name = tmpl.substr(i + 1, close - i - 1);
     std::optional<std::string> value = Placeholder(name, g);
     if (!value) {
-      return BadTemplate(tmpl, fmt::format(
-                                   "unknown placeholder {{{}}} (known: subject, "
-                                   "user, entitlement, grant_id, request_id, "
-                                   "expires_at, expires_unix, starts_at, starts_unix)",
-                                   name));
+      return BadTemplate(
+          tmpl, fmt::format("unknown placeholder {{{}}} (known: subject, "
+                            "user, entitlement, grant_id, request_id, "
+                            "expires_at, expires_unix, starts_at, starts_unix)",
+                            name));
     }
     out += *value;
     i = close + 1;

@@ -38,7 +38,8 @@ TEST(ParamsTest, ReadsStringParam) {
 }
 
 TEST(ParamsTest, ReadsStringListParam) {
-  StatusOr<std::vector<std::string>> cmds = GetStringListParam(Spec(), "commands");
+  StatusOr<std::vector<std::string>> cmds =
+      GetStringListParam(Spec(), "commands");
   ASSERT_TRUE(cmds.ok()) << cmds.status().ToString();
   EXPECT_THAT(*cmds, ElementsAre("/usr/bin/systemctl", "/bin/journalctl"));
 }
@@ -46,9 +47,12 @@ TEST(ParamsTest, ReadsStringListParam) {
 TEST(ParamsTest, WrongOrMissingParamIsInvalidArgument) {
   GrantSpec g = Spec();
   g.params_json["mixed"] = R"(["a", 1])";
-  EXPECT_EQ(GetStringParam(g, "missing").status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(GetStringParam(g, "port").status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(GetStringParam(g, "broken").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(GetStringParam(g, "missing").status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(GetStringParam(g, "port").status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(GetStringParam(g, "broken").status().code(),
+            StatusCode::kInvalidArgument);
   EXPECT_EQ(GetStringListParam(g, "role").status().code(),
             StatusCode::kInvalidArgument);
   EXPECT_EQ(GetStringListParam(g, "mixed").status().code(),
@@ -93,7 +97,8 @@ TEST(ExpandTemplateTest, UserFallsBackToSubject) {
 TEST(ExpandTemplateTest, DoubledBracesAreLiteral) {
   EXPECT_EQ(ExpandTemplate("{{print $1}} {{{subject}}}", Spec()).value(),
             "{print $1} {alice}");
-  EXPECT_EQ(ExpandTemplate("no placeholders", Spec()).value(), "no placeholders");
+  EXPECT_EQ(ExpandTemplate("no placeholders", Spec()).value(),
+            "no placeholders");
   EXPECT_EQ(ExpandTemplate("", Spec()).value(), "");
 }
 
@@ -109,7 +114,8 @@ TEST(ExpandTemplateTest, RefusesUnknownOrMalformedPlaceholders) {
                           "subject}", "a}b", "{param.role}"}) {
     StatusOr<std::string> out = ExpandTemplate(bad, Spec());
     EXPECT_EQ(out.status().code(), StatusCode::kInvalidArgument) << bad;
-    EXPECT_EQ(ValidateTemplate(bad).code(), StatusCode::kInvalidArgument) << bad;
+    EXPECT_EQ(ValidateTemplate(bad).code(), StatusCode::kInvalidArgument)
+        << bad;
   }
   EXPECT_THAT(ExpandTemplate("{nope}", Spec()).status().message(),
               HasSubstr("unknown placeholder {nope}"));

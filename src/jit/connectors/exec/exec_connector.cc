@@ -18,11 +18,12 @@ constexpr size_t kMaxStderrInMessage = 512;
 constexpr char kDefaultPath[] = "/usr/sbin:/usr/bin:/sbin:/bin";
 
 const std::vector<std::string> kKnownKeys = {
-    "name",          "type",    "grant", "revoke", "check", "sessions",
-    "kill_sessions", "timeout", "env"};
+    "name",     "type",          "grant",   "revoke", "check",
+    "sessions", "kill_sessions", "timeout", "env"};
 
 bool IsEnvName(std::string_view name) {
-  if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0]))) return false;
+  if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0])))
+    return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
   });
@@ -39,12 +40,15 @@ std::string ParamEnvName(std::string_view param) {
 
 // Whitespace trimmed and capped, cut back to a UTF-8 character boundary.
 std::string StderrExcerpt(std::string_view err) {
-  auto is_space = [](char c) { return std::isspace(static_cast<unsigned char>(c)); };
+  auto is_space = [](char c) {
+    return std::isspace(static_cast<unsigned char>(c));
+  };
   while (!err.empty() && is_space(err.front())) err.remove_prefix(1);
   while (!err.empty() && is_space(err.back())) err.remove_suffix(1);
   if (err.size() <= kMaxStderrInMessage) return std::string(err);
   size_t cut = kMaxStderrInMessage;
-  while (cut > 0 && (static_cast<unsigned char>(err[cut]) & 0xC0) == 0x80) --cut;
+  while (cut > 0 && (static_cast<unsigned char>(err[cut]) & 0xC0) == 0x80)
+    --cut;
   return std::string(err.substr(0, cut)) + "...";
 }
 
@@ -52,18 +56,21 @@ StatusOr<std::vector<std::string>> ReadArgv(const ConnectorConfigReader& reader,
                                             std::string_view key) {
   JIT_ASSIGN_OR_RETURN(std::optional<std::vector<std::string>> argv,
                        reader.StringList(key));
-  if (!argv) return reader.Error(fmt::format("\"{}\" command is required", key));
-  if (argv->empty()) return reader.Error(fmt::format("\"{}\" must not be empty", key));
+  if (!argv)
+    return reader.Error(fmt::format("\"{}\" command is required", key));
+  if (argv->empty())
+    return reader.Error(fmt::format("\"{}\" must not be empty", key));
   const std::string& program = argv->front();
   if (program.empty() || program[0] != '/' ||
       program.find_first_of("{}") != std::string::npos) {
     return reader.Error(fmt::format(
-        "\"{}\": program \"{}\" must be an absolute path without placeholders", key,
-        program));
+        "\"{}\": program \"{}\" must be an absolute path without placeholders",
+        key, program));
   }
   for (const std::string& arg : *argv) {
     Status valid = ValidateTemplate(arg);
-    if (!valid.ok()) return reader.Error(fmt::format("\"{}\": {}", key, valid.message()));
+    if (!valid.ok())
+      return reader.Error(fmt::format("\"{}\": {}", key, valid.message()));
   }
   return *std::move(argv);
 }
@@ -76,8 +83,10 @@ StatusOr<std::optional<std::vector<std::string>>> ReadOptionalArgv(
   return Result(std::move(argv));
 }
 
-StatusOr<std::chrono::milliseconds> ReadTimeout(const ConnectorConfigReader& reader) {
-  JIT_ASSIGN_OR_RETURN(std::optional<std::string> text, reader.String("timeout"));
+StatusOr<std::chrono::milliseconds> ReadTimeout(
+    const ConnectorConfigReader& reader) {
+  JIT_ASSIGN_OR_RETURN(std::optional<std::string> text,
+                       reader.String("timeout"));
   if (!text) return std::chrono::milliseconds(std::chrono::seconds(30));
   StatusOr<Duration> d = ParseDuration(*text);
   if (!d.ok()) return reader.Error("\"timeout\": " + d.status().message());
@@ -91,10 +100,12 @@ StatusOr<std::map<std::string, std::string>> ReadEnv(
   for (const auto& [name, value] : *env) {
     if (!IsEnvName(name) || name.rfind("JIT_", 0) == 0) {
       return reader.Error(fmt::format(
-          "\"env\": \"{}\" must be a variable name not starting with JIT_", name));
+          "\"env\": \"{}\" must be a variable name not starting with JIT_",
+          name));
     }
     if (value.find('\0') != std::string::npos) {
-      return reader.Error(fmt::format("\"env\": \"{}\" contains a NUL byte", name));
+      return reader.Error(
+          fmt::format("\"env\": \"{}\" contains a NUL byte", name));
     }
   }
   return *std::move(env);
@@ -105,8 +116,10 @@ std::vector<Session> ParseSessions(std::string_view out) {
   while (!out.empty()) {
     size_t nl = out.find('\n');
     std::string_view line = out.substr(0, nl);
-    out = nl == std::string_view::npos ? std::string_view() : out.substr(nl + 1);
-    while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) {
+    out =
+        nl == std::string_view::npos ? std::string_view() : out.substr(nl + 1);
+    while (!line.empty() &&
+           std::isspace(static_cast<unsigned char>(line.back()))) {
       line.remove_suffix(1);
     }
     if (line.empty()) continue;
@@ -125,14 +138,16 @@ StatusOr<std::chrono::milliseconds> TimeLeft(Deadline deadline,
   auto left = std::chrono::floor<std::chrono::milliseconds>(
       deadline - std::chrono::steady_clock::now());
   if (left <= std::chrono::milliseconds::zero()) {
-    return DeadlineExceededError(std::string(context) + ": deadline already passed");
+    return DeadlineExceededError(std::string(context) +
+                                 ": deadline already passed");
   }
   return left;
 }
 
 }  // namespace
 
-StatusOr<ExecConnectorConfig> ParseExecConnectorConfig(const ConnectorConfig& config) {
+StatusOr<ExecConnectorConfig> ParseExecConnectorConfig(
+    const ConnectorConfig& config) {
   JIT_ASSIGN_OR_RETURN(ConnectorConfigReader reader,
                        ConnectorConfigReader::Parse(config, kKnownKeys));
   JIT_RETURN_IF_ERROR(reader.String("name").status());
@@ -143,7 +158,8 @@ StatusOr<ExecConnectorConfig> ParseExecConnectorConfig(const ConnectorConfig& co
   JIT_ASSIGN_OR_RETURN(out.revoke, ReadArgv(reader, "revoke"));
   JIT_ASSIGN_OR_RETURN(out.check, ReadOptionalArgv(reader, "check"));
   JIT_ASSIGN_OR_RETURN(out.sessions, ReadOptionalArgv(reader, "sessions"));
-  JIT_ASSIGN_OR_RETURN(out.kill_sessions, ReadOptionalArgv(reader, "kill_sessions"));
+  JIT_ASSIGN_OR_RETURN(out.kill_sessions,
+                       ReadOptionalArgv(reader, "kill_sessions"));
   JIT_ASSIGN_OR_RETURN(out.timeout, ReadTimeout(reader));
   JIT_ASSIGN_OR_RETURN(out.env, ReadEnv(reader));
   return out;
@@ -162,7 +178,8 @@ StatusOr<std::map<std::string, std::string>> ExecConnector::EnvFor(
   env["JIT_USER"] = g.target_user.empty() ? g.subject : g.target_user;
   env["JIT_ENTITLEMENT"] = g.entitlement;
   env["JIT_EXPIRES_AT"] = FormatTime(g.expires_at);
-  JIT_ASSIGN_OR_RETURN(env["JIT_EXPIRES_UNIX"], ExpandTemplate("{expires_unix}", g));
+  JIT_ASSIGN_OR_RETURN(env["JIT_EXPIRES_UNIX"],
+                       ExpandTemplate("{expires_unix}", g));
   env["JIT_STARTS_AT"] = FormatTime(g.starts_at);
   for (const auto& [name, json] : g.params_json) {
     JIT_ASSIGN_OR_RETURN(env[ParamEnvName(name)], GetParamText(g, name));
@@ -170,13 +187,13 @@ StatusOr<std::map<std::string, std::string>> ExecConnector::EnvFor(
   return env;
 }
 
-StatusOr<CommandResult> ExecConnector::Run(std::string_view what,
-                                           const std::vector<std::string>& argv_template,
-                                           const GrantSpec& g,
-                                           Deadline deadline) const {
+StatusOr<CommandResult> ExecConnector::Run(
+    std::string_view what, const std::vector<std::string>& argv_template,
+    const GrantSpec& g, Deadline deadline) const {
   const std::string context =
       fmt::format("connector \"{}\": {} {}", config_.name, what, g.grant_id);
-  JIT_ASSIGN_OR_RETURN(std::chrono::milliseconds left, TimeLeft(deadline, context));
+  JIT_ASSIGN_OR_RETURN(std::chrono::milliseconds left,
+                       TimeLeft(deadline, context));
   std::vector<std::string> argv;
   argv.reserve(argv_template.size());
   for (const std::string& arg : argv_template) {
@@ -192,16 +209,17 @@ StatusOr<CommandResult> ExecConnector::Run(std::string_view what,
   return result;
 }
 
-Status ExecConnector::ExitError(std::string_view what, const CommandResult& r) const {
+Status ExecConnector::ExitError(std::string_view what,
+                                const CommandResult& r) const {
   std::string err = StderrExcerpt(r.err);
-  return UnavailableError(fmt::format("connector \"{}\": {} command exited with {}{}{}",
-                                      config_.name, what, r.exit_code,
-                                      err.empty() ? "" : ": ", err));
+  return UnavailableError(fmt::format(
+      "connector \"{}\": {} command exited with {}{}{}", config_.name, what,
+      r.exit_code, err.empty() ? "" : ": ", err));
 }
 
-Status ExecConnector::RunToSuccess(std::string_view what,
-                                   const std::vector<std::string>& argv_template,
-                                   const GrantSpec& g, Deadline deadline) const {
+Status ExecConnector::RunToSuccess(
+    std::string_view what, const std::vector<std::string>& argv_template,
+    const GrantSpec& g, Deadline deadline) const {
   JIT_ASSIGN_OR_RETURN(CommandResult r, Run(what, argv_template, g, deadline));
   if (r.exit_code != 0) return ExitError(what, r);
   return OkStatus();
@@ -221,7 +239,8 @@ StatusOr<bool> ExecConnector::IsActive(const GrantSpec& g, Deadline deadline) {
     return FailedPreconditionError(
         fmt::format("connector \"{}\" has no check command", config_.name));
   }
-  JIT_ASSIGN_OR_RETURN(CommandResult r, Run("check", *config_.check, g, deadline));
+  JIT_ASSIGN_OR_RETURN(CommandResult r,
+                       Run("check", *config_.check, g, deadline));
   if (r.exit_code == 0) return true;
   if (r.exit_code == 1) return false;
   return ExitError("check", r);
@@ -234,7 +253,8 @@ StatusOr<std::vector<Session>> ExecConnector::ListSessions(const GrantSpec& g,
     JIT_RETURN_IF_ERROR(TimeLeft(deadline, "sessions").status());
     return std::vector<Session>();
   }
-  JIT_ASSIGN_OR_RETURN(CommandResult r, Run("sessions", *config_.sessions, g, deadline));
+  JIT_ASSIGN_OR_RETURN(CommandResult r,
+                       Run("sessions", *config_.sessions, g, deadline));
   if (r.exit_code != 0) return ExitError("sessions", r);
   return ParseSessions(r.out);
 }
@@ -248,9 +268,10 @@ StatusOr<std::vector<Session>> ExecConnector::KillSessions(const GrantSpec& g,
   return ListSessions(g, deadline);
 }
 
-StatusOr<std::unique_ptr<Connector>> MakeExecConnector(const ConnectorConfig& config,
-                                                       const Environment& env) {
-  JIT_ASSIGN_OR_RETURN(ExecConnectorConfig parsed, ParseExecConnectorConfig(config));
+StatusOr<std::unique_ptr<Connector>> MakeExecConnector(
+    const ConnectorConfig& config, const Environment& env) {
+  JIT_ASSIGN_OR_RETURN(ExecConnectorConfig parsed,
+                       ParseExecConnectorConfig(config));
   return std::unique_ptr<Connector>(
       std::make_unique<ExecConnector>(std::move(parsed), env.commands));
 }

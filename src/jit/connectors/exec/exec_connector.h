@@ -35,7 +35,8 @@ struct ExecConnectorConfig {
 // (mapping). Every argv[0] must be an absolute path without placeholders;
 // every placeholder must be known; env names must be shell-style names not
 // starting with JIT_. kInvalidArgument "ORIGIN: ..." otherwise.
-StatusOr<ExecConnectorConfig> ParseExecConnectorConfig(const ConnectorConfig& config);
+StatusOr<ExecConnectorConfig> ParseExecConnectorConfig(
+    const ConnectorConfig& config);
 
 // A connector that runs configured programs (no shell) through a
 // CommandRunner. Each program gets exactly this environment:
@@ -85,7 +86,7 @@ class ExecConnector final : public Connector {
 };
 
 // ConnectorFactory for `type: exec`; runs programs through env.commands.
-StatusOr<std::unique_ptr<Connector>> MakeExecConnector(const ConnectorConfig& config,
-                                                       const Environment& env);
+StatusOr<std::unique_ptr<Connector>> MakeExecConnector(
+    const ConnectorConfig& config, const Environment& env);
 
 }  // namespace jit

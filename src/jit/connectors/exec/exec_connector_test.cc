@@ -58,7 +58,8 @@ std::string ReadFile(const std::filesystem::path& path) {
 }
 
 // ---------------------------------------------------------------------------
-// The contract, against a target made of marker files (testdata/marker_target.sh).
+// The contract, against a target made of marker files
+// (testdata/marker_target.sh).
 
 nlohmann::json MarkerArgv(const char* action) {
   return {"/bin/sh", kTestdata + "/marker_target.sh", action, "{grant_id}"};
@@ -88,7 +89,8 @@ class ExecHarness : public ConnectorHarness {
     return std::filesystem::exists(dir_.path() / ("grant-" + g.grant_id));
   }
   void OpenSession(const GrantSpec& g, const std::string& id) override {
-    std::ofstream(dir_.path() / ("session-" + g.grant_id + "-" + id)) << "open\n";
+    std::ofstream(dir_.path() / ("session-" + g.grant_id + "-" + id))
+        << "open\n";
   }
   bool MakeSessionsSurviveKill() override {
     std::ofstream(dir_.path() / "survive") << "\n";
@@ -161,8 +163,12 @@ class ExecConnectorTest : public testing::Test {
 
 TEST_F(ExecConnectorTest, ExpandsTemplatesOneArgumentAtATime) {
   ExecConnectorConfig config = BasicConfig();
-  config.grant = {"/usr/local/bin/grant-role", "--user={user}",  "{subject}",
-                  "{{literal}}",               "{expires_at}",   "until {expires_unix}"};
+  config.grant = {"/usr/local/bin/grant-role",
+                  "--user={user}",
+                  "{subject}",
+                  "{{literal}}",
+                  "{expires_at}",
+                  "until {expires_unix}"};
   ExecConnector exec(config, runner_);
   GrantSpec g = Spec();
   g.subject = "alice; rm -rf / $(id) `id` a b";
@@ -183,7 +189,8 @@ TEST_F(ExecConnectorTest, PassesExactlyTheGrantFactsAsEnvironment) {
   EXPECT_THAT(
       runner_.calls()[0].env,
       UnorderedElementsAre(
-          Pair("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"), Pair("PGHOST", "db.internal"),
+          Pair("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
+          Pair("PGHOST", "db.internal"),
           Pair("JIT_GRANT_ID", "grt_0123456789abcdef0123456789abcdef"),
           Pair("JIT_REQUEST_ID", "req_0123456789abcdef0123456789abcdef"),
           Pair("JIT_SUBJECT", "alice"), Pair("JIT_USER", "alice_adm"),
@@ -228,12 +235,14 @@ TEST_F(ExecConnectorTest, PassedDeadlineRunsNothing) {
 }
 
 TEST_F(ExecConnectorTest, NonZeroExitIsUnavailableWithTrimmedStderr) {
-  runner_.Then(CommandResult{3, "ignored stdout", "\n  role does not exist \n"});
+  runner_.Then(
+      CommandResult{3, "ignored stdout", "\n  role does not exist \n"});
   ExecConnector exec(BasicConfig(), runner_);
   Status s = exec.Grant(Spec(), Soon());
   EXPECT_EQ(s.code(), StatusCode::kUnavailable);
-  EXPECT_EQ(s.message(),
-            "connector \"tool\": grant command exited with 3: role does not exist");
+  EXPECT_EQ(
+      s.message(),
+      "connector \"tool\": grant command exited with 3: role does not exist");
 }
 
 TEST_F(ExecConnectorTest, StderrInMessageIsCappedAt512Bytes) {
@@ -246,7 +255,8 @@ TEST_F(ExecConnectorTest, StderrInMessageIsCappedAt512Bytes) {
 
 TEST_F(ExecConnectorTest, StderrCapDoesNotSplitAUtf8Character) {
   // 511 ASCII bytes, then a 2-byte character straddling the cap.
-  runner_.Then(CommandResult{1, "", std::string(511, 'a') + "\xC3\xA9" + "tail"});
+  runner_.Then(
+      CommandResult{1, "", std::string(511, 'a') + "\xC3\xA9" + "tail"});
   ExecConnector exec(BasicConfig(), runner_);
   Status s = exec.Grant(Spec(), Soon());
   EXPECT_THAT(s.message(), HasSubstr(std::string(511, 'a') + "..."));
@@ -265,7 +275,8 @@ TEST_F(ExecConnectorTest, RunnerErrorsKeepTheirCodeAndGainContext) {
 
 TEST_F(ExecConnectorTest, CheckMapsExitCodes) {
   ExecConnectorConfig config = BasicConfig();
-  config.check = std::vector<std::string>{"/usr/local/bin/tool", "check", "{grant_id}"};
+  config.check =
+      std::vector<std::string>{"/usr/local/bin/tool", "check", "{grant_id}"};
   ExecConnector exec(config, runner_);
   runner_.Then(CommandResult{0, "", ""});
   runner_.Then(CommandResult{1, "", ""});
@@ -301,10 +312,11 @@ TEST_F(ExecConnectorTest, ListSessionsReadsOnePerLine) {
 TEST_F(ExecConnectorTest, KillSessionsKillsThenReportsWhatIsStillListed) {
   ExecConnectorConfig config = BasicConfig();
   config.sessions = std::vector<std::string>{"/usr/local/bin/tool", "sessions"};
-  config.kill_sessions = std::vector<std::string>{"/usr/local/bin/tool", "kill"};
+  config.kill_sessions =
+      std::vector<std::string>{"/usr/local/bin/tool", "kill"};
   ExecConnector exec(config, runner_);
-  runner_.Then(CommandResult{0, "", ""});        // kill
-  runner_.Then(CommandResult{0, "303\n", ""});   // still listed
+  runner_.Then(CommandResult{0, "", ""});       // kill
+  runner_.Then(CommandResult{0, "303\n", ""});  // still listed
   StatusOr<std::vector<Session>> survivors = exec.KillSessions(Spec(), Soon());
   ASSERT_TRUE(survivors.ok()) << survivors.status().ToString();
   EXPECT_THAT(*survivors, ElementsAre(Field(&Session::id, "303")));
@@ -315,7 +327,8 @@ TEST_F(ExecConnectorTest, KillSessionsKillsThenReportsWhatIsStillListed) {
 
 TEST_F(ExecConnectorTest, KillSessionsFailureIsAnError) {
   ExecConnectorConfig config = BasicConfig();
-  config.kill_sessions = std::vector<std::string>{"/usr/local/bin/tool", "kill"};
+  config.kill_sessions =
+      std::vector<std::string>{"/usr/local/bin/tool", "kill"};
   ExecConnector exec(config, runner_);
   runner_.Then(CommandResult{5, "", "permission denied"});
   EXPECT_EQ(exec.KillSessions(Spec(), Soon()).status().code(),
@@ -409,12 +422,12 @@ TEST_F(ExecWithRealProgramsTest, ProgramSeesGrantFactsAndNothingOfOurs) {
     }
   }
   names.erase("PWD");  // the shell adds its working directory
-  EXPECT_THAT(names, UnorderedElementsAre("PATH", "TARGET_DIR", "JIT_GRANT_ID",
-                                          "JIT_REQUEST_ID", "JIT_SUBJECT", "JIT_USER",
-                                          "JIT_ENTITLEMENT", "JIT_EXPIRES_AT",
-                                          "JIT_EXPIRES_UNIX", "JIT_STARTS_AT",
-                                          "JIT_PARAM_ROLE", "JIT_PARAM_COMMANDS",
-                                          "JIT_PARAM_MAX_CONN"));
+  EXPECT_THAT(
+      names, UnorderedElementsAre(
+                 "PATH", "TARGET_DIR", "JIT_GRANT_ID", "JIT_REQUEST_ID",
+                 "JIT_SUBJECT", "JIT_USER", "JIT_ENTITLEMENT", "JIT_EXPIRES_AT",
+                 "JIT_EXPIRES_UNIX", "JIT_STARTS_AT", "JIT_PARAM_ROLE",
+                 "JIT_PARAM_COMMANDS", "JIT_PARAM_MAX_CONN"));
 }
 
 TEST_F(ExecWithRealProgramsTest, TimeoutKillsSlowProgram) {
@@ -437,9 +450,10 @@ TEST_F(ExecWithRealProgramsTest, FailingProgramIsUnavailableWithItsStderr) {
   auto exec = Make({"/bin/sh", kTestdata + "/fail.sh", "3"});
   Status s = exec->Grant(Spec(), Soon());
   EXPECT_EQ(s.code(), StatusCode::kUnavailable);
-  EXPECT_EQ(s.message(),
-            "connector \"tool\": grant command exited with 3: target refused: role "
-            "\"app_read\" does not exist");
+  EXPECT_EQ(
+      s.message(),
+      "connector \"tool\": grant command exited with 3: target refused: role "
+      "\"app_read\" does not exist");
 }
 
 TEST_F(ExecWithRealProgramsTest, MissingProgramIsUnavailable) {
@@ -471,11 +485,15 @@ TEST(ExecConnectorConfigTest, ReadsEveryKey) {
   StatusOr<ExecConnectorConfig> c = Parse(cfg);
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->name, "tool");
-  EXPECT_THAT(c->grant, ElementsAre("/usr/local/bin/tool", "grant", "{grant_id}"));
-  EXPECT_THAT(c->revoke, ElementsAre("/usr/local/bin/tool", "revoke", "{grant_id}"));
+  EXPECT_THAT(c->grant,
+              ElementsAre("/usr/local/bin/tool", "grant", "{grant_id}"));
+  EXPECT_THAT(c->revoke,
+              ElementsAre("/usr/local/bin/tool", "revoke", "{grant_id}"));
   EXPECT_THAT(c->check.value(), ElementsAre("/usr/local/bin/tool", "check"));
-  EXPECT_THAT(c->sessions.value(), ElementsAre("/usr/local/bin/tool", "sessions"));
-  EXPECT_THAT(c->kill_sessions.value(), ElementsAre("/usr/local/bin/tool", "kill"));
+  EXPECT_THAT(c->sessions.value(),
+              ElementsAre("/usr/local/bin/tool", "sessions"));
+  EXPECT_THAT(c->kill_sessions.value(),
+              ElementsAre("/usr/local/bin/tool", "kill"));
   EXPECT_EQ(c->timeout, 90s);
   EXPECT_THAT(c->env, ElementsAre(Pair("PGHOST", "db")));
 }
@@ -495,7 +513,8 @@ TEST(ExecConnectorConfigTest, UnknownKeyIsRefusedWithOrigin) {
   cfg["shell"] = true;
   StatusOr<ExecConnectorConfig> c = Parse(cfg);
   EXPECT_EQ(c.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_THAT(c.status().message(), HasSubstr("jitd.yaml:12: unknown key \"shell\""));
+  EXPECT_THAT(c.status().message(),
+              HasSubstr("jitd.yaml:12: unknown key \"shell\""));
 }
 
 struct BadConfig {
@@ -506,28 +525,53 @@ struct BadConfig {
 
 TEST(ExecConnectorConfigTest, RefusesBadConfigs) {
   const std::vector<BadConfig> cases = {
-      {"no grant", [](auto& c) { c.erase("grant"); }, "\"grant\" command is required"},
-      {"no revoke", [](auto& c) { c.erase("revoke"); }, "\"revoke\" command is required"},
+      {"no grant", [](auto& c) { c.erase("grant"); },
+       "\"grant\" command is required"},
+      {"no revoke", [](auto& c) { c.erase("revoke"); },
+       "\"revoke\" command is required"},
       {"empty argv", [](auto& c) { c["grant"] = nlohmann::json::array(); },
        "must not be empty"},
       {"shell string", [](auto& c) { c["grant"] = "/usr/bin/tool grant"; },
        "must be a list of strings"},
-      {"number in argv", [](auto& c) { c["grant"] = {"/usr/bin/tool", 3}; },
+      {"number in argv",
+       [](auto& c) {
+         c["grant"] = {"/usr/bin/tool", 3};
+       },
        "must be a list of strings"},
-      {"relative program", [](auto& c) { c["grant"] = {"tool", "grant"}; },
+      {"relative program",
+       [](auto& c) {
+         c["grant"] = {"tool", "grant"};
+       },
        "must be an absolute path"},
       {"relative check", [](auto& c) { c["check"] = {"./check.sh"}; },
        "must be an absolute path"},
-      {"templated program", [](auto& c) { c["revoke"] = {"/usr/bin/{subject}"}; },
+      {"templated program",
+       [](auto& c) { c["revoke"] = {"/usr/bin/{subject}"}; },
        "without placeholders"},
-      {"unknown placeholder", [](auto& c) { c["grant"] = {"/usr/bin/t", "{sbject}"}; },
+      {"unknown placeholder",
+       [](auto& c) {
+         c["grant"] = {"/usr/bin/t", "{sbject}"};
+       },
        "unknown placeholder {sbject}"},
-      {"bad timeout", [](auto& c) { c["timeout"] = "30"; }, "\"timeout\": invalid duration"},
-      {"numeric timeout", [](auto& c) { c["timeout"] = 30; }, "must be a string"},
-      {"JIT_ env", [](auto& c) { c["env"] = {{"JIT_SUBJECT", "root"}}; },
+      {"bad timeout", [](auto& c) { c["timeout"] = "30"; },
+       "\"timeout\": invalid duration"},
+      {"numeric timeout", [](auto& c) { c["timeout"] = 30; },
+       "must be a string"},
+      {"JIT_ env",
+       [](auto& c) {
+         c["env"] = {{"JIT_SUBJECT", "root"}};
+       },
        "not starting with JIT_"},
-      {"bad env name", [](auto& c) { c["env"] = {{"A-B", "x"}}; }, "variable name"},
-      {"non-string env", [](auto& c) { c["env"] = {{"A", 1}}; }, "mapping of strings"},
+      {"bad env name",
+       [](auto& c) {
+         c["env"] = {{"A-B", "x"}};
+       },
+       "variable name"},
+      {"non-string env",
+       [](auto& c) {
+         c["env"] = {{"A", 1}};
+       },
+       "mapping of strings"},
       {"env list", [](auto& c) { c["env"] = {"A=1"}; }, "mapping of strings"},
   };
   for (const BadConfig& bad : cases) {

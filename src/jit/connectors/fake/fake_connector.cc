@@ -20,7 +20,8 @@ namespace {
 
 constexpr int kStateVersion = 1;
 
-Status WriteFileAtomically(const std::string& path, const std::string& content) {
+Status WriteFileAtomically(const std::string& path,
+                           const std::string& content) {
   // A reader (or a process restarted after kill -9) sees the old file or the
   // new one, never half of one.
   const std::string tmp = path + ".tmp." + RandomHex(6);
@@ -89,14 +90,16 @@ Status FakeConnector::Load() {
   }
   if (!doc.is_object() || doc.value("version", 0) != kStateVersion ||
       !doc.contains("grants") || !doc["grants"].is_object()) {
-    return BadStateFile(*state_file_, "want {\"version\": 1, \"grants\": {...}}");
+    return BadStateFile(*state_file_,
+                        "want {\"version\": 1, \"grants\": {...}}");
   }
   std::lock_guard lock(mu_);
   for (const auto& [id, g] : doc["grants"].items()) {
     if (!g.is_object()) return BadStateFile(*state_file_, "grant " + id);
-    held_[id] = Held{StringField(g, "request_id"), StringField(g, "subject"),
-                     StringField(g, "target_user"), StringField(g, "entitlement"),
-                     StringField(g, "expires_at")};
+    held_[id] =
+        Held{StringField(g, "request_id"), StringField(g, "subject"),
+             StringField(g, "target_user"), StringField(g, "entitlement"),
+             StringField(g, "expires_at")};
   }
   return OkStatus();
 }
@@ -105,11 +108,14 @@ Status FakeConnector::Persist() const {
   if (!state_file_) return OkStatus();
   nlohmann::json grants = nlohmann::json::object();
   for (const auto& [id, h] : held_) {
-    grants[id] = {{"request_id", h.request_id},   {"subject", h.subject},
-                  {"target_user", h.target_user}, {"entitlement", h.entitlement},
+    grants[id] = {{"request_id", h.request_id},
+                  {"subject", h.subject},
+                  {"target_user", h.target_user},
+                  {"entitlement", h.entitlement},
                   {"expires_at", h.expires_at}};
   }
-  nlohmann::json doc = {{"version", kStateVersion}, {"grants", std::move(grants)}};
+  nlohmann::json doc = {{"version", kStateVersion},
+                        {"grants", std::move(grants)}};
   return WriteFileAtomically(*state_file_, doc.dump(2) + "\n");
 }
 
@@ -127,11 +133,13 @@ Status FakeConnector::BeginCall(std::unique_lock<std::mutex>& lock,
     const auto now = std::chrono::steady_clock::now();
     if (now >= done) break;
     if (now >= deadline) {
-      return DeadlineExceededError("fake connector: latency exceeded the deadline");
+      return DeadlineExceededError(
+          "fake connector: latency exceeded the deadline");
     }
     latency_changed_.wait_until(lock, std::min<Deadline>(done, deadline));
   }
-  if (failing_) return UnavailableError("fake connector: failing (test control)");
+  if (failing_)
+    return UnavailableError("fake connector: failing (test control)");
   if (fail_next_ > 0) {
     --fail_next_;
     return Status(fail_code_, "fake connector: injected failure");
@@ -144,8 +152,8 @@ Status FakeConnector::Grant(const GrantSpec& g, Deadline deadline) {
   Status begin = BeginCall(lock, deadline, &grant_calls_);
   if (!begin.ok()) return begin;
   if (held_.count(g.grant_id) > 0) return OkStatus();
-  held_[g.grant_id] = Held{g.request_id, g.subject, g.target_user, g.entitlement,
-                           FormatTime(g.expires_at)};
+  held_[g.grant_id] = Held{g.request_id, g.subject, g.target_user,
+                           g.entitlement, FormatTime(g.expires_at)};
   Status saved = Persist();
   if (!saved.ok()) held_.erase(g.grant_id);
   return saved;
@@ -246,11 +254,11 @@ int FakeConnector::revoke_calls() const {
   return revoke_calls_;
 }
 
-StatusOr<std::unique_ptr<Connector>> MakeFakeConnector(const ConnectorConfig& config,
-                                                       const Environment& /*env*/) {
-  JIT_ASSIGN_OR_RETURN(
-      ConnectorConfigReader reader,
-      ConnectorConfigReader::Parse(config, {"name", "type", "state_file", "fail"}));
+StatusOr<std::unique_ptr<Connector>> MakeFakeConnector(
+    const ConnectorConfig& config, const Environment& /*env*/) {
+  JIT_ASSIGN_OR_RETURN(ConnectorConfigReader reader,
+                       ConnectorConfigReader::Parse(
+                           config, {"name", "type", "state_file", "fail"}));
   // name and type are read only to check their types.
   JIT_RETURN_IF_ERROR(reader.String("name").status());
   JIT_RETURN_IF_ERROR(reader.String("type").status());

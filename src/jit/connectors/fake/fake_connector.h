@@ -41,7 +41,8 @@ class FakeConnector final : public Connector {
   // Builds one, loading grants held in `options.state_file` if it exists.
   // Errors: kUnavailable when the file cannot be read, kInvalidArgument when
   // it is not a state file.
-  static StatusOr<std::unique_ptr<FakeConnector>> Create(FakeConnectorOptions options);
+  static StatusOr<std::unique_ptr<FakeConnector>> Create(
+      FakeConnectorOptions options);
 
   // Connector. Grant/Revoke fail with kUnavailable when the state file cannot
   // be written (the grant set is then unchanged).
@@ -88,22 +89,22 @@ class FakeConnector final : public Connector {
 
   mutable std::mutex mu_;
   std::condition_variable latency_changed_;
-  std::optional<std::string> state_file_;               // fixed after Create
-  std::map<std::string, Held> held_;                    // guarded by mu_
+  std::optional<std::string> state_file_;                 // fixed after Create
+  std::map<std::string, Held> held_;                      // guarded by mu_
   std::map<std::string, std::vector<Session>> sessions_;  // guarded by mu_
-  int fail_next_ = 0;                                   // guarded by mu_
-  StatusCode fail_code_ = StatusCode::kUnavailable;     // guarded by mu_
-  bool failing_ = false;                                // guarded by mu_
-  bool surviving_sessions_ = false;                     // guarded by mu_
-  std::chrono::milliseconds latency_{0};                // guarded by mu_
-  int grant_calls_ = 0;                                 // guarded by mu_
-  int revoke_calls_ = 0;                                // guarded by mu_
+  int fail_next_ = 0;                                     // guarded by mu_
+  StatusCode fail_code_ = StatusCode::kUnavailable;       // guarded by mu_
+  bool failing_ = false;                                  // guarded by mu_
+  bool surviving_sessions_ = false;                       // guarded by mu_
+  std::chrono::milliseconds latency_{0};                  // guarded by mu_
+  int grant_calls_ = 0;                                   // guarded by mu_
+  int revoke_calls_ = 0;                                  // guarded by mu_
 };
 
 // ConnectorFactory for `type: fake`. Keys: name, type, state_file (path),
 // fail (bool: start failing). kInvalidArgument for unknown keys or wrong
 // types, naming the origin.
-StatusOr<std::unique_ptr<Connector>> MakeFakeConnector(const ConnectorConfig& config,
-                                                       const Environment& env);
+StatusOr<std::unique_ptr<Connector>> MakeFakeConnector(
+    const ConnectorConfig& config, const Environment& env);
 
 }  // namespace jit

@@ -40,7 +40,9 @@ class FakeHarness : public ConnectorHarness {
                        std::unique_ptr<TestTempDir> dir = nullptr)
       : dir_(std::move(dir)), fake_(std::move(fake)) {}
   Connector& connector() override { return *fake_; }
-  bool TargetHolds(const GrantSpec& g) override { return fake_->Holds(g.grant_id); }
+  bool TargetHolds(const GrantSpec& g) override {
+    return fake_->Holds(g.grant_id);
+  }
   void OpenSession(const GrantSpec& g, const std::string& id) override {
     fake_->OpenSession(g.grant_id, id);
   }
@@ -63,7 +65,8 @@ std::unique_ptr<ConnectorHarness> StateFileHarness() {
   auto dir = std::make_unique<TestTempDir>();
   FakeConnectorOptions options;
   options.state_file = (dir->path() / "state.json").string();
-  StatusOr<std::unique_ptr<FakeConnector>> fake = FakeConnector::Create(options);
+  StatusOr<std::unique_ptr<FakeConnector>> fake =
+      FakeConnector::Create(options);
   if (!fake.ok()) {
     ADD_FAILURE() << fake.status().ToString();
     return nullptr;
@@ -90,7 +93,8 @@ TEST(FakeConnectorTest, FailNextFailsExactlyThatManyCallsAndChangesNothing) {
 TEST(FakeConnectorTest, FailNextUsesTheGivenCode) {
   FakeConnector fake;
   fake.FailNext(1, StatusCode::kInvalidArgument);
-  EXPECT_EQ(fake.Grant(Spec("g1"), Soon()).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(fake.Grant(Spec("g1"), Soon()).code(),
+            StatusCode::kInvalidArgument);
 }
 
 TEST(FakeConnectorTest, SetFailingFailsEveryCallUntilCleared) {
@@ -143,8 +147,9 @@ TEST(FakeConnectorTest, LoweringLatencyReleasesWaitingCalls) {
   FakeConnector fake;
   fake.SetLatency(1h);
   Status result = InternalError("not run");
-  std::thread caller(
-      [&] { result = fake.Grant(Spec("g1"), std::chrono::steady_clock::now() + 1h); });
+  std::thread caller([&] {
+    result = fake.Grant(Spec("g1"), std::chrono::steady_clock::now() + 1h);
+  });
   fake.SetLatency(0ms);
   caller.join();  // would take an hour if the wait were not woken
   EXPECT_TRUE(result.ok()) << result.ToString();
@@ -155,7 +160,8 @@ TEST(FakeConnectorTest, KillSessionsEndsOnlyThatGrantsSessions) {
   FakeConnector fake;
   fake.OpenSession("g1", "a");
   fake.OpenSession("g2", "b");
-  StatusOr<std::vector<Session>> survivors = fake.KillSessions(Spec("g1"), Soon());
+  StatusOr<std::vector<Session>> survivors =
+      fake.KillSessions(Spec("g1"), Soon());
   ASSERT_TRUE(survivors.ok());
   EXPECT_THAT(*survivors, IsEmpty());
   EXPECT_THAT(fake.ListSessions(Spec("g1"), Soon()).value(), IsEmpty());
@@ -196,7 +202,8 @@ class FakeStateFileTest : public testing::Test {
   std::unique_ptr<FakeConnector> Open() {
     FakeConnectorOptions options;
     options.state_file = state_file_;
-    StatusOr<std::unique_ptr<FakeConnector>> fake = FakeConnector::Create(options);
+    StatusOr<std::unique_ptr<FakeConnector>> fake =
+        FakeConnector::Create(options);
     EXPECT_TRUE(fake.ok()) << fake.status().ToString();
     return fake.ok() ? *std::move(fake) : nullptr;
   }
@@ -243,16 +250,19 @@ TEST_F(FakeStateFileTest, CorruptStateFileIsRefused) {
 TEST_F(FakeStateFileTest, UnwritableStateFileFailsGrantAndChangesNothing) {
   FakeConnectorOptions options;
   options.state_file = (dir_.path() / "missing-dir" / "fake.json").string();
-  StatusOr<std::unique_ptr<FakeConnector>> fake = FakeConnector::Create(options);
+  StatusOr<std::unique_ptr<FakeConnector>> fake =
+      FakeConnector::Create(options);
   ASSERT_TRUE(fake.ok()) << fake.status().ToString();
-  EXPECT_EQ((*fake)->Grant(Spec("g1"), Soon()).code(), StatusCode::kUnavailable);
+  EXPECT_EQ((*fake)->Grant(Spec("g1"), Soon()).code(),
+            StatusCode::kUnavailable);
   EXPECT_FALSE((*fake)->Holds("g1"));
 }
 
 class MakeFakeConnectorTest : public testing::Test {
  protected:
   StatusOr<std::unique_ptr<Connector>> Make(std::string json) {
-    return MakeFakeConnector({"demo", "fake", std::move(json), "jitd.yaml:4"}, env_);
+    return MakeFakeConnector({"demo", "fake", std::move(json), "jitd.yaml:4"},
+                             env_);
   }
   SystemClock clock_;
   PosixCommandRunner runner_;
@@ -274,7 +284,8 @@ TEST_F(MakeFakeConnectorTest, FailKeyStartsFailing) {
 
 TEST_F(MakeFakeConnectorTest, StateFileKeyPersists) {
   std::string path = (dir_.path() / "s.json").string();
-  std::string json = R"({"name":"demo","type":"fake","state_file":")" + path + "\"}";
+  std::string json =
+      R"({"name":"demo","type":"fake","state_file":")" + path + "\"}";
   {
     auto c = Make(json);
     ASSERT_TRUE(c.ok()) << c.status().ToString();
