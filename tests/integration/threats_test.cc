@@ -225,7 +225,7 @@ TEST_F(JitdTest, T22_EveryMutatingRouteAuditsItsSuccessAndOnlyThat) {
       {"deny", [&] { return Decide(kBob, pending_b, "deny"); }},
       {"cancel", [&] { return Decide(kAlice, pending_c, "cancel"); }},
       {"extend", [&] { return jitd_->Post("/v1/grants/" + grant + "/extend", kAlice,
-                                          {{"duration", "5m"}, {"justification", "more"}}); }},
+                                          {{"duration", "5m"}, {"justification", "key rotation takes longer"}}); }},
       {"revoke", [&] { return jitd_->Post("/v1/grants/" + grant + "/revoke", kAlice,
                                           {{"reason", "done"}}); }},
   };

@@ -90,7 +90,7 @@ HttpResponse ApiRoutes::Handle(const HttpRequest& http) const {
                        {{"ready", ready}, {"reconciled", deps_.ready.load()}, {"store", store_ok}});
   } else if (Is(seg, {"metrics"})) {
     out.content_type = "text/plain; version=0.0.4";
-    out.body = deps_.metrics.Render(deps_.index.size(), 0);
+    out.body = deps_.metrics.Render(deps_.index.size());
   } else if (seg.empty() || seg[0] != "v1") {
     out = ErrorResponse(NotFoundError("no route " + http.path.substr(0, 200)));
   } else {
@@ -104,11 +104,16 @@ HttpResponse ApiRoutes::Handle(const HttpRequest& http) const {
 HttpResponse ApiRoutes::WithIdempotency(const Principal& who, const HttpRequest& http,
                                         const std::vector<std::string>& seg) const {
   auto key = http.Header("idempotency-key");
-  if (http.method != "POST" || !key) return Dispatch(who, http, seg);
+  // Only state changes are replayed: a stored `check` answer would outlive
+  // the grant it reported (DESIGN invariant 1).
+  bool mutating = http.method == "POST" && !Is(seg, {"v1", "check"});
+  if (!mutating || !key) return Dispatch(who, http, seg);
   if (key->empty() || key->size() > kMaxIdempotencyKey) {
     return ErrorResponse(InvalidArgumentError("Idempotency-Key must be 1 to 200 characters"));
   }
-  std::string route = http.method + " " + http.path;
+  // The key is bound to the body: the same key with another body is a
+  // client bug, answered 409 rather than with the other call's result.
+  std::string route = http.method + " " + http.path + " " + Sha256Hex(http.body);
   auto stored = deps_.store.GetIdempotent(who.name(), route, *key);
   if (stored.ok()) {
     HttpResponse r;
@@ -360,8 +365,9 @@ HttpResponse ApiRoutes::StreamAudit(const Principal& who, const HttpRequest& htt
                             "\n\n";
         if (!write(chunk)) return;
       }
+      // Everything up to scanned_to was looked at, shown or not visible.
+      cursor = std::max(cursor, page->scanned_to);
       if (page->next_cursor) continue;
-      if (auto head = deps_.store.GetAuditHead(); head.ok()) cursor = std::max(cursor, head->seq);
       deps_.feed.WaitBeyond(cursor, std::chrono::seconds(15));
       if (!write(": keep-alive\n\n")) return;
     }

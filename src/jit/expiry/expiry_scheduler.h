@@ -28,9 +28,15 @@ struct DueWork {
 // within about one tick of expires_at. Thread-safe.
 class ExpiryScheduler {
  public:
-  ExpiryScheduler(Store& store, GrantLifecycle& lifecycle, RequestService& requests,
-                  const Clock& clock, std::chrono::milliseconds tick = std::chrono::milliseconds(200))
-      : store_(store), lifecycle_(lifecycle), requests_(requests), clock_(clock), tick_(tick) {}
+  ExpiryScheduler(
+      Store& store, GrantLifecycle& lifecycle, RequestService& requests,
+      const Clock& clock,
+      std::chrono::milliseconds tick = std::chrono::milliseconds(200))
+      : store_(store),
+        lifecycle_(lifecycle),
+        requests_(requests),
+        clock_(clock),
+        tick_(tick) {}
   ~ExpiryScheduler() { Stop(); }
 
   // One pass; processes everything due at `now` in batches (bounded).

@@ -25,8 +25,8 @@ class ExpirySchedulerTest : public ::testing::Test {
  protected:
   void TearDown() override {
     VerifyResult v = rig.VerifyAudit();
-    EXPECT_TRUE(v.ok) << "audit chain broken at seq " << v.first_bad_seq.value_or(0) << ": "
-                      << v.reason;
+    EXPECT_TRUE(v.ok) << "audit chain broken at seq "
+                      << v.first_bad_seq.value_or(0) << ": " << v.reason;
   }
 
   // Types of the grant's events after grant.activated.
@@ -72,7 +72,8 @@ TEST_F(ExpirySchedulerTest, RevokesAtExpiryNotBefore) {
   EXPECT_EQ(g.state, GrantState::kEnded);
   EXPECT_EQ(g.ended_reason, EndReason::kExpired);
   EXPECT_EQ(rig.StoredRequest(g.request_id).state, RequestState::kExpired);
-  EXPECT_THAT(LaterTypes(id), ElementsAre("grant.expired", "grant.sessions_killed"));
+  EXPECT_THAT(LaterTypes(id),
+              ElementsAre("grant.expired", "grant.sessions_killed"));
   std::vector<AuditEvent> expired = EventsOfType(id, AuditType::kGrantExpired);
   ASSERT_EQ(expired.size(), 1u);
   EXPECT_EQ(expired[0].actor, kSystemActor);
@@ -86,7 +87,8 @@ TEST_F(ExpirySchedulerTest, CheckDeniesFromExpiresAtEvenBeforeTheSweep) {
   // Hammer the boundary millisecond by millisecond; nobody sweeps.
   for (int step = 0; step < 10; ++step) {
     bool allowed = rig.Allowed("alice", "dev-shell");
-    EXPECT_EQ(allowed, rig.clock.Now() < expires) << "at " << FormatTime(rig.clock.Now());
+    EXPECT_EQ(allowed, rig.clock.Now() < expires)
+        << "at " << FormatTime(rig.clock.Now());
     rig.clock.Advance(milliseconds(1));
   }
   EXPECT_EQ(rig.StoredGrant(id).state, GrantState::kActive);  // no sweep ran
@@ -124,7 +126,8 @@ TEST_F(ExpirySchedulerTest, FailedRevokeStaysPendingAndIsRetriedWithBackoff) {
   EXPECT_EQ(*g.next_attempt_at, rig.clock.Now() + RevokeBackoff(1));
   EXPECT_FALSE(rig.Allowed("alice", "dev-shell"));
   EXPECT_EQ(rig.StoredRequest(g.request_id).state, RequestState::kExpired);
-  std::vector<AuditEvent> failed = EventsOfType(id, AuditType::kGrantRevokeFailed);
+  std::vector<AuditEvent> failed =
+      EventsOfType(id, AuditType::kGrantRevokeFailed);
   ASSERT_EQ(failed.size(), 1u);
   EXPECT_EQ(DataOf(failed[0])["alert"], false);
 
@@ -140,7 +143,8 @@ TEST_F(ExpirySchedulerTest, FailedRevokeStaysPendingAndIsRetriedWithBackoff) {
   EXPECT_EQ(retry.revoke_failures, 1);
   EXPECT_EQ(rig.demo->revoke_calls(), calls + 1);
   EXPECT_EQ(rig.StoredGrant(id).revoke_attempts, 2);
-  EXPECT_EQ(*rig.StoredGrant(id).next_attempt_at, rig.clock.Now() + RevokeBackoff(2));
+  EXPECT_EQ(*rig.StoredGrant(id).next_attempt_at,
+            rig.clock.Now() + RevokeBackoff(2));
 
   // The target comes back: the next retry ends the grant.
   rig.demo->SetFailing(false);
@@ -152,9 +156,11 @@ TEST_F(ExpirySchedulerTest, FailedRevokeStaysPendingAndIsRetriedWithBackoff) {
   EXPECT_EQ(g.state, GrantState::kEnded);
   EXPECT_EQ(g.ended_reason, EndReason::kExpired);
   EXPECT_FALSE(rig.demo->Holds(id));
-  EXPECT_THAT(LaterTypes(id), ElementsAre("grant.expired", "grant.revoke_failed",
-                                          "grant.revoke_failed", "grant.sessions_killed"));
-  std::vector<AuditEvent> killed = EventsOfType(id, AuditType::kGrantSessionsKilled);
+  EXPECT_THAT(LaterTypes(id),
+              ElementsAre("grant.expired", "grant.revoke_failed",
+                          "grant.revoke_failed", "grant.sessions_killed"));
+  std::vector<AuditEvent> killed =
+      EventsOfType(id, AuditType::kGrantSessionsKilled);
   ASSERT_EQ(killed.size(), 1u);
   EXPECT_EQ(DataOf(killed[0])["revoke_attempts"], 3);
 }
@@ -174,7 +180,8 @@ TEST_F(ExpirySchedulerTest, RevokeFailingForFiveMinutesRaisesTheAlert) {
     rig.clock.Advance(*g.next_attempt_at - rig.clock.Now());
     rig.RunDue();
   }
-  std::vector<AuditEvent> failed = EventsOfType(id, AuditType::kGrantRevokeFailed);
+  std::vector<AuditEvent> failed =
+      EventsOfType(id, AuditType::kGrantRevokeFailed);
   ASSERT_GE(failed.size(), 3u);
   for (const AuditEvent& e : failed) {
     bool over_five_minutes = e.time - pending_since >= minutes(5);
@@ -183,7 +190,8 @@ TEST_F(ExpirySchedulerTest, RevokeFailingForFiveMinutesRaisesTheAlert) {
   EXPECT_EQ(DataOf(failed.back())["alert"], true);
   EXPECT_EQ(DataOf(failed.front())["alert"], false);
   // The backoff is capped, and the grant still denies.
-  EXPECT_LE(*rig.StoredGrant(id).next_attempt_at - rig.clock.Now(), seconds(60));
+  EXPECT_LE(*rig.StoredGrant(id).next_attempt_at - rig.clock.Now(),
+            seconds(60));
   EXPECT_FALSE(rig.Allowed("alice", "dev-shell"));
 }
 
@@ -223,7 +231,8 @@ TEST_F(ExpirySchedulerTest, SurvivingSessionIsReported) {
   rig.demo->SetSurvivingSessions(true);
   rig.clock.Advance(minutes(30));
   rig.RunDue();
-  std::vector<AuditEvent> killed = EventsOfType(id, AuditType::kGrantSessionsKilled);
+  std::vector<AuditEvent> killed =
+      EventsOfType(id, AuditType::kGrantSessionsKilled);
   ASSERT_EQ(killed.size(), 1u);
   json survivors = DataOf(killed[0])["survivors"];
   ASSERT_EQ(survivors.size(), 1u);
@@ -237,7 +246,8 @@ TEST_F(ExpirySchedulerTest, KilledSessionsLeaveNoSurvivors) {
   rig.demo->OpenSession(id, "psql-4242");
   rig.clock.Advance(minutes(30));
   rig.RunDue();
-  std::vector<AuditEvent> killed = EventsOfType(id, AuditType::kGrantSessionsKilled);
+  std::vector<AuditEvent> killed =
+      EventsOfType(id, AuditType::kGrantSessionsKilled);
   ASSERT_EQ(killed.size(), 1u);
   EXPECT_TRUE(DataOf(killed[0])["survivors"].empty());
   StatusOr<std::vector<Session>> left =
@@ -291,7 +301,8 @@ TEST_F(ExpirySchedulerTest, RefusedActivationFailsTheRequestAndCleansUp) {
   EXPECT_FALSE(rig.Allowed("alice", "dev-shell"));
   Grant g = rig.StoredGrant(v->request.grant_id);
   EXPECT_EQ(g.state, GrantState::kRevokePending);
-  EXPECT_EQ(rig.EventsOf(v->request.id).back().type, AuditType::kRequestRejected);
+  EXPECT_EQ(rig.EventsOf(v->request.id).back().type,
+            AuditType::kRequestRejected);
 
   // Whatever part of the grant landed is taken away by the next sweep.
   EXPECT_EQ(rig.RunDue().revoke_retries, 1);
@@ -303,8 +314,8 @@ TEST_F(ExpirySchedulerTest, ExtendedGrantExpiresOnlyAtItsNewExpiry) {
   std::string id = rig.ActiveGrant("alice", minutes(30));
   ASSERT_FALSE(id.empty());
   rig.clock.Advance(minutes(20));
-  ASSERT_TRUE(IsOk(
-      rig.requests.Extend(rig.P("alice"), id, {minutes(15), std::string(kGoodReason)})));
+  ASSERT_TRUE(IsOk(rig.requests.Extend(
+      rig.P("alice"), id, {minutes(15), std::string(kGoodReason)})));
   rig.clock.Advance(minutes(10));  // the old expiry
   EXPECT_EQ(rig.RunDue().expired, 0);
   EXPECT_TRUE(rig.Allowed("alice", "dev-shell"));
@@ -321,12 +332,13 @@ TEST_F(ExpirySchedulerTest, ExpiryOfAGrantExtendedSinceItWasSeenDueIsRefused) {
   std::string id = rig.ActiveGrant("alice", minutes(30));
   ASSERT_FALSE(id.empty());
   rig.clock.Advance(minutes(20));
-  ASSERT_TRUE(IsOk(
-      rig.requests.Extend(rig.P("alice"), id, {minutes(15), std::string(kGoodReason)})));
+  ASSERT_TRUE(IsOk(rig.requests.Extend(
+      rig.P("alice"), id, {minutes(15), std::string(kGoodReason)})));
   // As a sweep that read the grant before the extension would call it.
   rig.clock.Advance(minutes(10));
-  EXPECT_TRUE(HasError(rig.lifecycle.End(id, EndReason::kExpired, kSystemActor, ""),
-                       StatusCode::kAborted));
+  EXPECT_TRUE(
+      HasError(rig.lifecycle.End(id, EndReason::kExpired, kSystemActor, ""),
+               StatusCode::kAborted));
   EXPECT_EQ(rig.StoredGrant(id).state, GrantState::kActive);
   EXPECT_TRUE(rig.Allowed("alice", "dev-shell"));
 }

@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cctype>
 #include <charconv>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -101,12 +102,21 @@ Status LoadTokens(const std::string& path, const YAML::Node& auth, Config& c) {
       e.token_sha256 = Sha256Hex(token);
     } else {
       JIT_ASSIGN_OR_RETURN(e.token_sha256, Scalar(path, t["token_sha256"], "token_sha256"));
-      if (e.token_sha256.size() != 64) {
+      bool hex = e.token_sha256.size() == 64 &&
+                 e.token_sha256.find_first_not_of("0123456789abcdefABCDEF") ==
+                     std::string::npos;
+      if (!hex) {
         return Err(path, t["token_sha256"], "token_sha256 must be 64 hex digits");
       }
+      for (char& ch : e.token_sha256) ch = static_cast<char>(std::tolower(ch));
     }
     if (!hashes.insert(e.token_sha256).second) return Err(path, t, "the same token is listed twice");
-    subjects.insert(e.subject.name);
+    if (!subjects.insert(e.subject.name).second) {
+      // One subject, one set of groups: an alias is another subject with
+      // the same `person`.
+      return Err(path, t, "subject \"" + e.subject.name +
+                              "\" has a token already (use person: for aliases)");
+    }
     c.tokens.push_back(std::move(e));
   }
   return OkStatus();
@@ -157,6 +167,12 @@ Status LoadTop(const std::string& path, const YAML::Node& root, Config& c) {
   }
   if (root["log_level"].IsDefined()) {
     JIT_ASSIGN_OR_RETURN(c.log_level, Scalar(path, root["log_level"], "log_level"));
+    static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn",
+                                                  "error", "critical", "off"};
+    if (!kLevels.count(c.log_level)) {
+      return Err(path, root["log_level"],
+                 "log_level must be trace, debug, info, warn, error, critical or off");
+    }
   }
   YAML::Node storage = root["storage"];
   if (storage.IsDefined()) {

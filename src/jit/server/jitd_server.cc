@@ -72,10 +72,31 @@ StatusOr<std::unique_ptr<JitdServer>> JitdServer::Create(Config config) {
   return s;
 }
 
+// Revokes cut short by a crash or waiting for their backoff are tried once
+// more now, without waiting: the target may have come back while jitd was
+// down.
+Status JitdServer::RetryPendingRevokes() {
+  GrantFilter filter;
+  filter.active_only = true;
+  filter.limit = 1000;
+  for (int page = 0; page < 10'000; ++page) {
+    JIT_ASSIGN_OR_RETURN(Page<Grant> grants, store_->ListGrants(filter));
+    for (const Grant& g : grants.items) {
+      if (g.state != GrantState::kRevokePending) continue;
+      Status s = lifecycle_->CompleteRevoke(g);
+      if (!s.ok()) spdlog::warn("grant_id={} revoke still failing: {}", g.id, s.ToString());
+    }
+    if (!grants.next_cursor) break;
+    filter.after = *grants.next_cursor;
+  }
+  return OkStatus();
+}
+
 Status JitdServer::Reconcile() {
   // Revoke before serving: a grant that expired while we were down must not
   // allow even one request (DESIGN invariant 4).
   DueWork work = scheduler_->RunDue(clock_.Now());
+  JIT_RETURN_IF_ERROR(RetryPendingRevokes());
   spdlog::info("start-up: {} expired grant(s) revoked, {} revoke retries ({} failed), "
                "{} request(s) timed out, {} planned activation(s)",
                work.expired, work.revoke_retries, work.revoke_failures, work.timed_out,
@@ -85,6 +106,7 @@ Status JitdServer::Reconcile() {
   // recorded grant the target may not hold yet: grant again (idempotent).
   JIT_ASSIGN_OR_RETURN(std::vector<Grant> active, store_->ActiveGrants());
   for (const Grant& g : active) {
+    if (!Allows(g, clock_.Now())) continue;  // never re-grant after expires_at
     Connector* c = connectors_.Find(g.connector);
     if (c == nullptr) continue;
     Status s = c->Grant(lifecycle_->SpecFor(g),

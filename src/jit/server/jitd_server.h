@@ -47,6 +47,7 @@ class JitdServer {
  private:
   explicit JitdServer(Config config);
   Status Reconcile();
+  Status RetryPendingRevokes();
   Status RecordPolicyLoaded(const std::string& actor);
 
   Config config_;

@@ -9,6 +9,7 @@ namespace jit {
 namespace {
 
 constexpr int kPage = 1000;
+constexpr int kMaxReadPages = 10;
 constexpr int kMaxScanPages = 10'000;  // bounds a full scan at 10M events
 
 }  // namespace
@@ -45,32 +46,39 @@ bool AuditQuery::Visible(const Principal& who, const AuditEvent& e) {
   return who.ReadsAll() || e.subject == who.name() || e.actor == who.name();
 }
 
-StatusOr<Page<AuditEvent>> AuditQuery::Read(const Principal& who, int64_t after,
-                                            int limit) const {
+StatusOr<AuditPage> AuditQuery::Read(const Principal& who, int64_t after,
+                                     int limit) const {
   limit = std::clamp(limit, 1, 1000);
-  Page<AuditEvent> out;
-  for (int page = 0; page < kMaxScanPages; ++page) {
-    JIT_ASSIGN_OR_RETURN(std::vector<AuditEvent> got, store_.ReadAudit(after, kPage));
+  AuditPage out;
+  out.scanned_to = after;
+  // Bounded work per call: a caller who sees few events gets a cursor to
+  // continue from instead of a scan of the whole log.
+  for (int page = 0; page < kMaxReadPages; ++page) {
+    JIT_ASSIGN_OR_RETURN(std::vector<AuditEvent> got,
+                         store_.ReadAudit(out.scanned_to, kPage));
     for (AuditEvent& e : got) {
-      after = e.seq;
+      out.scanned_to = e.seq;
       if (!Visible(who, e)) continue;
       out.items.push_back(std::move(e));
       if (static_cast<int>(out.items.size()) == limit) {
-        out.next_cursor = std::to_string(after);
+        out.next_cursor = std::to_string(out.scanned_to);
         return out;
       }
     }
-    if (static_cast<int>(got.size()) < kPage) break;
+    if (static_cast<int>(got.size()) < kPage) return out;  // end of the log
   }
+  out.next_cursor = std::to_string(out.scanned_to);
   return out;
 }
 
 StatusOr<VerifyResult> AuditQuery::Verify(const Principal& who) const {
-  if (!who.ReadsAll()) return PermissionDeniedError("verifying the audit log needs auditor");
+  if (!who.ReadsAll())
+    return PermissionDeniedError("verifying the audit log needs auditor");
   ChainVerifier verifier;
   int64_t after = 0;
   for (int page = 0; page < kMaxScanPages; ++page) {
-    JIT_ASSIGN_OR_RETURN(std::vector<AuditEvent> got, store_.ReadAudit(after, kPage));
+    JIT_ASSIGN_OR_RETURN(std::vector<AuditEvent> got,
+                         store_.ReadAudit(after, kPage));
     for (const AuditEvent& e : got) {
       if (!verifier.Add(e)) break;
       after = e.seq;
@@ -82,13 +90,15 @@ StatusOr<VerifyResult> AuditQuery::Verify(const Principal& who) const {
   return result;
 }
 
-StatusOr<ReportSummary> AuditQuery::Summary(const Principal& who, SystemTime from,
+StatusOr<ReportSummary> AuditQuery::Summary(const Principal& who,
+                                            SystemTime from,
                                             SystemTime to) const {
   if (!who.ReadsAll()) return PermissionDeniedError("reports need auditor");
   ReportSummary s;
   int64_t after = 0;
   for (int page = 0; page < kMaxScanPages; ++page) {
-    JIT_ASSIGN_OR_RETURN(std::vector<AuditEvent> got, store_.ReadAudit(after, kPage));
+    JIT_ASSIGN_OR_RETURN(std::vector<AuditEvent> got,
+                         store_.ReadAudit(after, kPage));
     for (const AuditEvent& e : got) {
       after = e.seq;
       if (e.time < from || e.time >= to) continue;
@@ -104,26 +114,43 @@ StatusOr<ReportSummary> AuditQuery::Summary(const Principal& who, SystemTime fro
           break;
         case AuditType::kRequestRejected:
           ++s.requests_by_state["rejected"];
-          if (data.is_object() && data.contains("reasons") && data["reasons"].is_array()) {
+          if (data.is_object() && data.contains("reasons") &&
+              data["reasons"].is_array()) {
             for (const auto& r : data["reasons"]) {
               if (r.is_string()) ++s.denied_reasons[r.get<std::string>()];
             }
           }
           break;
-        case AuditType::kRequestApproved: ++s.requests_by_state["approved"]; break;
-        case AuditType::kRequestDenied: ++s.requests_by_state["denied"]; break;
-        case AuditType::kRequestCancelled: ++s.requests_by_state["cancelled"]; break;
-        case AuditType::kRequestTimedOut: ++s.requests_by_state["timed_out"]; break;
-        case AuditType::kEmergencyUsed: ++s.emergency_uses; break;
-        case AuditType::kGrantActivated: ++s.grants; break;
-        case AuditType::kGrantRevokeFailed: ++s.revoke_failures; break;
+        case AuditType::kRequestApproved:
+          ++s.requests_by_state["approved"];
+          break;
+        case AuditType::kRequestDenied:
+          ++s.requests_by_state["denied"];
+          break;
+        case AuditType::kRequestCancelled:
+          ++s.requests_by_state["cancelled"];
+          break;
+        case AuditType::kRequestTimedOut:
+          ++s.requests_by_state["timed_out"];
+          break;
+        case AuditType::kEmergencyUsed:
+          ++s.emergency_uses;
+          break;
+        case AuditType::kGrantActivated:
+          ++s.grants;
+          break;
+        case AuditType::kGrantRevokeFailed:
+          ++s.revoke_failures;
+          break;
         case AuditType::kGrantExpired:
         case AuditType::kGrantRevoked:
-          if (data.is_object() && data.contains("held_ms") && data["held_ms"].is_number()) {
+          if (data.is_object() && data.contains("held_ms") &&
+              data["held_ms"].is_number()) {
             s.grant_seconds_total += data["held_ms"].get<int64_t>() / 1000;
           }
           break;
-        default: break;
+        default:
+          break;
       }
     }
     if (static_cast<int>(got.size()) < kPage) break;

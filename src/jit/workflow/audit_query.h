@@ -33,29 +33,42 @@ class NotifyingStore final : public Store {
  public:
   NotifyingStore(Store& inner, AuditFeed& feed) : inner_(inner), feed_(feed) {}
   Status Commit(ChangeSet& cs) override;
-  StatusOr<Request> GetRequest(const std::string& id) override { return inner_.GetRequest(id); }
-  StatusOr<Grant> GetGrant(const std::string& id) override { return inner_.GetGrant(id); }
+  StatusOr<Request> GetRequest(const std::string& id) override {
+    return inner_.GetRequest(id);
+  }
+  StatusOr<Grant> GetGrant(const std::string& id) override {
+    return inner_.GetGrant(id);
+  }
   StatusOr<Page<Request>> ListRequests(const RequestFilter& f) override {
     return inner_.ListRequests(f);
   }
-  StatusOr<Page<Grant>> ListGrants(const GrantFilter& f) override { return inner_.ListGrants(f); }
-  StatusOr<std::vector<Approval>> ListApprovals(const std::string& id) override {
+  StatusOr<Page<Grant>> ListGrants(const GrantFilter& f) override {
+    return inner_.ListGrants(f);
+  }
+  StatusOr<std::vector<Approval>> ListApprovals(
+      const std::string& id) override {
     return inner_.ListApprovals(id);
   }
-  StatusOr<std::vector<Request>> RequestsOfGrant(const std::string& id) override {
+  StatusOr<std::vector<Request>> RequestsOfGrant(
+      const std::string& id) override {
     return inner_.RequestsOfGrant(id);
   }
   StatusOr<std::vector<Grant>> DueRevokes(SystemTime now, int limit) override {
     return inner_.DueRevokes(now, limit);
   }
-  StatusOr<std::vector<Request>> DueActivations(SystemTime now, int limit) override {
+  StatusOr<std::vector<Request>> DueActivations(SystemTime now,
+                                                int limit) override {
     return inner_.DueActivations(now, limit);
   }
-  StatusOr<std::vector<Request>> DueTimeouts(SystemTime now, int limit) override {
+  StatusOr<std::vector<Request>> DueTimeouts(SystemTime now,
+                                             int limit) override {
     return inner_.DueTimeouts(now, limit);
   }
-  StatusOr<std::vector<Grant>> ActiveGrants() override { return inner_.ActiveGrants(); }
-  StatusOr<std::vector<AuditEvent>> ReadAudit(int64_t after, int limit) override {
+  StatusOr<std::vector<Grant>> ActiveGrants() override {
+    return inner_.ActiveGrants();
+  }
+  StatusOr<std::vector<AuditEvent>> ReadAudit(int64_t after,
+                                              int limit) override {
     return inner_.ReadAudit(after, limit);
   }
   StatusOr<AuditHead> GetAuditHead() override { return inner_.GetAuditHead(); }
@@ -64,11 +77,19 @@ class NotifyingStore final : public Store {
                                              const std::string& key) override {
     return inner_.GetIdempotent(principal, route, key);
   }
-  Status PutIdempotent(const IdempotentResponse& r) override { return inner_.PutIdempotent(r); }
+  Status PutIdempotent(const IdempotentResponse& r) override {
+    return inner_.PutIdempotent(r);
+  }
 
  private:
   Store& inner_;
   AuditFeed& feed_;
+};
+
+struct AuditPage {
+  std::vector<AuditEvent> items;
+  std::optional<std::string> next_cursor;
+  int64_t scanned_to = 0;  // seq of the last event looked at
 };
 
 struct ReportSummary {
@@ -87,14 +108,19 @@ struct ReportSummary {
 // or actor). Thread-safe.
 class AuditQuery {
  public:
-  AuditQuery(Store& store, Metrics& metrics) : store_(store), metrics_(metrics) {}
+  AuditQuery(Store& store, Metrics& metrics)
+      : store_(store), metrics_(metrics) {}
 
   // Events after `after`, at most `limit` (1..1000), visible to `who`.
-  StatusOr<Page<AuditEvent>> Read(const Principal& who, int64_t after, int limit) const;
+  // Scans a bounded number of events per call; `next_cursor` is set
+  // whenever the scan stopped before the end of the log.
+  StatusOr<AuditPage> Read(const Principal& who, int64_t after,
+                           int limit) const;
   // Verifies the whole chain; updates jitd_audit_chain_ok. Auditors/admins.
   StatusOr<VerifyResult> Verify(const Principal& who) const;
   // Counts over events with from <= time < to. Auditors/admins.
-  StatusOr<ReportSummary> Summary(const Principal& who, SystemTime from, SystemTime to) const;
+  StatusOr<ReportSummary> Summary(const Principal& who, SystemTime from,
+                                  SystemTime to) const;
   static bool Visible(const Principal& who, const AuditEvent& e);
 
  private:

@@ -4,8 +4,8 @@
 
 namespace jit {
 
-AuditEvent RequestEvent(AuditType type, const std::string& actor, const Request& r,
-                        SystemTime now, nlohmann::json data) {
+AuditEvent RequestEvent(AuditType type, const std::string& actor,
+                        const Request& r, SystemTime now, nlohmann::json data) {
   AuditEvent e;
   e.time = now;
   e.type = type;

@@ -10,11 +10,13 @@
 namespace jit {
 
 // Builds an audit event about `r` (subject, request id, grant id if any).
-AuditEvent RequestEvent(AuditType type, const std::string& actor, const Request& r,
-                        SystemTime now, nlohmann::json data = nlohmann::json::object());
+AuditEvent RequestEvent(AuditType type, const std::string& actor,
+                        const Request& r, SystemTime now,
+                        nlohmann::json data = nlohmann::json::object());
 // Builds an audit event about `g`.
 AuditEvent GrantEvent(AuditType type, const std::string& actor, const Grant& g,
-                      SystemTime now, nlohmann::json data = nlohmann::json::object());
+                      SystemTime now,
+                      nlohmann::json data = nlohmann::json::object());
 
 // The facts every request event carries so the log answers an auditor alone.
 nlohmann::json RequestFacts(const Request& r);

@@ -29,12 +29,19 @@ class GrantIndex {
   // which it stops allowing (now_mono + (expires_at - now_wall) at insert).
   void Put(const Grant& g, MonoTime mono_deadline);
   void Remove(const std::string& grant_id);
+  // Moves an indexed grant's expiry to `expires_at` and its monotonic
+  // deadline later by `added`, so time the monotonic clock already counted
+  // stays counted even if the wall clock was set back (THREATS T13, T15).
+  // Returns false when the grant is not indexed.
+  bool Lengthen(const std::string& grant_id, SystemTime expires_at,
+                std::chrono::milliseconds added);
   void Clear();
 
   // The allowing grant of `subject` for `entitlement` with the latest
   // expiry, if any.
-  std::optional<Hit> Check(const std::string& subject, const std::string& entitlement,
-                           SystemTime now, MonoTime mono_now) const;
+  std::optional<Hit> Check(const std::string& subject,
+                           const std::string& entitlement, SystemTime now,
+                           MonoTime mono_now) const;
   size_t size() const;
 
  private:
@@ -43,7 +50,8 @@ class GrantIndex {
     SystemTime expires_at;
     MonoTime mono_deadline;
   };
-  static std::string Key(const std::string& subject, const std::string& entitlement);
+  static std::string Key(const std::string& subject,
+                         const std::string& entitlement);
 
   mutable std::shared_mutex mu_;
   // subject '\0' entitlement -> entries; guarded by mu_

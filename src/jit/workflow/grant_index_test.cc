@@ -1,5 +1,7 @@
 #include "jit/workflow/grant_index.h"
 
+#include "jit/base/duration.h"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -25,8 +27,9 @@ Grant MakeGrant(std::string id, std::string subject, std::string entitlement,
   return g;
 }
 
-bool Allowed(const GrantIndex& index, const std::string& subject, const std::string& entitlement,
-             SystemTime now, MonoTime mono_now) {
+bool Allowed(const GrantIndex& index, const std::string& subject,
+             const std::string& entitlement, SystemTime now,
+             MonoTime mono_now) {
   return index.Check(subject, entitlement, now, mono_now).has_value();
 }
 
@@ -38,7 +41,8 @@ void PutAtStart(GrantIndex& index, const Grant& g) {
 TEST(GrantIndexTest, AllowsAPutGrantBeforeItsExpiry) {
   GrantIndex index;
   PutAtStart(index, MakeGrant("g1", "alice", "db", kWall0 + minutes(30)));
-  auto hit = index.Check("alice", "db", kWall0 + minutes(29), kMono0 + minutes(29));
+  auto hit =
+      index.Check("alice", "db", kWall0 + minutes(29), kMono0 + minutes(29));
   ASSERT_TRUE(hit.has_value());
   EXPECT_EQ(hit->grant_id, "g1");
   EXPECT_EQ(hit->expires_at, kWall0 + minutes(30));
@@ -49,10 +53,10 @@ TEST(GrantIndexTest, DeniesFromTheExpiryMillisecondOn) {
   SystemTime expires = kWall0 + minutes(30);
   PutAtStart(index, MakeGrant("g1", "alice", "db", expires));
   EXPECT_TRUE(Allowed(index, "alice", "db", expires - milliseconds(1),
-                          kMono0 + minutes(30) - milliseconds(1)));
+                      kMono0 + minutes(30) - milliseconds(1)));
   EXPECT_FALSE(Allowed(index, "alice", "db", expires, kMono0 + minutes(30)));
   EXPECT_FALSE(Allowed(index, "alice", "db", expires + milliseconds(1),
-                           kMono0 + minutes(30) + milliseconds(1)));
+                       kMono0 + minutes(30) + milliseconds(1)));
 }
 
 TEST(GrantIndexTest, DeniesOtherSubjectsAndEntitlements) {
@@ -97,7 +101,8 @@ TEST(GrantIndexTest, PutAgainReplacesTheExpiry) {
   g.expires_at = kWall0 + minutes(40);
   PutAtStart(index, g);
   EXPECT_EQ(index.size(), 1u);
-  auto hit = index.Check("alice", "db", kWall0 + minutes(20), kMono0 + minutes(20));
+  auto hit =
+      index.Check("alice", "db", kWall0 + minutes(20), kMono0 + minutes(20));
   ASSERT_TRUE(hit.has_value());
   EXPECT_EQ(hit->expires_at, kWall0 + minutes(40));
 }
@@ -107,7 +112,8 @@ TEST(GrantIndexTest, MonotonicDeadlineDeniesWhenWallClockWasSetBack) {
   PutAtStart(index, MakeGrant("g1", "alice", "db", kWall0 + minutes(30)));
   // Thirty minutes really passed, but the wall clock was stepped back 1h.
   SystemTime wall = kWall0 - hours(1) + minutes(30);
-  EXPECT_TRUE(Allowed(index, "alice", "db", wall, kMono0 + minutes(30) - milliseconds(1)));
+  EXPECT_TRUE(Allowed(index, "alice", "db", wall,
+                      kMono0 + minutes(30) - milliseconds(1)));
   EXPECT_FALSE(Allowed(index, "alice", "db", wall, kMono0 + minutes(30)));
 }
 
@@ -128,12 +134,42 @@ TEST(GrantIndexTest, ClearRemovesEverything) {
 }
 
 TEST(MonoDeadlineTest, AddsTheRemainingWallTimeToMonotonicNow) {
-  EXPECT_EQ(MonoDeadline(kWall0 + minutes(30), kWall0, kMono0), kMono0 + minutes(30));
+  EXPECT_EQ(MonoDeadline(kWall0 + minutes(30), kWall0, kMono0),
+            kMono0 + minutes(30));
 }
 
 TEST(MonoDeadlineTest, PastOrPresentExpiryMapsToMonotonicNow) {
   EXPECT_EQ(MonoDeadline(kWall0, kWall0, kMono0), kMono0);
   EXPECT_EQ(MonoDeadline(kWall0 - minutes(5), kWall0, kMono0), kMono0);
+}
+
+}  // namespace
+}  // namespace jit
+
+namespace jit {
+namespace {
+
+TEST(GrantIndexLengthenTest, KeepsMonotonicTimeAlreadyCountedAfterWallJumpsBack) {
+  GrantIndex index;
+  SystemTime t0 = FromUnixMillis(1'800'000'000'000);
+  MonoTime m0{};
+  Grant g;
+  g.id = "grt_x";
+  g.subject = "alice";
+  g.entitlement = "read";
+  g.expires_at = t0 + std::chrono::minutes(10);
+  index.Put(g, MonoDeadline(g.expires_at, t0, m0));
+  // Wall clock set back an hour, 9 minutes of real time later.
+  SystemTime wall = t0 - std::chrono::hours(1) + std::chrono::minutes(9);
+  MonoTime mono = m0 + std::chrono::minutes(9);
+  ASSERT_TRUE(index.Lengthen(g.id, g.expires_at + std::chrono::minutes(5),
+                             std::chrono::minutes(5)));
+  EXPECT_TRUE(index.Check("alice", "read", wall, mono).has_value());
+  // 10 + 5 real minutes after activation it ends, whatever the wall says.
+  EXPECT_FALSE(index.Check("alice", "read", wall + std::chrono::minutes(6),
+                           m0 + std::chrono::minutes(15))
+                   .has_value());
+  EXPECT_FALSE(index.Lengthen("grt_missing", t0, std::chrono::minutes(1)));
 }
 
 }  // namespace

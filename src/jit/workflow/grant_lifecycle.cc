@@ -44,15 +44,16 @@ json SessionsJson(const std::vector<Session>& sessions) {
 }
 
 AuditType EndEventType(EndReason reason) {
-  return reason == EndReason::kExpired ? AuditType::kGrantExpired : AuditType::kGrantRevoked;
+  return reason == EndReason::kExpired ? AuditType::kGrantExpired
+                                       : AuditType::kGrantRevoked;
 }
 
 }  // namespace
 
 std::chrono::milliseconds RevokeBackoff(int attempt) {
   int shift = std::clamp(attempt - 1, 0, 6);
-  return std::min<std::chrono::milliseconds>(std::chrono::seconds(1) * (1 << shift),
-                                             std::chrono::seconds(60));
+  return std::min<std::chrono::milliseconds>(
+      std::chrono::seconds(1) * (1 << shift), std::chrono::seconds(60));
 }
 
 Deadline GrantLifecycle::ConnectorDeadline() const {
@@ -75,32 +76,39 @@ GrantSpec GrantLifecycle::SpecFor(const Grant& g) const {
   return spec;
 }
 
-std::vector<std::string> GrantLifecycle::RecheckPolicy(const Request& req,
-                                                       SystemTime now) const {
+Decision GrantLifecycle::Recheck(const Request& req, SystemTime now) const {
   auto snap = deps_.policies.Get();
-  AccessAsk ask;
   auto known = snap->directory.find(req.subject);
-  if (known != snap->directory.end()) {
-    ask.subject = known->second;
-  } else {
-    // Not in the static directory (e.g. an identity-provider user): the
-    // groups it had when asking are the best knowledge there is.
-    ask.subject = Subject{req.subject, req.person, req.subject_groups};
+  if (known == snap->directory.end()) {
+    // Every login is a configured token, so a subject missing from the
+    // directory was removed: it gets nothing (THREATS T7).
+    Decision gone;
+    gone.reasons.push_back("subject " + req.subject + " is no longer known");
+    return gone;
   }
+  AccessAsk ask;
+  ask.subject = known->second;
   ask.entitlement = req.entitlement;
   ask.duration = req.duration;
   ask.justification = req.justification;
   ask.ticket = req.ticket;
   ask.emergency = req.emergency;
-  Decision d = snap->policies->Evaluate(ask, now);
+  return snap->policies->Evaluate(ask, now);
+}
+
+std::vector<std::string> GrantLifecycle::RecheckPolicy(const Request& req,
+                                                       SystemTime now) const {
+  Decision d = Recheck(req, now);
   if (d.allow) return {};
   return d.reasons;
 }
 
-std::vector<std::string> GrantLifecycle::CheckApprovals(const Request& req) const {
+std::vector<std::string> GrantLifecycle::CheckApprovals(
+    const Request& req) const {
   if (req.approvals_required == 0) return {};
   auto approvals = deps_.store.ListApprovals(req.id);
-  if (!approvals.ok()) return {"approvals could not be read: " + approvals.status().message()};
+  if (!approvals.ok())
+    return {"approvals could not be read: " + approvals.status().message()};
   std::string binding = RequestBinding(req);
   std::set<std::string> people;
   for (const Approval& a : *approvals) {
@@ -110,47 +118,60 @@ std::vector<std::string> GrantLifecycle::CheckApprovals(const Request& req) cons
   }
   if (static_cast<int>(people.size()) >= req.approvals_required) return {};
   return {"request changed after approval or approvals missing: " +
-          std::to_string(people.size()) + " of " + std::to_string(req.approvals_required) +
+          std::to_string(people.size()) + " of " +
+          std::to_string(req.approvals_required) +
           " approvals bind this request"};
 }
 
-StatusOr<Request> GrantLifecycle::Refuse(Request req, std::optional<RequestState> stored_state,
-                                         std::vector<AuditEvent> leading_events,
-                                         const std::string& actor,
-                                         const std::vector<std::string>& reasons) {
+StatusOr<Request> GrantLifecycle::Refuse(
+    Request req, std::optional<RequestState> stored_state,
+    std::vector<AuditEvent> leading_events, const std::string& actor,
+    const std::vector<std::string>& reasons) {
   SystemTime now = deps_.clock.Now();
-  JIT_ASSIGN_OR_RETURN(RequestState next,
-                       NextRequestState(req.state, RequestEvent::kActivationFailed));
+  JIT_ASSIGN_OR_RETURN(
+      RequestState next,
+      NextRequestState(req.state, RequestEvent::kActivationFailed));
   req.state = next;
   req.updated_at = now;
   ChangeSet cs;
   cs.requests.push_back({req, stored_state});
   cs.events = std::move(leading_events);
-  cs.events.push_back(RequestEvent(AuditType::kRequestRejected, actor, req, now,
-                                   {{"reasons", reasons}, {"at", "activation"}}));
+  cs.events.push_back(
+      RequestEvent(AuditType::kRequestRejected, actor, req, now,
+                   {{"reasons", reasons}, {"at", "activation"}}));
   JIT_RETURN_IF_ERROR(deps_.store.Commit(cs));
   deps_.metrics.CountRequestState(req.state);
   spdlog::warn("request_id={} activation refused: {}", req.id,
-                                                  reasons.empty() ? "" : reasons.front());
+               reasons.empty() ? "" : reasons.front());
   return req;
 }
 
-StatusOr<Request> GrantLifecycle::Activate(Request req, std::optional<RequestState> stored_state,
-                                           std::vector<AuditEvent> leading_events,
-                                           const std::string& actor) {
+StatusOr<Request> GrantLifecycle::Activate(
+    Request req, std::optional<RequestState> stored_state,
+    std::vector<AuditEvent> leading_events, const std::string& actor) {
   SystemTime now = deps_.clock.Now();
   std::vector<std::string> reasons = RecheckPolicy(req, now);
   std::vector<std::string> approval_problems = CheckApprovals(req);
-  reasons.insert(reasons.end(), approval_problems.begin(), approval_problems.end());
-  if (!reasons.empty()) {
-    return Refuse(std::move(req), stored_state, std::move(leading_events), actor, reasons);
+  reasons.insert(reasons.end(), approval_problems.begin(),
+                 approval_problems.end());
+  // Planned work stays inside its window: start_at + duration, even when
+  // activation comes late (jitd was down at start_at).
+  bool planned = req.start_at && *req.start_at > req.created_at;
+  SystemTime expires_at = (planned ? *req.start_at : now) + req.duration;
+  if (planned && expires_at <= now) {
+    reasons.push_back("the planned window ended at " + FormatTime(expires_at));
   }
-  auto how =
-      req.state == RequestState::kPending ? RequestEvent::kAutoApprove : RequestEvent::kActivate;
+  if (!reasons.empty()) {
+    return Refuse(std::move(req), stored_state, std::move(leading_events),
+                  actor, reasons);
+  }
+  auto how = req.state == RequestState::kPending ? RequestEvent::kAutoApprove
+                                                 : RequestEvent::kActivate;
   JIT_ASSIGN_OR_RETURN(RequestState next, NextRequestState(req.state, how));
   auto snap = deps_.policies.Get();
   const Entitlement* ent = snap->policies->FindEntitlement(req.entitlement);
-  if (ent == nullptr) return InternalError("entitlement vanished: " + req.entitlement);
+  if (ent == nullptr)
+    return InternalError("entitlement vanished: " + req.entitlement);
 
   Grant g;
   g.id = NewId("grt_");
@@ -159,7 +180,7 @@ StatusOr<Request> GrantLifecycle::Activate(Request req, std::optional<RequestSta
   g.entitlement = req.entitlement;
   g.connector = ent->connector;
   g.starts_at = now;
-  g.expires_at = now + req.duration;
+  g.expires_at = expires_at;
   g.generation = 1;
   req.state = next;
   req.grant_id = g.id;
@@ -175,14 +196,16 @@ StatusOr<Request> GrantLifecycle::Activate(Request req, std::optional<RequestSta
   data["starts_at"] = FormatTime(g.starts_at);
   data["expires_at"] = FormatTime(g.expires_at);
   data["policy_version"] = snap->policies->version_hash();
-  cs.events.push_back(GrantEvent(AuditType::kGrantActivated, actor, g, now, data));
+  cs.events.push_back(
+      GrantEvent(AuditType::kGrantActivated, actor, g, now, data));
   JIT_RETURN_IF_ERROR(deps_.store.Commit(cs));
   deps_.metrics.CountRequestState(req.state);
 
   Connector* connector = deps_.connectors.Find(g.connector);
-  Status granted = connector == nullptr
-                       ? UnavailableError("connector " + g.connector + " is not configured")
-                       : connector->Grant(SpecFor(g), ConnectorDeadline());
+  Status granted =
+      connector == nullptr
+          ? UnavailableError("connector " + g.connector + " is not configured")
+          : connector->Grant(SpecFor(g), ConnectorDeadline());
   if (!granted.ok()) {
     JIT_RETURN_IF_ERROR(FailActivation(req, g, granted));
     return deps_.store.GetRequest(req.id);
@@ -192,12 +215,14 @@ StatusOr<Request> GrantLifecycle::Activate(Request req, std::optional<RequestSta
 }
 
 void GrantLifecycle::Publish(const Grant& g) {
-  deps_.index.Put(g, MonoDeadline(g.expires_at, deps_.clock.Now(), deps_.clock.MonotonicNow()));
+  deps_.index.Put(g, MonoDeadline(g.expires_at, deps_.clock.Now(),
+                                  deps_.clock.MonotonicNow()));
   // An End() committed before the read below is seen here; one committed
   // after it removes the entry again once it has committed. Either way no
   // ended grant stays in the index.
   StatusOr<Grant> stored = deps_.store.GetGrant(g.id);
-  if (!stored.ok() || !Allows(*stored, deps_.clock.Now())) deps_.index.Remove(g.id);
+  if (!stored.ok() || !Allows(*stored, deps_.clock.Now()))
+    deps_.index.Remove(g.id);
 }
 
 void GrantLifecycle::RestoreIndex(const std::string& grant_id) {
@@ -207,8 +232,8 @@ void GrantLifecycle::RestoreIndex(const std::string& grant_id) {
 
 Status GrantLifecycle::FailActivation(Request req, Grant g, const Status& why) {
   SystemTime now = deps_.clock.Now();
-  spdlog::error("grant_id={} connector refused grant: {}",
-                                                   g.id, why.ToString());
+  spdlog::error("grant_id={} connector refused grant: {}", g.id,
+                why.ToString());
   Request failed = req;
   failed.state = RequestState::kFailed;
   failed.updated_at = now;
@@ -222,26 +247,30 @@ Status GrantLifecycle::FailActivation(Request req, Grant g, const Status& why) {
   ChangeSet cs;
   cs.requests.push_back({failed, RequestState::kActive});
   cs.grants.push_back({cleanup, GrantState::kActive});
-  cs.events.push_back(RequestEvent(AuditType::kRequestRejected, kSystemActor, failed, now,
-                                   {{"reasons", {"connector refused: " + why.message()}},
-                                    {"at", "activation"}}));
+  cs.events.push_back(
+      RequestEvent(AuditType::kRequestRejected, kSystemActor, failed, now,
+                   {{"reasons", {"connector refused: " + why.message()}},
+                    {"at", "activation"}}));
   JIT_RETURN_IF_ERROR(deps_.store.Commit(cs));
   deps_.metrics.CountRequestState(RequestState::kFailed);
   return OkStatus();
 }
 
-StatusOr<Grant> GrantLifecycle::End(const std::string& grant_id, EndReason reason,
-                                    const std::string& actor, const std::string& comment) {
+StatusOr<Grant> GrantLifecycle::End(const std::string& grant_id,
+                                    EndReason reason, const std::string& actor,
+                                    const std::string& comment) {
   JIT_ASSIGN_OR_RETURN(Grant g, deps_.store.GetGrant(grant_id));
   if (g.state != GrantState::kActive) {
-    return AbortedError("grant " + grant_id + " is " + std::string(ToString(g.state)));
+    return AbortedError("grant " + grant_id + " is " +
+                        std::string(ToString(g.state)));
   }
   SystemTime now = deps_.clock.Now();
   // An extension may have moved the expiry since the caller saw it due.
   if (reason == EndReason::kExpired && now < g.expires_at) {
     return AbortedError("grant " + grant_id + " has not expired");
   }
-  JIT_ASSIGN_OR_RETURN(std::vector<Request> requests, deps_.store.RequestsOfGrant(grant_id));
+  JIT_ASSIGN_OR_RETURN(std::vector<Request> requests,
+                       deps_.store.RequestsOfGrant(grant_id));
   Grant ending = g;
   ending.state = GrantState::kRevokePending;
   ending.ended_reason = reason;
@@ -257,13 +286,15 @@ StatusOr<Grant> GrantLifecycle::End(const std::string& grant_id, EndReason reaso
     r.updated_at = now;
     cs.requests.push_back({r, RequestState::kActive});
   }
-  json data = {{"ended_reason", ToString(reason)},
-               {"expires_at", FormatTime(g.expires_at)},
-               {"held_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
-                               std::min(now, g.expires_at) - g.starts_at)
-                               .count()}};
+  json data = {
+      {"ended_reason", ToString(reason)},
+      {"expires_at", FormatTime(g.expires_at)},
+      {"held_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::min(now, g.expires_at) - g.starts_at)
+                      .count()}};
   if (!comment.empty()) data["comment"] = comment;
-  cs.events.push_back(GrantEvent(EndEventType(reason), actor, ending, now, data));
+  cs.events.push_back(
+      GrantEvent(EndEventType(reason), actor, ending, now, data));
 
   // Deny first (fail closed while committing); on failure restore only what
   // the store still holds active, as a racing End() may have won.
@@ -275,11 +306,12 @@ StatusOr<Grant> GrantLifecycle::End(const std::string& grant_id, EndReason reaso
   }
   // Again after the commit: undoes a Publish() that raced the first removal.
   deps_.index.Remove(grant_id);
-  for (size_t i = 0; i < requests.size(); ++i) deps_.metrics.CountRequestState(final_state);
+  for (size_t i = 0; i < requests.size(); ++i)
+    deps_.metrics.CountRequestState(final_state);
   Status revoked = CompleteRevoke(ending);
   if (!revoked.ok()) {
     spdlog::warn("grant_id={} revoke pending: {}", grant_id,
-                                                    revoked.ToString());
+                 revoked.ToString());
   }
   return deps_.store.GetGrant(grant_id);
 }
@@ -290,20 +322,22 @@ Status GrantLifecycle::CompleteRevoke(Grant g) {
   }
   Connector* connector = deps_.connectors.Find(g.connector);
   if (connector == nullptr) {
-    return RecordRevokeFailure(g, UnavailableError("connector " + g.connector +
-                                                   " is not configured"));
+    return RecordRevokeFailure(
+        g, UnavailableError("connector " + g.connector + " is not configured"));
   }
   GrantSpec spec = SpecFor(g);
   Status revoked = connector->Revoke(spec, ConnectorDeadline());
   if (!revoked.ok()) return RecordRevokeFailure(g, revoked);
-  StatusOr<std::vector<Session>> survivors = connector->KillSessions(spec, ConnectorDeadline());
+  StatusOr<std::vector<Session>> survivors =
+      connector->KillSessions(spec, ConnectorDeadline());
   if (!survivors.ok()) return RecordRevokeFailure(g, survivors.status());
 
   SystemTime now = deps_.clock.Now();
   SystemTime decided = g.ended_reason == EndReason::kExpired
                            ? g.expires_at
                            : g.revoke_pending_since.value_or(now);
-  auto latency = std::chrono::duration_cast<std::chrono::milliseconds>(now - decided);
+  auto latency =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now - decided);
   Grant ended = g;
   ended.state = GrantState::kEnded;
   ended.ended_at = now;
@@ -311,7 +345,8 @@ Status GrantLifecycle::CompleteRevoke(Grant g) {
   ended.generation = g.generation + 1;
   ChangeSet cs;
   cs.grants.push_back({ended, GrantState::kRevokePending});
-  cs.events.push_back(GrantEvent(AuditType::kGrantSessionsKilled, kSystemActor, ended, now,
+  cs.events.push_back(GrantEvent(AuditType::kGrantSessionsKilled, kSystemActor,
+                                 ended, now,
                                  {{"revoked_in_target", true},
                                   {"survivors", SessionsJson(*survivors)},
                                   {"revoke_attempts", g.revoke_attempts + 1},
@@ -319,8 +354,8 @@ Status GrantLifecycle::CompleteRevoke(Grant g) {
   JIT_RETURN_IF_ERROR(deps_.store.Commit(cs));
   deps_.metrics.ObserveRevokeLatency(latency);
   if (!survivors->empty()) {
-    spdlog::error("grant_id={} {} session(s) survived revoke",
-                                                     g.id, survivors->size());
+    spdlog::error("grant_id={} {} session(s) survived revoke", g.id,
+                  survivors->size());
   }
   return OkStatus();
 }
@@ -336,38 +371,49 @@ Status GrantLifecycle::RecordRevokeFailure(Grant g, const Status& why) {
   bool alert = now - g.revoke_pending_since.value_or(now) >= kRevokeAlertAfter;
   ChangeSet cs;
   cs.grants.push_back({retry, GrantState::kRevokePending});
-  cs.events.push_back(GrantEvent(AuditType::kGrantRevokeFailed, kSystemActor, retry, now,
-                                 {{"error", why.message()},
-                                  {"attempt", retry.revoke_attempts},
-                                  {"next_attempt_at", FormatTime(*retry.next_attempt_at)},
-                                  {"alert", alert}}));
+  cs.events.push_back(
+      GrantEvent(AuditType::kGrantRevokeFailed, kSystemActor, retry, now,
+                 {{"error", why.message()},
+                  {"attempt", retry.revoke_attempts},
+                  {"next_attempt_at", FormatTime(*retry.next_attempt_at)},
+                  {"alert", alert}}));
   JIT_RETURN_IF_ERROR(deps_.store.Commit(cs));
-  {
-    if (alert) {
-      spdlog::error("grant_id={} ALERT: revoke failing for over 5 minutes: {}", g.id,
-                 why.ToString());
-    } else {
-      spdlog::error("grant_id={} revoke failed (attempt {}): {}", g.id, retry.revoke_attempts,
-                 why.ToString());
-    }
+  if (alert) {
+    deps_.metrics.CountRevokeAlert();
+    spdlog::error("grant_id={} ALERT: revoke failing for over 5 minutes: {}",
+                  g.id, why.ToString());
+  } else {
+    spdlog::error("grant_id={} revoke failed (attempt {}): {}", g.id,
+                  retry.revoke_attempts, why.ToString());
   }
   return why;
 }
 
-StatusOr<Request> GrantLifecycle::Extend(Request ext, std::optional<RequestState> stored_state,
-                                         std::vector<AuditEvent> leading_events,
-                                         const std::string& actor) {
+StatusOr<Request> GrantLifecycle::Extend(
+    Request ext, std::optional<RequestState> stored_state,
+    std::vector<AuditEvent> leading_events, const std::string& actor) {
   JIT_ASSIGN_OR_RETURN(Grant g, deps_.store.GetGrant(ext.extends));
   SystemTime now = deps_.clock.Now();
-  std::vector<std::string> reasons = RecheckPolicy(ext, now);
+  Decision d = Recheck(ext, now);
+  std::vector<std::string> reasons = d.allow ? std::vector<std::string>{}
+                                             : d.reasons;
   std::vector<std::string> approval_problems = CheckApprovals(ext);
-  reasons.insert(reasons.end(), approval_problems.begin(), approval_problems.end());
-  if (!Allows(g, now)) reasons.push_back("grant " + g.id + " is no longer active");
-  if (!reasons.empty()) {
-    return Refuse(std::move(ext), stored_state, std::move(leading_events), actor, reasons);
+  reasons.insert(reasons.end(), approval_problems.begin(),
+                 approval_problems.end());
+  // Checked again here, not only when asked: several extensions approved
+  // together must not add up past the cap.
+  if (d.allow && g.expires_at + ext.duration - now > d.max_duration) {
+    reasons.push_back("extension would leave more than the maximum " +
+                      FormatDuration(d.max_duration) + " remaining");
   }
-  auto how =
-      ext.state == RequestState::kPending ? RequestEvent::kAutoApprove : RequestEvent::kActivate;
+  if (!Allows(g, now))
+    reasons.push_back("grant " + g.id + " is no longer active");
+  if (!reasons.empty()) {
+    return Refuse(std::move(ext), stored_state, std::move(leading_events),
+                  actor, reasons);
+  }
+  auto how = ext.state == RequestState::kPending ? RequestEvent::kAutoApprove
+                                                 : RequestEvent::kActivate;
   JIT_ASSIGN_OR_RETURN(RequestState next, NextRequestState(ext.state, how));
   Grant moved = g;
   moved.expires_at = g.expires_at + ext.duration;
@@ -384,16 +430,24 @@ StatusOr<Request> GrantLifecycle::Extend(Request ext, std::optional<RequestState
   data["old_expires_at"] = FormatTime(g.expires_at);
   data["expires_at"] = FormatTime(moved.expires_at);
   data["extension_request_id"] = ext.id;
-  cs.events.push_back(GrantEvent(AuditType::kGrantExtended, actor, moved, now, data));
+  cs.events.push_back(
+      GrantEvent(AuditType::kGrantExtended, actor, moved, now, data));
   JIT_RETURN_IF_ERROR(deps_.store.Commit(cs));
   deps_.metrics.CountRequestState(ext.state);
-  Publish(moved);
+  if (deps_.index.Lengthen(moved.id, moved.expires_at, ext.duration)) {
+    StatusOr<Grant> stored = deps_.store.GetGrant(moved.id);
+    if (!stored.ok() || !Allows(*stored, deps_.clock.Now()))
+      deps_.index.Remove(moved.id);
+  } else {
+    Publish(moved);
+  }
   // Move the target's own expiry too; if that fails the target ends the
   // grant early, which fails closed.
   if (Connector* c = deps_.connectors.Find(moved.connector)) {
     Status s = c->Grant(SpecFor(moved), ConnectorDeadline());
     if (!s.ok()) {
-      spdlog::warn("grant_id={} target expiry not moved: {}", moved.id, s.ToString());
+      spdlog::warn("grant_id={} target expiry not moved: {}", moved.id,
+                   s.ToString());
     }
   }
   return ext;
@@ -405,7 +459,8 @@ Status GrantLifecycle::RebuildIndex() {
   MonoTime mono = deps_.clock.MonotonicNow();
   deps_.index.Clear();
   for (const Grant& g : active) {
-    if (Allows(g, now)) deps_.index.Put(g, MonoDeadline(g.expires_at, now, mono));
+    if (Allows(g, now))
+      deps_.index.Put(g, MonoDeadline(g.expires_at, now, mono));
   }
   return OkStatus();
 }

@@ -32,7 +32,8 @@ class GrantLifecycle {
   // (T6); on refusal the request ends `failed` with request.rejected and the
   // result is that request, not an error. Errors: kAborted (lost a race),
   // kUnavailable (store/audit down; nothing changed).
-  StatusOr<Request> Activate(Request req, std::optional<RequestState> stored_state,
+  StatusOr<Request> Activate(Request req,
+                             std::optional<RequestState> stored_state,
                              std::vector<AuditEvent> leading_events,
                              const std::string& actor);
 
@@ -51,23 +52,31 @@ class GrantLifecycle {
   // Applies approved extension request `ext` (pending, or new when
   // `stored_state` is empty) to its grant: one grant, expires_at moved, no
   // gap (THREATS T15). Errors: kAborted when the grant is not active.
-  StatusOr<Request> Extend(Request ext, std::optional<RequestState> stored_state,
-                           std::vector<AuditEvent> leading_events, const std::string& actor);
+  StatusOr<Request> Extend(Request ext,
+                           std::optional<RequestState> stored_state,
+                           std::vector<AuditEvent> leading_events,
+                           const std::string& actor);
 
   // Rebuilds the check index from the store's active grants.
   Status RebuildIndex();
 
   // Decides the policy for `req` as it stands now (used at activation and
   // extension). Returns the denial reasons when it no longer passes.
-  std::vector<std::string> RecheckPolicy(const Request& req, SystemTime now) const;
+  // The policy decision for `req` as it stands now, with the subject's
+  // current groups; denied when the subject is no longer configured.
+  Decision Recheck(const Request& req, SystemTime now) const;
+  std::vector<std::string> RecheckPolicy(const Request& req,
+                                         SystemTime now) const;
 
   // The spec a connector sees for `g`.
   GrantSpec SpecFor(const Grant& g) const;
 
  private:
   Deadline ConnectorDeadline() const;
-  StatusOr<Request> Refuse(Request req, std::optional<RequestState> stored_state,
-                           std::vector<AuditEvent> leading_events, const std::string& actor,
+  StatusOr<Request> Refuse(Request req,
+                           std::optional<RequestState> stored_state,
+                           std::vector<AuditEvent> leading_events,
+                           const std::string& actor,
                            const std::vector<std::string>& reasons);
   std::vector<std::string> CheckApprovals(const Request& req) const;
   Status FailActivation(Request req, Grant g, const Status& why);

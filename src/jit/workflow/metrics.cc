@@ -26,7 +26,7 @@ void Metrics::CountHttp(int status) {
   ++http_[status];
 }
 
-std::string Metrics::Render(size_t grants_active, size_t revoke_pending) const {
+std::string Metrics::Render(size_t grants_active) const {
   std::string out;
   out += "# HELP jitd_requests_total Requests that entered each state.\n";
   out += "# TYPE jitd_requests_total counter\n";
@@ -37,31 +37,35 @@ std::string Metrics::Render(size_t grants_active, size_t revoke_pending) const {
   out += "# HELP jitd_grants_active Grants currently allowing access.\n";
   out += "# TYPE jitd_grants_active gauge\n";
   out += fmt::format("jitd_grants_active {}\n", grants_active);
-  out += "# HELP jitd_grants_revoke_pending Grants whose revoke has not completed.\n";
-  out += "# TYPE jitd_grants_revoke_pending gauge\n";
-  out += fmt::format("jitd_grants_revoke_pending {}\n", revoke_pending);
   out += "# HELP jitd_revoke_failures_total Revoke attempts that failed.\n";
   out += "# TYPE jitd_revoke_failures_total counter\n";
-  out += fmt::format("jitd_revoke_failures_total {}\n", revoke_failures_.load());
-  out += "# HELP jitd_revoke_overdue Grants revoke_pending for more than 5 minutes.\n";
-  out += "# TYPE jitd_revoke_overdue gauge\n";
-  out += fmt::format("jitd_revoke_overdue {}\n", revoke_alerts_.load());
+  out +=
+      fmt::format("jitd_revoke_failures_total {}\n", revoke_failures_.load());
+  out +=
+      "# HELP jitd_revoke_alerts_total Revoke failures of grants pending "
+      "revocation for over 5 minutes.\n";
+  out += "# TYPE jitd_revoke_alerts_total counter\n";
+  out += fmt::format("jitd_revoke_alerts_total {}\n", revoke_alerts_.load());
   out += "# HELP jitd_audit_chain_ok 1 while the audit hash chain verifies.\n";
   out += "# TYPE jitd_audit_chain_ok gauge\n";
   out += fmt::format("jitd_audit_chain_ok {}\n", audit_chain_ok_.load());
-  out += "# HELP jitd_revoke_latency_seconds From expiry or revoke decision to revoked in target.\n";
+  out +=
+      "# HELP jitd_revoke_latency_seconds From expiry or revoke decision to "
+      "revoked in target.\n";
   out += "# TYPE jitd_revoke_latency_seconds histogram\n";
   for (size_t i = 0; i < kBucketsSeconds.size(); ++i) {
     out += fmt::format("jitd_revoke_latency_seconds_bucket{{le=\"{}\"}} {}\n",
                        kBucketsSeconds[i], latency_buckets_[i]);
   }
-  out += fmt::format("jitd_revoke_latency_seconds_bucket{{le=\"+Inf\"}} {}\n", latency_count_);
+  out += fmt::format("jitd_revoke_latency_seconds_bucket{{le=\"+Inf\"}} {}\n",
+                     latency_count_);
   out += fmt::format("jitd_revoke_latency_seconds_sum {}\n", latency_sum_);
   out += fmt::format("jitd_revoke_latency_seconds_count {}\n", latency_count_);
   out += "# HELP jitd_http_responses_total HTTP responses by status code.\n";
   out += "# TYPE jitd_http_responses_total counter\n";
   for (const auto& [code, n] : http_) {
-    out += fmt::format("jitd_http_responses_total{{code=\"{}\"}} {}\n", code, n);
+    out +=
+        fmt::format("jitd_http_responses_total{{code=\"{}\"}} {}\n", code, n);
   }
   return out;
 }

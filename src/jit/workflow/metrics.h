@@ -20,24 +20,26 @@ class Metrics {
   void CountRevokeFailure();
   void ObserveRevokeLatency(std::chrono::milliseconds latency);
   void SetAuditChainOk(bool ok) { audit_chain_ok_.store(ok ? 1 : 0); }
-  void SetRevokeAlert(int overdue) { revoke_alerts_.store(overdue); }
+  // A revoke failed again after failing for longer than the alert threshold.
+  void CountRevokeAlert() { revoke_alerts_.fetch_add(1); }
   void CountHttp(int status);
 
-  // `grants_active` and `revoke_pending` are read at render time.
-  std::string Render(size_t grants_active, size_t revoke_pending) const;
+  // `grants_active` is read at render time.
+  std::string Render(size_t grants_active) const;
 
  private:
-  static constexpr std::array<double, 9> kBucketsSeconds = {0.01, 0.05, 0.1, 0.25, 0.5,
-                                                            1, 2.5, 5, 30};
+  static constexpr std::array<double, 9> kBucketsSeconds = {
+      0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 30};
   mutable std::mutex mu_;
   std::map<std::string, uint64_t> transitions_;  // guarded by mu_
   std::map<int, uint64_t> http_;                 // guarded by mu_
-  std::array<uint64_t, kBucketsSeconds.size()> latency_buckets_{};  // guarded by mu_
-  uint64_t latency_count_ = 0;                   // guarded by mu_
-  double latency_sum_ = 0;                       // guarded by mu_
+  std::array<uint64_t, kBucketsSeconds.size()>
+      latency_buckets_{};       // guarded by mu_
+  uint64_t latency_count_ = 0;  // guarded by mu_
+  double latency_sum_ = 0;      // guarded by mu_
   std::atomic<uint64_t> revoke_failures_{0};
   std::atomic<int> audit_chain_ok_{1};
-  std::atomic<int> revoke_alerts_{0};
+  std::atomic<uint64_t> revoke_alerts_{0};
 };
 
 }  // namespace jit

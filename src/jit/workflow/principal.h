@@ -19,9 +19,12 @@ struct Principal {
 
   bool Has(Role r) const {
     switch (r) {
-      case Role::kAdmin: return admin;
-      case Role::kAuditor: return auditor;
-      case Role::kEnforcer: return enforcer;
+      case Role::kAdmin:
+        return admin;
+      case Role::kAuditor:
+        return auditor;
+      case Role::kEnforcer:
+        return enforcer;
     }
     return false;
   }

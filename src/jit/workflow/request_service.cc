@@ -25,12 +25,14 @@ bool SamePerson(const Principal& who, const Request& r) {
 }
 
 Status ConflictError(const Request& r, std::string_view verb) {
-  return AbortedError("request " + r.id + " is " + std::string(ToString(r.state)) +
-                      "; cannot " + std::string(verb));
+  return AbortedError("request " + r.id + " is " +
+                      std::string(ToString(r.state)) + "; cannot " +
+                      std::string(verb));
 }
 
 // Distinct people whose approval binds `binding` (THREATS T2, T6).
-int CountApprovals(const std::vector<Approval>& approvals, const std::string& binding) {
+int CountApprovals(const std::vector<Approval>& approvals,
+                   const std::string& binding) {
   std::set<std::string> people;
   for (const Approval& a : approvals) {
     if (a.decision == ApprovalDecision::kApprove && a.binding == binding) {
@@ -40,14 +42,20 @@ int CountApprovals(const std::vector<Approval>& approvals, const std::string& bi
   return static_cast<int>(people.size());
 }
 
-Approval MakeApproval(const Principal& who, const Request& r, ApprovalDecision decision,
-                      const std::string& comment, SystemTime now) {
-  return Approval{r.id,     who.name(), who.subject.person.empty() ? who.name() : who.subject.person,
-                  decision, comment,    RequestBinding(r),
+Approval MakeApproval(const Principal& who, const Request& r,
+                      ApprovalDecision decision, const std::string& comment,
+                      SystemTime now) {
+  return Approval{r.id,
+                  who.name(),
+                  who.subject.person.empty() ? who.name() : who.subject.person,
+                  decision,
+                  comment,
+                  RequestBinding(r),
                   now};
 }
 
-Status CheckTextCaps(const std::string& justification, const std::string& ticket) {
+Status CheckTextCaps(const std::string& justification,
+                     const std::string& ticket) {
   if (justification.size() > kMaxJustificationBytes) {
     return InvalidArgumentError("justification is longer than 4096 bytes");
   }
@@ -60,7 +68,8 @@ Status CheckTextCaps(const std::string& justification, const std::string& ticket
 }  // namespace
 
 StatusOr<Request> RequestService::NewRequest(const Principal& who,
-                                             const CreateRequestInput& in, const Decision& d,
+                                             const CreateRequestInput& in,
+                                             const Decision& d,
                                              SystemTime now) const {
   Request r;
   r.id = NewId("req_");
@@ -87,9 +96,33 @@ StatusOr<Request> RequestService::NewRequest(const Principal& who,
   return r;
 }
 
+// A refused ask changes no state but is evidence: record it.
+Status RequestService::RecordRejection(const Principal& who,
+                                       const CreateRequestInput& in,
+                                       const std::vector<std::string>& reasons,
+                                       std::string_view at) {
+  AuditEvent e;
+  e.time = deps_.clock.Now();
+  e.type = AuditType::kRequestRejected;
+  e.actor = who.name();
+  e.subject = who.name();
+  e.data = json{{"entitlement", in.entitlement},
+                {"duration", FormatDuration(in.duration)},
+                {"justification", in.justification},
+                {"ticket", in.ticket},
+                {"emergency", in.emergency == Emergency::kYes},
+                {"reasons", reasons},
+                {"at", at}}
+               .dump();
+  ChangeSet cs;
+  cs.events.push_back(std::move(e));
+  return deps_.store.Commit(cs);
+}
+
 StatusOr<RequestView> RequestService::Create(const Principal& who,
                                              const CreateRequestInput& in) {
-  if (in.entitlement.empty()) return InvalidArgumentError("entitlement is required");
+  if (in.entitlement.empty())
+    return InvalidArgumentError("entitlement is required");
   if (in.duration < std::chrono::seconds(1)) {
     return InvalidArgumentError("duration must be at least 1s");
   }
@@ -99,42 +132,29 @@ StatusOr<RequestView> RequestService::Create(const Principal& who,
     return InvalidArgumentError("start_at plus duration lies in the past");
   }
   auto snap = deps_.policies.Get();
-  AccessAsk ask{who.subject,   in.entitlement, in.duration, in.justification,
-                in.ticket,     in.emergency,   in.start_at};
+  AccessAsk ask{who.subject, in.entitlement, in.duration, in.justification,
+                in.ticket,   in.emergency,   in.start_at};
   Decision d = snap->policies->Evaluate(ask, now);
   if (!d.allow) {
-    // A refused ask changes no state but is evidence: record it.
-    AuditEvent e;
-    e.time = now;
-    e.type = AuditType::kRequestRejected;
-    e.actor = who.name();
-    e.subject = who.name();
-    e.data = json{{"entitlement", in.entitlement},
-                  {"duration", FormatDuration(in.duration)},
-                  {"justification", in.justification},
-                  {"ticket", in.ticket},
-                  {"emergency", in.emergency == Emergency::kYes},
-                  {"reasons", d.reasons},
-                  {"at", "request"}}
-                 .dump();
-    ChangeSet cs;
-    cs.events.push_back(std::move(e));
-    JIT_RETURN_IF_ERROR(deps_.store.Commit(cs));
-    return FailedPreconditionError("policy does not allow this request", "policy_denied",
-                                   d.reasons);
+    JIT_RETURN_IF_ERROR(RecordRejection(who, in, d.reasons, "request"));
+    return FailedPreconditionError("policy does not allow this request",
+                                   "policy_denied", d.reasons);
   }
   JIT_ASSIGN_OR_RETURN(Request req, NewRequest(who, in, d, now));
   return Admit(std::move(req), d, now);
 }
 
-StatusOr<RequestView> RequestService::Admit(Request req, const Decision& d, SystemTime now) {
+StatusOr<RequestView> RequestService::Admit(Request req, const Decision& d,
+                                            SystemTime now) {
   std::vector<AuditEvent> events;
   json facts = RequestFacts(req);
   facts["approvals_required"] = req.approvals_required;
   facts["subject_groups"] = req.subject_groups;
-  events.push_back(RequestEvent(AuditType::kRequestCreated, req.subject, req, now, facts));
+  events.push_back(
+      RequestEvent(AuditType::kRequestCreated, req.subject, req, now, facts));
   if (req.emergency == Emergency::kYes) {
-    events.push_back(RequestEvent(AuditType::kEmergencyUsed, req.subject, req, now,
+    events.push_back(RequestEvent(AuditType::kEmergencyUsed, req.subject, req,
+                                  now,
                                   {{"notify", d.notify},
                                    {"justification", req.justification},
                                    {"ticket", req.ticket}}));
@@ -147,16 +167,17 @@ StatusOr<RequestView> RequestService::Admit(Request req, const Decision& d, Syst
     deps_.metrics.CountRequestState(req.state);
     return View(std::move(req));
   }
-  events.push_back(RequestEvent(AuditType::kRequestApproved, kPolicyActor, req, now,
-                                {{"auto", true}, {"policy", req.policy}}));
+  events.push_back(RequestEvent(AuditType::kRequestApproved, kPolicyActor, req,
+                                now, {{"auto", true}, {"policy", req.policy}}));
   if (!req.extends.empty()) {
     JIT_ASSIGN_OR_RETURN(Request out,
-                         lifecycle_.Extend(std::move(req), std::nullopt, std::move(events),
-                                           kPolicyActor));
+                         lifecycle_.Extend(std::move(req), std::nullopt,
+                                           std::move(events), kPolicyActor));
     return View(std::move(out));
   }
   if (req.start_at && *req.start_at > now) {
-    JIT_ASSIGN_OR_RETURN(req.state, NextRequestState(req.state, RequestEvent::kApprove));
+    JIT_ASSIGN_OR_RETURN(req.state,
+                         NextRequestState(req.state, RequestEvent::kApprove));
     ChangeSet cs;
     cs.requests.push_back({req, std::nullopt});
     cs.events = std::move(events);
@@ -164,23 +185,27 @@ StatusOr<RequestView> RequestService::Admit(Request req, const Decision& d, Syst
     deps_.metrics.CountRequestState(req.state);
     return View(std::move(req));
   }
-  JIT_ASSIGN_OR_RETURN(Request out, lifecycle_.Activate(std::move(req), std::nullopt,
-                                                        std::move(events), kPolicyActor));
+  JIT_ASSIGN_OR_RETURN(Request out,
+                       lifecycle_.Activate(std::move(req), std::nullopt,
+                                           std::move(events), kPolicyActor));
   return View(std::move(out));
 }
 
-Status RequestService::CheckApprover(const Principal& who, const Request& r) const {
+Status RequestService::CheckApprover(const Principal& who,
+                                     const Request& r) const {
   if (SamePerson(who, r)) {
-    return PermissionDeniedError("you cannot decide your own request", "self_approval");
+    return PermissionDeniedError("you cannot decide your own request",
+                                 "self_approval");
   }
   if (!deps_.policies.Get()->policies->MayApprove(who.subject, r.policy)) {
-    return PermissionDeniedError("you are not an approver of policy " + r.policy,
-                                 "not_an_approver");
+    return PermissionDeniedError(
+        "you are not an approver of policy " + r.policy, "not_an_approver");
   }
   return OkStatus();
 }
 
-StatusOr<RequestView> RequestService::Approve(const Principal& who, const std::string& id,
+StatusOr<RequestView> RequestService::Approve(const Principal& who,
+                                              const std::string& id,
                                               const std::string& comment) {
   if (comment.size() > kMaxCommentBytes) {
     return InvalidArgumentError("comment is longer than 4096 bytes");
@@ -194,7 +219,8 @@ StatusOr<RequestView> RequestService::Approve(const Principal& who, const std::s
   if (r.approval_deadline && now >= *r.approval_deadline) {
     return AbortedError("request " + id + " timed out waiting for approval");
   }
-  JIT_ASSIGN_OR_RETURN(std::vector<Approval> decided, deps_.store.ListApprovals(id));
+  JIT_ASSIGN_OR_RETURN(std::vector<Approval> decided,
+                       deps_.store.ListApprovals(id));
   Approval a = MakeApproval(who, r, ApprovalDecision::kApprove, comment, now);
   decided.push_back(a);
   int have = CountApprovals(decided, a.binding);
@@ -202,18 +228,20 @@ StatusOr<RequestView> RequestService::Approve(const Principal& who, const std::s
   Request next = r;
   next.updated_at = now;
   if (enough) {
-    JIT_ASSIGN_OR_RETURN(next.state, NextRequestState(r.state, RequestEvent::kApprove));
+    JIT_ASSIGN_OR_RETURN(next.state,
+                         NextRequestState(r.state, RequestEvent::kApprove));
   }
   ChangeSet cs;
   cs.requests.push_back({next, RequestState::kPending});  // still pending (T8)
   cs.approvals.push_back(a);
-  cs.events.push_back(RequestEvent(AuditType::kRequestApproved, who.name(), next, now,
-                                   {{"approver", who.name()},
-                                    {"comment", comment},
-                                    {"approvals", have},
-                                    {"approvals_required", r.approvals_required},
-                                    {"final", enough},
-                                    {"binding", a.binding}}));
+  cs.events.push_back(
+      RequestEvent(AuditType::kRequestApproved, who.name(), next, now,
+                   {{"approver", who.name()},
+                    {"comment", comment},
+                    {"approvals", have},
+                    {"approvals_required", r.approvals_required},
+                    {"final", enough},
+                    {"binding", a.binding}}));
   Status committed = deps_.store.Commit(cs);
   if (committed.code() == StatusCode::kAlreadyExists) {
     return AbortedError("you have already decided request " + id);
@@ -228,22 +256,25 @@ StatusOr<RequestView> RequestService::Settle(const Principal& who, Request r) {
   // Approvers committing at the same time each count only the approvals
   // they saw; whoever looks last after committing finds enough and moves
   // the request on. Several may try; the compare-and-set lets one win.
-  JIT_ASSIGN_OR_RETURN(std::vector<Approval> decided, deps_.store.ListApprovals(r.id));
+  JIT_ASSIGN_OR_RETURN(std::vector<Approval> decided,
+                       deps_.store.ListApprovals(r.id));
   std::string binding = RequestBinding(r);
   int have = CountApprovals(decided, binding);
   if (have < r.approvals_required) return View(std::move(r));
   SystemTime now = deps_.clock.Now();
   Request next = r;
-  JIT_ASSIGN_OR_RETURN(next.state, NextRequestState(r.state, RequestEvent::kApprove));
+  JIT_ASSIGN_OR_RETURN(next.state,
+                       NextRequestState(r.state, RequestEvent::kApprove));
   next.updated_at = now;
   ChangeSet cs;
   cs.requests.push_back({next, RequestState::kPending});
-  cs.events.push_back(RequestEvent(AuditType::kRequestApproved, who.name(), next, now,
-                                   {{"approver", who.name()},
-                                    {"approvals", have},
-                                    {"approvals_required", r.approvals_required},
-                                    {"final", true},
-                                    {"binding", binding}}));
+  cs.events.push_back(
+      RequestEvent(AuditType::kRequestApproved, who.name(), next, now,
+                   {{"approver", who.name()},
+                    {"approvals", have},
+                    {"approvals_required", r.approvals_required},
+                    {"final", true},
+                    {"binding", binding}}));
   Status committed = deps_.store.Commit(cs);
   if (committed.code() == StatusCode::kAborted) {
     JIT_ASSIGN_OR_RETURN(Request stored, deps_.store.GetRequest(r.id));
@@ -255,11 +286,14 @@ StatusOr<RequestView> RequestService::Settle(const Principal& who, Request r) {
 }
 
 StatusOr<RequestView> RequestService::Proceed(const Request& approved) {
-  if (approved.start_at && *approved.start_at > deps_.clock.Now()) return View(approved);
+  if (approved.start_at && *approved.start_at > deps_.clock.Now())
+    return View(approved);
   StatusOr<Request> out =
       approved.extends.empty()
-          ? lifecycle_.Activate(approved, RequestState::kApproved, {}, kSystemActor)
-          : lifecycle_.Extend(approved, RequestState::kApproved, {}, kSystemActor);
+          ? lifecycle_.Activate(approved, RequestState::kApproved, {},
+                                kSystemActor)
+          : lifecycle_.Extend(approved, RequestState::kApproved, {},
+                              kSystemActor);
   if (!out.ok()) {
     // Approved and recorded; the scheduler retries activation.
     JIT_ASSIGN_OR_RETURN(Request stored, deps_.store.GetRequest(approved.id));
@@ -268,14 +302,16 @@ StatusOr<RequestView> RequestService::Proceed(const Request& approved) {
   return View(*std::move(out));
 }
 
-StatusOr<RequestView> RequestService::Deny(const Principal& who, const std::string& id,
+StatusOr<RequestView> RequestService::Deny(const Principal& who,
+                                           const std::string& id,
                                            const std::string& comment) {
   if (comment.size() > kMaxCommentBytes) {
     return InvalidArgumentError("comment is longer than 4096 bytes");
   }
   JIT_ASSIGN_OR_RETURN(Request r, deps_.store.GetRequest(id));
   JIT_RETURN_IF_ERROR(CheckApprover(who, r));
-  StatusOr<RequestState> next_state = NextRequestState(r.state, RequestEvent::kDeny);
+  StatusOr<RequestState> next_state =
+      NextRequestState(r.state, RequestEvent::kDeny);
   if (!next_state.ok()) return ConflictError(r, "deny");
   SystemTime now = deps_.clock.Now();
   Request next = r;
@@ -283,9 +319,11 @@ StatusOr<RequestView> RequestService::Deny(const Principal& who, const std::stri
   next.updated_at = now;
   ChangeSet cs;
   cs.requests.push_back({next, r.state});
-  cs.approvals.push_back(MakeApproval(who, r, ApprovalDecision::kDeny, comment, now));
-  cs.events.push_back(RequestEvent(AuditType::kRequestDenied, who.name(), next, now,
-                                   {{"approver", who.name()}, {"comment", comment}}));
+  cs.approvals.push_back(
+      MakeApproval(who, r, ApprovalDecision::kDeny, comment, now));
+  cs.events.push_back(
+      RequestEvent(AuditType::kRequestDenied, who.name(), next, now,
+                   {{"approver", who.name()}, {"comment", comment}}));
   Status committed = deps_.store.Commit(cs);
   if (committed.code() == StatusCode::kAlreadyExists) {
     return AbortedError("you have already decided request " + id);
@@ -295,7 +333,8 @@ StatusOr<RequestView> RequestService::Deny(const Principal& who, const std::stri
   return View(std::move(next));
 }
 
-StatusOr<RequestView> RequestService::Cancel(const Principal& who, const std::string& id,
+StatusOr<RequestView> RequestService::Cancel(const Principal& who,
+                                             const std::string& id,
                                              const std::string& comment) {
   if (comment.size() > kMaxCommentBytes) {
     return InvalidArgumentError("comment is longer than 4096 bytes");
@@ -303,9 +342,11 @@ StatusOr<RequestView> RequestService::Cancel(const Principal& who, const std::st
   JIT_ASSIGN_OR_RETURN(Request r, deps_.store.GetRequest(id));
   if (!MaySee(who, r)) return NotFoundError("request " + id + " not found");
   if (!SamePerson(who, r) && !who.admin) {
-    return PermissionDeniedError("only the requester or an admin can cancel a request");
+    return PermissionDeniedError(
+        "only the requester or an admin can cancel a request");
   }
-  StatusOr<RequestState> next_state = NextRequestState(r.state, RequestEvent::kCancel);
+  StatusOr<RequestState> next_state =
+      NextRequestState(r.state, RequestEvent::kCancel);
   if (!next_state.ok()) return ConflictError(r, "cancel");
   SystemTime now = deps_.clock.Now();
   Request next = r;
@@ -313,8 +354,9 @@ StatusOr<RequestView> RequestService::Cancel(const Principal& who, const std::st
   next.updated_at = now;
   ChangeSet cs;
   cs.requests.push_back({next, r.state});
-  cs.events.push_back(RequestEvent(AuditType::kRequestCancelled, who.name(), next, now,
-                                   {{"comment", comment}, {"from", ToString(r.state)}}));
+  cs.events.push_back(
+      RequestEvent(AuditType::kRequestCancelled, who.name(), next, now,
+                   {{"comment", comment}, {"from", ToString(r.state)}}));
   JIT_RETURN_IF_ERROR(deps_.store.Commit(cs));
   deps_.metrics.CountRequestState(next.state);
   return View(std::move(next));
@@ -326,17 +368,20 @@ bool RequestService::MaySee(const Principal& who, const Request& r) const {
 }
 
 StatusOr<RequestView> RequestService::View(Request r) {
-  JIT_ASSIGN_OR_RETURN(std::vector<Approval> approvals, deps_.store.ListApprovals(r.id));
+  JIT_ASSIGN_OR_RETURN(std::vector<Approval> approvals,
+                       deps_.store.ListApprovals(r.id));
   return RequestView{std::move(r), std::move(approvals)};
 }
 
-StatusOr<RequestView> RequestService::Get(const Principal& who, const std::string& id) {
+StatusOr<RequestView> RequestService::Get(const Principal& who,
+                                          const std::string& id) {
   JIT_ASSIGN_OR_RETURN(Request r, deps_.store.GetRequest(id));
   if (!MaySee(who, r)) return NotFoundError("request " + id + " not found");
   return View(std::move(r));
 }
 
-StatusOr<Page<RequestView>> RequestService::List(const Principal& who, RequestFilter filter) {
+StatusOr<Page<RequestView>> RequestService::List(const Principal& who,
+                                                 RequestFilter filter) {
   Page<RequestView> out;
   int want = std::clamp(filter.limit, 1, 1000);
   for (int page = 0; page < kMaxScanPages; ++page) {
@@ -354,7 +399,8 @@ StatusOr<Page<RequestView>> RequestService::List(const Principal& who, RequestFi
   return out;
 }
 
-StatusOr<Grant> RequestService::EndGrant(const Principal& who, const std::string& grant_id,
+StatusOr<Grant> RequestService::EndGrant(const Principal& who,
+                                         const std::string& grant_id,
                                          const std::string& reason) {
   if (reason.size() > kMaxCommentBytes) {
     return InvalidArgumentError("reason is longer than 4096 bytes");
@@ -362,17 +408,20 @@ StatusOr<Grant> RequestService::EndGrant(const Principal& who, const std::string
   JIT_ASSIGN_OR_RETURN(Grant g, deps_.store.GetGrant(grant_id));
   bool holder = g.subject == who.name();
   if (!holder && !who.admin) {
-    if (!who.ReadsAll()) return NotFoundError("grant " + grant_id + " not found");
+    if (!who.ReadsAll())
+      return NotFoundError("grant " + grant_id + " not found");
     return PermissionDeniedError("only the holder or an admin can end a grant");
   }
   if (g.state != GrantState::kActive) {
-    return AbortedError("grant " + grant_id + " is " + std::string(ToString(g.state)));
+    return AbortedError("grant " + grant_id + " is " +
+                        std::string(ToString(g.state)));
   }
   EndReason why = holder ? EndReason::kCompleted : EndReason::kRevoked;
   return lifecycle_.End(grant_id, why, who.name(), reason);
 }
 
-StatusOr<RequestView> RequestService::Extend(const Principal& who, const std::string& grant_id,
+StatusOr<RequestView> RequestService::Extend(const Principal& who,
+                                             const std::string& grant_id,
                                              const ExtendInput& in) {
   if (in.duration < std::chrono::seconds(1)) {
     return InvalidArgumentError("duration must be at least 1s");
@@ -380,7 +429,8 @@ StatusOr<RequestView> RequestService::Extend(const Principal& who, const std::st
   JIT_RETURN_IF_ERROR(CheckTextCaps(in.justification, ""));
   JIT_ASSIGN_OR_RETURN(Grant g, deps_.store.GetGrant(grant_id));
   if (g.subject != who.name()) {
-    if (!who.ReadsAll()) return NotFoundError("grant " + grant_id + " not found");
+    if (!who.ReadsAll())
+      return NotFoundError("grant " + grant_id + " not found");
     return PermissionDeniedError("only the holder can extend a grant");
   }
   SystemTime now = deps_.clock.Now();
@@ -388,8 +438,8 @@ StatusOr<RequestView> RequestService::Extend(const Principal& who, const std::st
     return AbortedError("grant " + grant_id + " is no longer active");
   }
   JIT_ASSIGN_OR_RETURN(Request original, deps_.store.GetRequest(g.request_id));
-  CreateRequestInput in2{g.entitlement, in.duration, in.justification, original.ticket,
-                         std::nullopt, Emergency::kNo};
+  CreateRequestInput in2{g.entitlement,   in.duration,  in.justification,
+                         original.ticket, std::nullopt, Emergency::kNo};
   AccessAsk ask{who.subject, in2.entitlement, in2.duration, in2.justification,
                 in2.ticket,  in2.emergency,   std::nullopt};
   Decision d = deps_.policies.Get()->policies->Evaluate(ask, now);
@@ -397,12 +447,14 @@ StatusOr<RequestView> RequestService::Extend(const Principal& who, const std::st
       std::chrono::duration_cast<Duration>(g.expires_at + in.duration - now);
   if (d.allow && remaining_after > d.max_duration) {
     d.allow = false;
-    d.reasons.push_back("extension would leave " + FormatDuration(remaining_after) +
-                        " remaining, above the maximum " + FormatDuration(d.max_duration));
+    d.reasons.push_back(
+        "extension would leave " + FormatDuration(remaining_after) +
+        " remaining, above the maximum " + FormatDuration(d.max_duration));
   }
   if (!d.allow) {
-    return FailedPreconditionError("policy does not allow this extension", "policy_denied",
-                                   d.reasons);
+    JIT_RETURN_IF_ERROR(RecordRejection(who, in2, d.reasons, "extension"));
+    return FailedPreconditionError("policy does not allow this extension",
+                                   "policy_denied", d.reasons);
   }
   JIT_ASSIGN_OR_RETURN(Request req, NewRequest(who, in2, d, now));
   req.extends = g.id;
@@ -410,7 +462,8 @@ StatusOr<RequestView> RequestService::Extend(const Principal& who, const std::st
   return Admit(std::move(req), d, now);
 }
 
-StatusOr<Grant> RequestService::GetGrant(const Principal& who, const std::string& id) {
+StatusOr<Grant> RequestService::GetGrant(const Principal& who,
+                                         const std::string& id) {
   JIT_ASSIGN_OR_RETURN(Grant g, deps_.store.GetGrant(id));
   if (g.subject != who.name() && !who.ReadsAll()) {
     return NotFoundError("grant " + id + " not found");
@@ -418,7 +471,8 @@ StatusOr<Grant> RequestService::GetGrant(const Principal& who, const std::string
   return g;
 }
 
-StatusOr<Page<Grant>> RequestService::ListGrants(const Principal& who, GrantFilter filter) {
+StatusOr<Page<Grant>> RequestService::ListGrants(const Principal& who,
+                                                 GrantFilter filter) {
   if (!who.ReadsAll()) {
     if (filter.subject && *filter.subject != who.name()) {
       return PermissionDeniedError("you can list only your own grants");
@@ -428,13 +482,15 @@ StatusOr<Page<Grant>> RequestService::ListGrants(const Principal& who, GrantFilt
   return deps_.store.ListGrants(filter);
 }
 
-StatusOr<CheckResult> RequestService::Check(const Principal& who, const std::string& subject,
-                                            const std::string& entitlement) const {
+StatusOr<CheckResult> RequestService::Check(
+    const Principal& who, const std::string& subject,
+    const std::string& entitlement) const {
   if (subject.empty() || entitlement.empty()) {
     return InvalidArgumentError("subject and entitlement are required");
   }
   if (subject != who.name() && !who.enforcer && !who.admin) {
-    return PermissionDeniedError("checking another subject needs the enforcer role");
+    return PermissionDeniedError(
+        "checking another subject needs the enforcer role");
   }
   auto hit = deps_.index.Check(subject, entitlement, deps_.clock.Now(),
                                deps_.clock.MonotonicNow());
@@ -451,10 +507,10 @@ Status RequestService::TimeOut(const Request& r) {
   next.updated_at = now;
   ChangeSet cs;
   cs.requests.push_back({next, r.state});
-  cs.events.push_back(RequestEvent(AuditType::kRequestTimedOut, kSystemActor, next, now,
-                                   {{"approval_deadline",
-                                     r.approval_deadline ? FormatTime(*r.approval_deadline)
-                                                         : ""}}));
+  cs.events.push_back(RequestEvent(
+      AuditType::kRequestTimedOut, kSystemActor, next, now,
+      {{"approval_deadline",
+        r.approval_deadline ? FormatTime(*r.approval_deadline) : ""}}));
   JIT_RETURN_IF_ERROR(deps_.store.Commit(cs));
   deps_.metrics.CountRequestState(next.state);
   return OkStatus();
@@ -462,8 +518,9 @@ Status RequestService::TimeOut(const Request& r) {
 
 Status RequestService::ActivateDue(const Request& r) {
   StatusOr<Request> out =
-      r.extends.empty() ? lifecycle_.Activate(r, RequestState::kApproved, {}, kSystemActor)
-                        : lifecycle_.Extend(r, RequestState::kApproved, {}, kSystemActor);
+      r.extends.empty()
+          ? lifecycle_.Activate(r, RequestState::kApproved, {}, kSystemActor)
+          : lifecycle_.Extend(r, RequestState::kApproved, {}, kSystemActor);
   return out.status();
 }
 

@@ -58,7 +58,8 @@ class RequestService {
 
   // Asks for an entitlement. A refused ask stores no request but writes a
   // request.rejected event and answers policy_denied with the reasons.
-  StatusOr<RequestView> Create(const Principal& who, const CreateRequestInput& in);
+  StatusOr<RequestView> Create(const Principal& who,
+                               const CreateRequestInput& in);
   // Records the caller's approval; with enough distinct approvers the request
   // is approved and, unless planned for later, activated at once (the answer
   // is then active, or failed when activation was refused). Errors:
@@ -81,7 +82,8 @@ class RequestService {
                            const std::string& reason);
   // Asks to extend a grant the caller holds; returns the new request that
   // `extends` it (active at once when auto-approved).
-  StatusOr<RequestView> Extend(const Principal& who, const std::string& grant_id,
+  StatusOr<RequestView> Extend(const Principal& who,
+                               const std::string& grant_id,
                                const ExtendInput& in);
   StatusOr<Grant> GetGrant(const Principal& who, const std::string& id);
   StatusOr<Page<Grant>> ListGrants(const Principal& who, GrantFilter filter);
@@ -98,12 +100,16 @@ class RequestService {
 
  private:
   StatusOr<RequestView> View(Request r);
+  Status RecordRejection(const Principal& who, const CreateRequestInput& in,
+                         const std::vector<std::string>& reasons,
+                         std::string_view at);
   bool MaySee(const Principal& who, const Request& r) const;
   Status CheckApprover(const Principal& who, const Request& r) const;
   StatusOr<RequestView> Settle(const Principal& who, Request r);
   StatusOr<RequestView> Proceed(const Request& approved);
-  StatusOr<Request> NewRequest(const Principal& who, const CreateRequestInput& in,
-                               const Decision& d, SystemTime now) const;
+  StatusOr<Request> NewRequest(const Principal& who,
+                               const CreateRequestInput& in, const Decision& d,
+                               SystemTime now) const;
   StatusOr<RequestView> Admit(Request req, const Decision& d, SystemTime now);
 
   const WorkflowDeps& deps_;

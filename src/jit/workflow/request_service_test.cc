@@ -28,15 +28,16 @@ class RequestServiceTest : public ::testing::Test {
   // Every test leaves an audit chain that verifies.
   void TearDown() override {
     VerifyResult v = rig.VerifyAudit();
-    EXPECT_TRUE(v.ok) << "audit chain broken at seq " << v.first_bad_seq.value_or(0) << ": "
-                      << v.reason;
+    EXPECT_TRUE(v.ok) << "audit chain broken at seq "
+                      << v.first_bad_seq.value_or(0) << ": " << v.reason;
   }
 
   // A pending request of alice for db-write (one sre approval needed).
   std::string PendingDbWrite() {
     StatusOr<RequestView> v = rig.Ask("alice", "db-write", minutes(30));
     if (!v.ok() || v->request.state != RequestState::kPending) {
-      ADD_FAILURE() << "db-write request not pending: " << StatusOf(v).ToString();
+      ADD_FAILURE() << "db-write request not pending: "
+                    << StatusOf(v).ToString();
       return "";
     }
     return v->request.id;
@@ -46,14 +47,17 @@ class RequestServiceTest : public ::testing::Test {
   std::string PendingProdAdmin() {
     StatusOr<RequestView> v = rig.Ask("alice", "prod-admin", minutes(20));
     if (!v.ok() || v->request.state != RequestState::kPending) {
-      ADD_FAILURE() << "prod-admin request not pending: " << StatusOf(v).ToString();
+      ADD_FAILURE() << "prod-admin request not pending: "
+                    << StatusOf(v).ToString();
       return "";
     }
     return v->request.id;
   }
 
   size_t StoredRequestCount() {
-    StatusOr<Page<Request>> page = rig.store.ListRequests(RequestFilter{.limit = 1000});
+    RequestFilter all;
+    all.limit = kMaxPageLimit;
+    StatusOr<Page<Request>> page = rig.store.ListRequests(all);
     EXPECT_TRUE(IsOk(page));
     return page.ok() ? page->items.size() : 0;
   }
@@ -69,7 +73,8 @@ class RequestServiceTest : public ::testing::Test {
 
 json DataOf(const AuditEvent& e) { return json::parse(e.data); }
 
-const AuditEvent* FindEvent(const std::vector<AuditEvent>& events, AuditType type) {
+const AuditEvent* FindEvent(const std::vector<AuditEvent>& events,
+                            AuditType type) {
   auto it = std::find_if(events.begin(), events.end(),
                          [&](const AuditEvent& e) { return e.type == type; });
   return it == events.end() ? nullptr : &*it;
@@ -126,15 +131,14 @@ TEST_F(RequestServiceTest, EmergencyRequestIsRecordedWithItsNotifyList) {
   in.emergency = Emergency::kYes;
   StatusOr<RequestView> v = rig.requests.Create(rig.P("alice"), in);
   ASSERT_TRUE(IsOk(v));
-  const AuditEvent* used = nullptr;
   std::vector<AuditEvent> events = rig.EventsOf(v->request.id);
-  used = FindEvent(events, AuditType::kEmergencyUsed);
+  const AuditEvent* used = FindEvent(events, AuditType::kEmergencyUsed);
   ASSERT_NE(used, nullptr);
   EXPECT_EQ(DataOf(*used)["notify"], json::array({"sec-oncall"}));
 
   in.duration = minutes(20);  // above the emergency maximum of 15m
-  EXPECT_TRUE(HasError(rig.requests.Create(rig.P("alice"), in), StatusCode::kFailedPrecondition,
-                       "policy_denied"));
+  EXPECT_TRUE(HasError(rig.requests.Create(rig.P("alice"), in),
+                       StatusCode::kFailedPrecondition, "policy_denied"));
 }
 
 TEST_F(RequestServiceTest, PolicyDenialStoresNoRequestButRecordsTheRejection) {
@@ -168,7 +172,8 @@ TEST_F(RequestServiceTest, DurationOverThePolicyMaximumIsDenied) {
 TEST_F(RequestServiceTest, BadInputIsInvalidArgumentAndStoresNothing) {
   EXPECT_TRUE(HasError(rig.Ask("alice", "dev-shell", milliseconds(500)),
                        StatusCode::kInvalidArgument, "invalid_request"));
-  EXPECT_TRUE(HasError(rig.Ask("alice", "", minutes(5)), StatusCode::kInvalidArgument));
+  EXPECT_TRUE(
+      HasError(rig.Ask("alice", "", minutes(5)), StatusCode::kInvalidArgument));
   std::string huge(4097, 'x');
   EXPECT_TRUE(HasError(rig.Ask("alice", "dev-shell", minutes(5), huge),
                        StatusCode::kInvalidArgument));
@@ -187,8 +192,9 @@ TEST_F(RequestServiceTest, ApprovalByAnSreActivates) {
   EXPECT_EQ(v->approvals[0].approver, "bob");
   EXPECT_TRUE(rig.demo->Holds(v->request.grant_id));
   EXPECT_TRUE(rig.Allowed("alice", "db-write"));
-  EXPECT_THAT(rig.TypesOf(id),
-              ElementsAre("request.created", "request.approved", "grant.activated"));
+  EXPECT_THAT(
+      rig.TypesOf(id),
+      ElementsAre("request.created", "request.approved", "grant.activated"));
   std::vector<AuditEvent> events = rig.EventsOf(id);
   EXPECT_EQ(events[1].actor, "bob");
 }
@@ -230,7 +236,8 @@ TEST_F(RequestServiceTest, SameApproverTwiceCountsOnce) {
   StatusOr<RequestView> first = rig.requests.Approve(rig.P("bob"), id, "");
   ASSERT_TRUE(IsOk(first));
   EXPECT_EQ(first->request.state, RequestState::kPending);
-  StatusOr<RequestView> second = rig.requests.Approve(rig.P("bob"), id, "again");
+  StatusOr<RequestView> second =
+      rig.requests.Approve(rig.P("bob"), id, "again");
   EXPECT_TRUE(HasError(second, StatusCode::kAborted, "conflict"));
   EXPECT_EQ(ApprovalCount(id), 1u);
   EXPECT_EQ(rig.StoredRequest(id).state, RequestState::kPending);
@@ -258,17 +265,19 @@ TEST_F(RequestServiceTest, DenyEndsTheRequestDenied) {
   ASSERT_TRUE(IsOk(v));
   EXPECT_EQ(v->request.state, RequestState::kDenied);
   EXPECT_EQ(rig.StoredRequest(id).state, RequestState::kDenied);
-  EXPECT_THAT(rig.TypesOf(id), ElementsAre("request.created", "request.denied"));
-  EXPECT_TRUE(HasError(rig.requests.Approve(rig.P("carol"), id, ""), StatusCode::kAborted,
-                       "conflict"));
-  EXPECT_TRUE(HasError(rig.requests.Deny(rig.P("carol"), id, ""), StatusCode::kAborted,
-                       "conflict"));
+  EXPECT_THAT(rig.TypesOf(id),
+              ElementsAre("request.created", "request.denied"));
+  EXPECT_TRUE(HasError(rig.requests.Approve(rig.P("carol"), id, ""),
+                       StatusCode::kAborted, "conflict"));
+  EXPECT_TRUE(HasError(rig.requests.Deny(rig.P("carol"), id, ""),
+                       StatusCode::kAborted, "conflict"));
   EXPECT_EQ(rig.demo->grant_calls(), 0);
 }
 
 TEST_F(RequestServiceTest, RequesterCancelsPendingRequest) {
   std::string id = PendingDbWrite();
-  StatusOr<RequestView> v = rig.requests.Cancel(rig.P("alice"), id, "done without it");
+  StatusOr<RequestView> v =
+      rig.requests.Cancel(rig.P("alice"), id, "done without it");
   ASSERT_TRUE(IsOk(v));
   EXPECT_EQ(v->request.state, RequestState::kCancelled);
   std::vector<AuditEvent> events = rig.EventsOf(id);
@@ -281,7 +290,8 @@ TEST_F(RequestServiceTest, OnlyRequesterOrAdminMayCancel) {
   std::string id = PendingDbWrite();
   EXPECT_TRUE(HasError(rig.requests.Cancel(rig.P("bob"), id, ""),
                        StatusCode::kPermissionDenied, "forbidden"));
-  EXPECT_TRUE(HasError(rig.requests.Cancel(rig.P("mallory"), id, ""), StatusCode::kNotFound));
+  EXPECT_TRUE(HasError(rig.requests.Cancel(rig.P("mallory"), id, ""),
+                       StatusCode::kNotFound));
   EXPECT_EQ(rig.StoredRequest(id).state, RequestState::kPending);
   StatusOr<RequestView> v = rig.requests.Cancel(rig.P("erin"), id, "");
   ASSERT_TRUE(IsOk(v));
@@ -291,10 +301,11 @@ TEST_F(RequestServiceTest, OnlyRequesterOrAdminMayCancel) {
 TEST_F(RequestServiceTest, CancelAfterTerminalStateIsConflict) {
   std::string id = PendingDbWrite();
   ASSERT_TRUE(IsOk(rig.requests.Deny(rig.P("bob"), id, "")));
-  EXPECT_TRUE(HasError(rig.requests.Cancel(rig.P("alice"), id, ""), StatusCode::kAborted,
-                       "conflict"));
+  EXPECT_TRUE(HasError(rig.requests.Cancel(rig.P("alice"), id, ""),
+                       StatusCode::kAborted, "conflict"));
   EXPECT_EQ(rig.StoredRequest(id).state, RequestState::kDenied);
-  EXPECT_THAT(rig.TypesOf(id), ElementsAre("request.created", "request.denied"));
+  EXPECT_THAT(rig.TypesOf(id),
+              ElementsAre("request.created", "request.denied"));
 }
 
 TEST_F(RequestServiceTest, ActiveRequestCannotBeCancelled) {
@@ -309,7 +320,8 @@ TEST_F(RequestServiceTest, ActiveRequestCannotBeCancelled) {
 
 TEST_F(RequestServiceTest, RequestEditedAfterApprovalIsNotActivated) {
   SystemTime start = RigStart() + hours(1);
-  StatusOr<RequestView> asked = rig.AskAt("alice", "db-write", minutes(30), start);
+  StatusOr<RequestView> asked =
+      rig.AskAt("alice", "db-write", minutes(30), start);
   ASSERT_TRUE(IsOk(asked));
   std::string id = asked->request.id;
   StatusOr<RequestView> approved = rig.requests.Approve(rig.P("bob"), id, "");
@@ -331,8 +343,9 @@ TEST_F(RequestServiceTest, RequestEditedAfterApprovalIsNotActivated) {
   std::vector<AuditEvent> events = rig.EventsOf(id);
   ASSERT_FALSE(events.empty());
   EXPECT_EQ(events.back().type, AuditType::kRequestRejected);
-  EXPECT_NE(DataOf(events.back())["reasons"].dump().find("changed after approval"),
-            std::string::npos);
+  EXPECT_NE(
+      DataOf(events.back())["reasons"].dump().find("changed after approval"),
+      std::string::npos);
 }
 
 TEST_F(RequestServiceTest, RequesterRemovedFromGroupIsRefusedAtActivation) {
@@ -344,8 +357,9 @@ TEST_F(RequestServiceTest, RequesterRemovedFromGroupIsRefusedAtActivation) {
   EXPECT_TRUE(v->request.grant_id.empty());
   EXPECT_EQ(rig.demo->grant_calls(), 0);
   EXPECT_FALSE(rig.Allowed("alice", "db-write"));
-  EXPECT_THAT(rig.TypesOf(id),
-              ElementsAre("request.created", "request.approved", "request.rejected"));
+  EXPECT_THAT(
+      rig.TypesOf(id),
+      ElementsAre("request.created", "request.approved", "request.rejected"));
 }
 
 // --- Time-driven work -----------------------------------------------------
@@ -357,8 +371,8 @@ TEST_F(RequestServiceTest, UnansweredRequestTimesOutAtItsDeadline) {
   EXPECT_EQ(rig.StoredRequest(id).state, RequestState::kPending);
   rig.clock.Advance(milliseconds(1));
   // Past the deadline an approval no longer counts, even before the sweep.
-  EXPECT_TRUE(HasError(rig.requests.Approve(rig.P("bob"), id, ""), StatusCode::kAborted,
-                       "conflict"));
+  EXPECT_TRUE(HasError(rig.requests.Approve(rig.P("bob"), id, ""),
+                       StatusCode::kAborted, "conflict"));
   EXPECT_EQ(rig.RunDue().timed_out, 1);
   EXPECT_EQ(rig.StoredRequest(id).state, RequestState::kTimedOut);
   std::vector<AuditEvent> events = rig.EventsOf(id);
@@ -398,8 +412,8 @@ TEST_F(RequestServiceTest, AutoExtensionMovesExpiryOfTheSameGrant) {
   std::string grant_id = rig.ActiveGrant("alice", minutes(30));
   ASSERT_FALSE(grant_id.empty());
   rig.clock.Advance(minutes(25));
-  StatusOr<RequestView> ext =
-      rig.requests.Extend(rig.P("alice"), grant_id, {minutes(20), std::string(kGoodReason)});
+  StatusOr<RequestView> ext = rig.requests.Extend(
+      rig.P("alice"), grant_id, {minutes(20), std::string(kGoodReason)});
   ASSERT_TRUE(IsOk(ext));
   EXPECT_EQ(ext->request.state, RequestState::kActive);
   EXPECT_EQ(ext->request.extends, grant_id);
@@ -411,9 +425,11 @@ TEST_F(RequestServiceTest, AutoExtensionMovesExpiryOfTheSameGrant) {
   StatusOr<Page<Grant>> grants = rig.store.ListGrants(GrantFilter{});
   ASSERT_TRUE(IsOk(grants));
   EXPECT_EQ(grants->items.size(), 1u);
-  const AuditEvent* extended = FindEvent(rig.EventsOf(grant_id), AuditType::kGrantExtended);
+  std::vector<AuditEvent> events = rig.EventsOf(grant_id);
+  const AuditEvent* extended = FindEvent(events, AuditType::kGrantExtended);
   ASSERT_NE(extended, nullptr);
-  EXPECT_EQ(DataOf(*extended)["expires_at"], FormatTime(RigStart() + minutes(50)));
+  EXPECT_EQ(DataOf(*extended)["expires_at"],
+            FormatTime(RigStart() + minutes(50)));
 
   // The old expiry passes with no revoke and no gap.
   rig.clock.Advance(minutes(5));
@@ -436,8 +452,8 @@ TEST_F(RequestServiceTest, ExtensionBeyondThePolicyMaximumIsDenied) {
   std::string grant_id = rig.ActiveGrant("alice", minutes(30));
   ASSERT_FALSE(grant_id.empty());
   // 30m left + 45m would be 75m, above dev-auto's 1h.
-  StatusOr<RequestView> ext =
-      rig.requests.Extend(rig.P("alice"), grant_id, {minutes(45), std::string(kGoodReason)});
+  StatusOr<RequestView> ext = rig.requests.Extend(
+      rig.P("alice"), grant_id, {minutes(45), std::string(kGoodReason)});
   EXPECT_TRUE(HasError(ext, StatusCode::kFailedPrecondition, "policy_denied"));
   EXPECT_EQ(rig.StoredGrant(grant_id).expires_at, RigStart() + minutes(30));
   EXPECT_EQ(StoredRequestCount(), 1u);
@@ -446,9 +462,10 @@ TEST_F(RequestServiceTest, ExtensionBeyondThePolicyMaximumIsDenied) {
 TEST_F(RequestServiceTest, OnlyTheHolderMayExtend) {
   std::string grant_id = rig.ActiveGrant("alice", minutes(30));
   ASSERT_FALSE(grant_id.empty());
-  EXPECT_TRUE(HasError(
-      rig.requests.Extend(rig.P("bob"), grant_id, {minutes(5), std::string(kGoodReason)}),
-      StatusCode::kNotFound));
+  EXPECT_TRUE(
+      HasError(rig.requests.Extend(rig.P("bob"), grant_id,
+                                   {minutes(5), std::string(kGoodReason)}),
+               StatusCode::kNotFound));
   EXPECT_EQ(rig.StoredGrant(grant_id).expires_at, RigStart() + minutes(30));
 }
 
@@ -458,7 +475,8 @@ TEST_F(RequestServiceTest, HolderEndingEarlyCompletesTheGrant) {
   std::string grant_id = rig.ActiveGrant("alice", minutes(30));
   ASSERT_FALSE(grant_id.empty());
   rig.clock.Advance(minutes(5));
-  StatusOr<Grant> g = rig.requests.EndGrant(rig.P("alice"), grant_id, "task done");
+  StatusOr<Grant> g =
+      rig.requests.EndGrant(rig.P("alice"), grant_id, "task done");
   ASSERT_TRUE(IsOk(g));
   EXPECT_EQ(g->state, GrantState::kEnded);
   EXPECT_EQ(g->ended_reason, EndReason::kCompleted);
@@ -472,12 +490,14 @@ TEST_F(RequestServiceTest, HolderEndingEarlyCompletesTheGrant) {
 TEST_F(RequestServiceTest, AdminEndingAGrantRevokesIt) {
   std::string grant_id = rig.ActiveGrant("alice", minutes(30));
   ASSERT_FALSE(grant_id.empty());
-  StatusOr<Grant> g = rig.requests.EndGrant(rig.P("erin"), grant_id, "suspicious");
+  StatusOr<Grant> g =
+      rig.requests.EndGrant(rig.P("erin"), grant_id, "suspicious");
   ASSERT_TRUE(IsOk(g));
   EXPECT_EQ(g->ended_reason, EndReason::kRevoked);
   EXPECT_EQ(rig.StoredRequest(g->request_id).state, RequestState::kRevoked);
   EXPECT_FALSE(rig.demo->Holds(grant_id));
-  const AuditEvent* revoked = FindEvent(rig.EventsOf(grant_id), AuditType::kGrantRevoked);
+  std::vector<AuditEvent> events = rig.EventsOf(grant_id);
+  const AuditEvent* revoked = FindEvent(events, AuditType::kGrantRevoked);
   ASSERT_NE(revoked, nullptr);
   EXPECT_EQ(revoked->actor, "erin");
 }
@@ -499,12 +519,14 @@ TEST_F(RequestServiceTest, CheckingAnotherSubjectNeedsEnforcerOrAdmin) {
   ASSERT_FALSE(rig.ActiveGrant("alice", minutes(30)).empty());
   EXPECT_TRUE(HasError(rig.requests.Check(rig.P("bob"), "alice", "dev-shell"),
                        StatusCode::kPermissionDenied));
-  StatusOr<CheckResult> own = rig.requests.Check(rig.P("alice"), "alice", "dev-shell");
+  StatusOr<CheckResult> own =
+      rig.requests.Check(rig.P("alice"), "alice", "dev-shell");
   ASSERT_TRUE(IsOk(own));
   EXPECT_TRUE(own->allowed);
   ASSERT_TRUE(own->expires_at.has_value());
   EXPECT_EQ(*own->expires_at, RigStart() + minutes(30));
-  StatusOr<CheckResult> admin = rig.requests.Check(rig.P("erin"), "alice", "dev-shell");
+  StatusOr<CheckResult> admin =
+      rig.requests.Check(rig.P("erin"), "alice", "dev-shell");
   ASSERT_TRUE(IsOk(admin));
   EXPECT_TRUE(admin->allowed);
 }
@@ -515,8 +537,10 @@ TEST_F(RequestServiceTest, RequestsAreVisibleToRequesterApproversAndAuditors) {
   EXPECT_TRUE(IsOk(rig.requests.Get(rig.P("alice-alt"), id)));
   EXPECT_TRUE(IsOk(rig.requests.Get(rig.P("bob"), id)));
   EXPECT_TRUE(IsOk(rig.requests.Get(rig.P("olga"), id)));
-  EXPECT_TRUE(HasError(rig.requests.Get(rig.P("mallory"), id), StatusCode::kNotFound));
-  StatusOr<Page<RequestView>> mine = rig.requests.List(rig.P("mallory"), RequestFilter{});
+  EXPECT_TRUE(
+      HasError(rig.requests.Get(rig.P("mallory"), id), StatusCode::kNotFound));
+  StatusOr<Page<RequestView>> mine =
+      rig.requests.List(rig.P("mallory"), RequestFilter{});
   ASSERT_TRUE(IsOk(mine));
   EXPECT_TRUE(mine->items.empty());
 }
@@ -525,10 +549,13 @@ TEST_F(RequestServiceTest, RequestsAreVisibleToRequesterApproversAndAuditors) {
 
 TEST_F(RequestServiceTest, UnwritableAuditRefusesCreateAndChangesNothing) {
   rig.store.FailAuditWrites(true);
-  EXPECT_TRUE(HasError(rig.Ask("alice", "dev-shell", minutes(30)), StatusCode::kUnavailable));
-  EXPECT_TRUE(HasError(rig.Ask("alice", "db-write", minutes(30)), StatusCode::kUnavailable));
+  EXPECT_TRUE(HasError(rig.Ask("alice", "dev-shell", minutes(30)),
+                       StatusCode::kUnavailable));
+  EXPECT_TRUE(HasError(rig.Ask("alice", "db-write", minutes(30)),
+                       StatusCode::kUnavailable));
   // A denial that cannot be recorded is not answered as a denial either.
-  EXPECT_TRUE(HasError(rig.Ask("mallory", "dev-shell", minutes(30)), StatusCode::kUnavailable));
+  EXPECT_TRUE(HasError(rig.Ask("mallory", "dev-shell", minutes(30)),
+                       StatusCode::kUnavailable));
   EXPECT_EQ(StoredRequestCount(), 0u);
   EXPECT_EQ(rig.demo->grant_calls(), 0);
   EXPECT_FALSE(rig.Allowed("alice", "dev-shell"));
@@ -540,10 +567,14 @@ TEST_F(RequestServiceTest, UnwritableAuditRefusesDecisionsAndChangesNothing) {
   std::string two = PendingProdAdmin();
   size_t events_before = rig.Audit().size();
   rig.store.FailAuditWrites(true);
-  EXPECT_TRUE(HasError(rig.requests.Approve(rig.P("bob"), id, ""), StatusCode::kUnavailable));
-  EXPECT_TRUE(HasError(rig.requests.Approve(rig.P("bob"), two, ""), StatusCode::kUnavailable));
-  EXPECT_TRUE(HasError(rig.requests.Deny(rig.P("bob"), id, ""), StatusCode::kUnavailable));
-  EXPECT_TRUE(HasError(rig.requests.Cancel(rig.P("alice"), id, ""), StatusCode::kUnavailable));
+  EXPECT_TRUE(HasError(rig.requests.Approve(rig.P("bob"), id, ""),
+                       StatusCode::kUnavailable));
+  EXPECT_TRUE(HasError(rig.requests.Approve(rig.P("bob"), two, ""),
+                       StatusCode::kUnavailable));
+  EXPECT_TRUE(HasError(rig.requests.Deny(rig.P("bob"), id, ""),
+                       StatusCode::kUnavailable));
+  EXPECT_TRUE(HasError(rig.requests.Cancel(rig.P("alice"), id, ""),
+                       StatusCode::kUnavailable));
   EXPECT_EQ(rig.StoredRequest(id).state, RequestState::kPending);
   EXPECT_EQ(rig.StoredRequest(two).state, RequestState::kPending);
   EXPECT_EQ(ApprovalCount(id), 0u);
@@ -575,11 +606,15 @@ TEST_F(RequestServiceTest, UnwritableAuditKeepsAGrantFromEndingSilently) {
 // Events that move a request out of pending: the winner of a race.
 bool LeavesPending(const AuditEvent& e) {
   switch (e.type) {
-    case AuditType::kRequestApproved: return DataOf(e).value("final", false);
-    case AuditType::kRequestCancelled: return DataOf(e).value("from", "") == "pending";
+    case AuditType::kRequestApproved:
+      return DataOf(e).value("final", false);
+    case AuditType::kRequestCancelled:
+      return DataOf(e).value("from", "") == "pending";
     case AuditType::kRequestDenied:
-    case AuditType::kRequestTimedOut: return true;
-    default: return false;
+    case AuditType::kRequestTimedOut:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -623,12 +658,15 @@ TEST_F(RequestServiceTest, RacingDecisionsProduceExactlyOneOutcome) {
   for (std::thread& t : threads) t.join();
 
   std::vector<AuditEvent> events = rig.EventsOf(id);
-  int winners = static_cast<int>(std::count_if(events.begin(), events.end(), LeavesPending));
+  int winners = static_cast<int>(
+      std::count_if(events.begin(), events.end(), LeavesPending));
   EXPECT_EQ(winners, 1);
   EXPECT_EQ(other_errors.load(), 0);
   EXPECT_EQ(decided.load() + conflicts.load() + 1, kThreads);
   EXPECT_LE(std::count_if(events.begin(), events.end(),
-                          [](const AuditEvent& e) { return e.type == AuditType::kGrantActivated; }),
+                          [](const AuditEvent& e) {
+                            return e.type == AuditType::kGrantActivated;
+                          }),
             1);
   // The final state follows from the winner.
   auto winner = std::find_if(events.begin(), events.end(), LeavesPending);
@@ -637,18 +675,26 @@ TEST_F(RequestServiceTest, RacingDecisionsProduceExactlyOneOutcome) {
   switch (winner->type) {
     case AuditType::kRequestApproved:
       // Planned work may still be called off between approval and activation.
-      EXPECT_TRUE(final_state == RequestState::kActive || final_state == RequestState::kCancelled)
+      EXPECT_TRUE(final_state == RequestState::kActive ||
+                  final_state == RequestState::kCancelled)
           << ToString(final_state);
       break;
-    case AuditType::kRequestDenied: EXPECT_EQ(final_state, RequestState::kDenied); break;
-    case AuditType::kRequestCancelled: EXPECT_EQ(final_state, RequestState::kCancelled); break;
+    case AuditType::kRequestDenied:
+      EXPECT_EQ(final_state, RequestState::kDenied);
+      break;
+    case AuditType::kRequestCancelled:
+      EXPECT_EQ(final_state, RequestState::kCancelled);
+      break;
     case AuditType::kRequestTimedOut:
       EXPECT_EQ(final_state, RequestState::kTimedOut);
       EXPECT_EQ(timed_out.load(), 1);
       break;
-    default: ADD_FAILURE() << "unexpected winner " << ToString(winner->type);
+    default:
+      ADD_FAILURE() << "unexpected winner " << ToString(winner->type);
   }
-  if (winner->type != AuditType::kRequestTimedOut) EXPECT_EQ(timed_out.load(), 0);
+  if (winner->type != AuditType::kRequestTimedOut) {
+    EXPECT_EQ(timed_out.load(), 0);
+  }
   StatusOr<Page<Grant>> grants = rig.store.ListGrants(GrantFilter{});
   ASSERT_TRUE(IsOk(grants));
   EXPECT_LE(grants->items.size(), 1u);
@@ -682,13 +728,78 @@ TEST_F(RequestServiceTest, RacingApproversOfAnNofMRequestApproveItOnce) {
   EXPECT_EQ(grants->items.size(), 1u);
 }
 
+TEST_F(RequestServiceTest, TwoRacingApproversOfATwoOfMRequestDoNotStrandIt) {
+  // Each of the two may see only its own approval when deciding; the request
+  // must still end up approved, every round.
+  for (int round = 0; round < 100; ++round) {
+    std::string id = PendingProdAdmin();
+    ASSERT_FALSE(id.empty());
+    std::latch start(2);
+    std::thread bob([&] {
+      start.arrive_and_wait();
+      EXPECT_TRUE(IsOk(rig.requests.Approve(rig.P("bob"), id, "")));
+    });
+    std::thread carol([&] {
+      start.arrive_and_wait();
+      EXPECT_TRUE(IsOk(rig.requests.Approve(rig.P("carol"), id, "")));
+    });
+    bob.join();
+    carol.join();
+    ASSERT_EQ(rig.StoredRequest(id).state, RequestState::kActive)
+        << "round " << round;
+    std::vector<AuditEvent> events = rig.EventsOf(id);
+    ASSERT_EQ(std::count_if(events.begin(), events.end(), LeavesPending), 1)
+        << "round " << round;
+  }
+}
+
+TEST_F(RequestServiceTest, RacingEarlyEndsEndTheGrantOnceAndLeaveItDenied) {
+  std::string grant_id = rig.ActiveGrant("alice", minutes(30));
+  ASSERT_FALSE(grant_id.empty());
+  constexpr int kThreads = 64;
+  std::latch start(kThreads);
+  std::atomic<int> ended{0}, other_errors{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      start.arrive_and_wait();
+      Status s =
+          rig.requests
+              .EndGrant(rig.P(i % 2 == 0 ? "alice" : "erin"), grant_id, "")
+              .status();
+      if (s.ok()) {
+        ++ended;
+      } else if (s.reason() != "conflict") {
+        ++other_errors;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+
+  EXPECT_EQ(ended.load(), 1);
+  EXPECT_EQ(other_errors.load(), 0);
+  // A loser must not have put the grant back into the check index.
+  EXPECT_FALSE(rig.Allowed("alice", "dev-shell"));
+  EXPECT_EQ(rig.index.size(), 0u);
+  EXPECT_FALSE(rig.demo->Holds(grant_id));
+  std::vector<AuditEvent> events = rig.EventsOf(grant_id);
+  EXPECT_EQ(std::count_if(events.begin(), events.end(),
+                          [](const AuditEvent& e) {
+                            return e.type == AuditType::kGrantRevoked;
+                          }),
+            1);
+  EXPECT_EQ(rig.StoredGrant(grant_id).state, GrantState::kEnded);
+}
+
 // --- Metrics --------------------------------------------------------------
 
 TEST_F(RequestServiceTest, MetricsCountActiveGrantsAndTransitions) {
   ASSERT_FALSE(rig.ActiveGrant("alice", minutes(30)).empty());
-  std::string text = rig.metrics.Render(rig.index.size(), 0);
+  std::string text = rig.metrics.Render(rig.index.size());
   EXPECT_NE(text.find("jitd_grants_active 1\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("jitd_requests_total{state=\"active\"} 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("jitd_requests_total{state=\"active\"} 1\n"),
+            std::string::npos)
+      << text;
   EXPECT_NE(text.find("jitd_audit_chain_ok 1\n"), std::string::npos) << text;
 }
 

@@ -56,7 +56,8 @@ namespace {
 
 std::map<std::string, Subject> RigDirectory() {
   std::map<std::string, Subject> d;
-  auto add = [&](std::string name, std::string person, std::vector<std::string> groups) {
+  auto add = [&](std::string name, std::string person,
+                 std::vector<std::string> groups) {
     d[name] = Subject{name, std::move(person), std::move(groups)};
   };
   add("alice", "alice", {"dev"});
@@ -78,7 +79,8 @@ std::shared_ptr<const PolicySnapshot> RigSnapshot() {
   } catch (const YAML::Exception& e) {
     RigBroken(std::string("config does not parse: ") + e.what());
   }
-  StatusOr<std::shared_ptr<const PolicySet>> set = PolicySet::Load(root, "rig.yaml");
+  StatusOr<std::shared_ptr<const PolicySet>> set =
+      PolicySet::Load(root, "rig.yaml");
   if (!set.ok()) RigBroken(set.status().ToString());
   auto snap = std::make_shared<PolicySnapshot>();
   snap->policies = *set;
@@ -118,14 +120,16 @@ Principal TestRig::P(const std::string& name) const {
   auto snap = policies.Get();
   auto it = snap->directory.find(name);
   Principal p;
-  p.subject = it != snap->directory.end() ? it->second : Subject{name, name, {}};
+  p.subject =
+      it != snap->directory.end() ? it->second : Subject{name, name, {}};
   p.admin = HasGroup(p.subject, "secops");
   p.auditor = HasGroup(p.subject, "audit");
   p.enforcer = HasGroup(p.subject, "hosts");
   return p;
 }
 
-void TestRig::SetGroups(const std::string& name, std::vector<std::string> groups) {
+void TestRig::SetGroups(const std::string& name,
+                        std::vector<std::string> groups) {
   auto next = std::make_shared<PolicySnapshot>(*policies.Get());
   Subject& s = next->directory[name];
   if (s.name.empty()) s = Subject{name, name, {}};
@@ -133,8 +137,10 @@ void TestRig::SetGroups(const std::string& name, std::vector<std::string> groups
   policies.Set(std::move(next));
 }
 
-StatusOr<RequestView> TestRig::Ask(const std::string& who, const std::string& entitlement,
-                                   Duration duration, std::string_view justification) {
+StatusOr<RequestView> TestRig::Ask(const std::string& who,
+                                   const std::string& entitlement,
+                                   Duration duration,
+                                   std::string_view justification) {
   CreateRequestInput in;
   in.entitlement = entitlement;
   in.duration = duration;
@@ -142,7 +148,8 @@ StatusOr<RequestView> TestRig::Ask(const std::string& who, const std::string& en
   return requests.Create(P(who), in);
 }
 
-StatusOr<RequestView> TestRig::AskAt(const std::string& who, const std::string& entitlement,
+StatusOr<RequestView> TestRig::AskAt(const std::string& who,
+                                     const std::string& entitlement,
                                      Duration duration, SystemTime start_at) {
   CreateRequestInput in;
   in.entitlement = entitlement;
@@ -187,7 +194,8 @@ std::vector<AuditEvent> TestRig::Audit() {
   std::vector<AuditEvent> all;
   int64_t after = 0;
   while (true) {
-    StatusOr<std::vector<AuditEvent>> page = store.ReadAudit(after, kMaxPageLimit);
+    StatusOr<std::vector<AuditEvent>> page =
+        store.ReadAudit(after, kMaxPageLimit);
     if (!page.ok()) {
       ADD_FAILURE() << "reading audit: " << page.status().ToString();
       return all;
@@ -212,7 +220,8 @@ std::vector<std::string> TestRig::TypesOf(const std::string& id) {
   return out;
 }
 
-bool TestRig::Allowed(const std::string& subject, const std::string& entitlement) {
+bool TestRig::Allowed(const std::string& subject,
+                      const std::string& entitlement) {
   StatusOr<CheckResult> r = requests.Check(P("gate"), subject, entitlement);
   if (!r.ok()) {
     ADD_FAILURE() << "check: " << r.status().ToString();

@@ -42,7 +42,8 @@ SystemTime RigStart();
 extern const char* const kRigConfig;
 
 // A justification every policy of kRigConfig accepts.
-inline constexpr std::string_view kGoodReason = "rotate the replica credentials, OPS-42";
+inline constexpr std::string_view kGoodReason =
+    "rotate the replica credentials, OPS-42";
 
 // Everything the workflow needs, wired as server/ would, over a memory
 // store, a fake connector named "demo" and a FakeClock. Not thread-safe to
@@ -63,11 +64,13 @@ class TestRig {
   void SetGroups(const std::string& name, std::vector<std::string> groups);
 
   // Asks as `who`, with kGoodReason unless given.
-  StatusOr<RequestView> Ask(const std::string& who, const std::string& entitlement,
-                            Duration duration, std::string_view justification = kGoodReason);
+  StatusOr<RequestView> Ask(const std::string& who,
+                            const std::string& entitlement, Duration duration,
+                            std::string_view justification = kGoodReason);
   // Asks as `who` for planned work starting at `start_at`.
-  StatusOr<RequestView> AskAt(const std::string& who, const std::string& entitlement,
-                              Duration duration, SystemTime start_at);
+  StatusOr<RequestView> AskAt(const std::string& who,
+                              const std::string& entitlement, Duration duration,
+                              SystemTime start_at);
   // Asks `who` for the auto-approved dev-shell and returns the grant id; adds
   // a test failure and returns "" when that does not give an active grant.
   std::string ActiveGrant(const std::string& who, Duration duration);
@@ -113,18 +116,21 @@ template <typename S>
 ::testing::AssertionResult IsOk(const S& s) {
   const Status& st = StatusOf(s);
   if (st.ok()) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << st.ToString() << " (reason " << st.reason() << ")";
+  return ::testing::AssertionFailure()
+         << st.ToString() << " (reason " << st.reason() << ")";
 }
 
 template <typename S>
-::testing::AssertionResult HasError(const S& s, StatusCode code, std::string_view reason = "") {
+::testing::AssertionResult HasError(const S& s, StatusCode code,
+                                    std::string_view reason = "") {
   const Status& st = StatusOf(s);
   if (st.code() == code && (reason.empty() || st.reason() == reason)) {
     return ::testing::AssertionSuccess();
   }
   return ::testing::AssertionFailure()
-         << "got " << (st.ok() ? "OK" : st.ToString()) << " (reason " << st.reason()
-         << "), want " << StatusCodeName(code) << " reason " << reason;
+         << "got " << (st.ok() ? "OK" : st.ToString()) << " (reason "
+         << st.reason() << "), want " << StatusCodeName(code) << " reason "
+         << reason;
 }
 
 }  // namespace jit
