@@ -83,3 +83,24 @@ TEST(JitdConfigTest, T20_MalformedConfigExitsNonZeroNamingFileAndLine) {
 
 }  // namespace
 }  // namespace jit::testing
+
+namespace jit::testing {
+namespace {
+
+TEST_F(JitdTest, ReloadMayNotChangeAnEntitlementThatHasLiveGrants) {
+  Reply asked = Ask(kAlice, "read", "10m", "look at the slow query log");
+  ASSERT_EQ(asked.status, 201);
+  std::string changed = TestConfig(target_dir_);
+  std::string from = "{name: read, connector: demo, max_duration: 1h}";
+  changed.replace(changed.find(from), from.size(),
+                  "{name: read, connector: demo, params: {role: superuser}, max_duration: 1h}");
+  jitd_->RewriteConfig(changed);
+  jitd_->Signal(SIGHUP);
+  ASSERT_TRUE(WaitUntil([&] { return jitd_->log().find("reload refused") != std::string::npos; },
+                        std::chrono::seconds(10)))
+      << jitd_->log();
+  EXPECT_NE(jitd_->log().find("while grant"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace jit::testing

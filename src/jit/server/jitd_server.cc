@@ -75,21 +75,26 @@ StatusOr<std::unique_ptr<JitdServer>> JitdServer::Create(Config config) {
 // Revokes cut short by a crash or waiting for their backoff are tried once
 // more now, without waiting: the target may have come back while jitd was
 // down.
-Status JitdServer::RetryPendingRevokes() {
+Status JitdServer::ForEachLiveGrant(const std::function<Status(const Grant&)>& fn) {
   GrantFilter filter;
   filter.active_only = true;
   filter.limit = 1000;
-  for (int page = 0; page < 10'000; ++page) {
+  for (int page = 0; page < 10'000; ++page) {  // bounded: 10M grants
     JIT_ASSIGN_OR_RETURN(Page<Grant> grants, store_->ListGrants(filter));
-    for (const Grant& g : grants.items) {
-      if (g.state != GrantState::kRevokePending) continue;
-      Status s = lifecycle_->CompleteRevoke(g);
-      if (!s.ok()) spdlog::warn("grant_id={} revoke still failing: {}", g.id, s.ToString());
-    }
+    for (const Grant& g : grants.items) JIT_RETURN_IF_ERROR(fn(g));
     if (!grants.next_cursor) break;
     filter.after = *grants.next_cursor;
   }
   return OkStatus();
+}
+
+Status JitdServer::RetryPendingRevokes() {
+  return ForEachLiveGrant([this](const Grant& g) {
+    if (g.state != GrantState::kRevokePending) return OkStatus();
+    Status s = lifecycle_->CompleteRevoke(g);
+    if (!s.ok()) spdlog::warn("grant_id={} revoke still failing: {}", g.id, s.ToString());
+    return OkStatus();
+  });
 }
 
 Status JitdServer::Reconcile() {
@@ -157,6 +162,23 @@ void JitdServer::Stop() {
   if (scheduler_) scheduler_->Stop();
 }
 
+// Revokes are built from the entitlement as configured, so an entitlement
+// with live grants may not change or vanish: the revoke would then miss the
+// privilege that was granted (DESIGN invariant 4).
+Status JitdServer::CheckLiveEntitlementsKept(const PolicySet& next) {
+  auto current = policies_->Get()->policies;
+  return ForEachLiveGrant([&](const Grant& g) {
+    const Entitlement* was = current->FindEntitlement(g.entitlement);
+    const Entitlement* now = next.FindEntitlement(g.entitlement);
+    bool same = was != nullptr && now != nullptr && was->connector == now->connector &&
+                was->params_json == now->params_json;
+    if (same) return OkStatus();
+    return FailedPreconditionError("entitlement " + g.entitlement +
+                                   " changes or disappears while grant " + g.id +
+                                   " is live; change it after its grants end");
+  });
+}
+
 Status JitdServer::Reload() {
   StatusOr<Config> next = LoadConfig(config_.path);
   if (!next.ok()) {
@@ -170,6 +192,10 @@ Status JitdServer::Reload() {
       spdlog::error("reload refused: {}", s.message());
       return s;
     }
+  }
+  if (Status s = CheckLiveEntitlementsKept(*next->policies); !s.ok()) {
+    spdlog::error("reload refused: {}", s.message());
+    return s;
   }
   policies_->Set(SnapshotOf(*next));
   auth_->Replace(next->tokens, next->roles);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -47,7 +48,11 @@ class JitdServer {
  private:
   explicit JitdServer(Config config);
   Status Reconcile();
+  // Calls `fn` for every grant in state active or revoke_pending; stops at
+  // the first error.
+  Status ForEachLiveGrant(const std::function<Status(const Grant&)>& fn);
   Status RetryPendingRevokes();
+  Status CheckLiveEntitlementsKept(const PolicySet& next);
   Status RecordPolicyLoaded(const std::string& actor);
 
   Config config_;
