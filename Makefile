@@ -4,7 +4,7 @@ BUILD_DIR := build/$(PRESET)
 JOBS ?= 2
 CONFIG ?= examples/jitd.yaml
 
-.PHONY: all deps test-deps build run test test-quick bench format clean
+.PHONY: all deps test-deps build apps links run test test-quick bench format clean
 
 all: build
 
@@ -17,9 +17,18 @@ test-deps:
 build: deps
 	@cmake --preset $(PRESET) >/dev/null
 	@cmake --build --preset $(PRESET) -j $(JOBS)
+	@$(MAKE) --no-print-directory links
+
+# Only the two programs: what `make run` needs, without the test binaries.
+apps: deps
+	@cmake --preset $(PRESET) >/dev/null
+	@cmake --build --preset $(PRESET) -j $(JOBS) --target jitd jit
+	@$(MAKE) --no-print-directory links
+
+links:
 	@mkdir -p bin && ln -sf ../$(BUILD_DIR)/apps/jitd/jitd bin/jitd && ln -sf ../$(BUILD_DIR)/apps/jit/jit bin/jit
 
-run: build
+run: apps
 	@scripts/print-demo-banner $(CONFIG)
 	@exec bin/jitd --config $(CONFIG)
 

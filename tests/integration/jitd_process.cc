@@ -91,8 +91,14 @@ pid_t JitdProcess::Spawn() {
   std::string flag = "--config";
   std::string cfg = config_path();
   char* argv[] = {bin.data(), flag.data(), cfg.data(), nullptr};
+  std::vector<std::string> env_text;
+  for (char** e = environ; *e != nullptr; ++e) env_text.emplace_back(*e);
+  for (const auto& [name, value] : extra_env_) env_text.push_back(name + "=" + value);
+  std::vector<char*> envp;
+  for (std::string& e : env_text) envp.push_back(e.data());
+  envp.push_back(nullptr);
   pid_t pid = -1;
-  int rc = posix_spawn(&pid, bin.c_str(), &actions, nullptr, argv, environ);
+  int rc = posix_spawn(&pid, bin.c_str(), &actions, nullptr, argv, envp.data());
   posix_spawn_file_actions_destroy(&actions);
   return rc == 0 ? pid : -1;
 }

@@ -51,6 +51,9 @@ class JitdProcess {
   void Stop();
   void Signal(int sig);
   void RewriteConfig(std::string config_yaml);
+  // Extra environment for the jitd process (e.g. libfaketime), from the
+  // next Start() on.
+  void SetEnv(std::map<std::string, std::string> env) { extra_env_ = std::move(env); }
 
   Reply Call(const std::string& method, const std::string& target, const std::string& token,
              const std::string& body = "",
@@ -76,6 +79,7 @@ class JitdProcess {
   std::string dir_;
   uint16_t port_;
   pid_t pid_ = -1;
+  std::map<std::string, std::string> extra_env_;
 };
 
 // Runs a program with args and extra env; returns exit code and stdout+stderr.

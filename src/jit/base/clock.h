@@ -58,4 +58,32 @@ class FakeClock final : public Clock {
   MonoTime mono_;    // guarded by mu_
 };
 
+// Wall time that is never set back: it follows the inner clock forward but,
+// when the inner wall clock is stepped backwards, keeps counting on from
+// where it was at the pace of the monotonic clock. Expiry decided with it
+// comes no later than the grant's duration in real time (THREATS T13); a
+// step forward ends grants early, which fails closed. Thread-safe.
+class NonRetreatingClock final : public Clock {
+ public:
+  explicit NonRetreatingClock(const Clock& inner)
+      : inner_(inner), last_wall_(inner.Now()), last_mono_(inner.MonotonicNow()) {}
+  SystemTime Now() const override {
+    std::lock_guard lock(mu_);
+    SystemTime wall = inner_.Now();
+    MonoTime mono = inner_.MonotonicNow();
+    SystemTime floor =
+        last_wall_ + std::chrono::duration_cast<SystemTime::duration>(mono - last_mono_);
+    last_wall_ = wall > floor ? wall : floor;
+    last_mono_ = mono;
+    return last_wall_;
+  }
+  MonoTime MonotonicNow() const override { return inner_.MonotonicNow(); }
+
+ private:
+  const Clock& inner_;
+  mutable std::mutex mu_;
+  mutable SystemTime last_wall_;  // guarded by mu_
+  mutable MonoTime last_mono_;    // guarded by mu_
+};
+
 }  // namespace jit

@@ -1,5 +1,7 @@
 #include "jit/base/clock.h"
 
+#include "jit/base/duration.h"
+
 #include <chrono>
 #include <thread>
 #include <vector>
@@ -82,6 +84,42 @@ TEST(SystemClockTest, WallTimeIsCurrentUtc) {
   EXPECT_LT(std::chrono::abs(diff), 5s);
   EXPECT_GT(clock.Now(),
             SystemTime(std::chrono::seconds(1'577'836'800)));  // 2020
+}
+
+}  // namespace
+}  // namespace jit
+
+namespace jit {
+namespace {
+
+TEST(NonRetreatingClockTest, WallStepBackIsIgnoredAndTimeKeepsMoving) {
+  FakeClock inner(FromUnixMillis(1'800'000'000'000));
+  NonRetreatingClock clock(inner);
+  SystemTime t0 = clock.Now();
+  inner.Advance(std::chrono::minutes(1));
+  EXPECT_EQ(clock.Now(), t0 + std::chrono::minutes(1));
+  inner.JumpWall(-std::chrono::hours(1));
+  EXPECT_EQ(clock.Now(), t0 + std::chrono::minutes(1));
+  inner.Advance(std::chrono::minutes(2));
+  EXPECT_EQ(clock.Now(), t0 + std::chrono::minutes(3));
+}
+
+TEST(NonRetreatingClockTest, WallStepForwardIsFollowed) {
+  FakeClock inner(FromUnixMillis(1'800'000'000'000));
+  NonRetreatingClock clock(inner);
+  SystemTime t0 = clock.Now();
+  inner.JumpWall(std::chrono::hours(1));
+  EXPECT_EQ(clock.Now(), t0 + std::chrono::hours(1));
+  inner.Advance(std::chrono::seconds(5));
+  EXPECT_EQ(clock.Now(), t0 + std::chrono::hours(1) + std::chrono::seconds(5));
+}
+
+TEST(NonRetreatingClockTest, JumpToTheEpochDoesNotRewindTime) {
+  FakeClock inner(FromUnixMillis(1'800'000'000'000));
+  NonRetreatingClock clock(inner);
+  SystemTime t0 = clock.Now();
+  inner.SetWall(SystemTime{});
+  EXPECT_EQ(clock.Now(), t0);
 }
 
 }  // namespace

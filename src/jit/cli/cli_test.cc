@@ -536,13 +536,17 @@ TEST_F(CliTest, IdsAndQueryValuesAreEncodedSoTheyCannotAddParameters) {
 TEST_F(CliTest, GrantsTableShowsTimeRemaining) {
   jitd_.On("GET", "/v1/grants",
            List({GrantJson("grt_1", "active", kNow + std::chrono::minutes(14)),
-                 GrantJson("grt_2", "ended", kNow - std::chrono::minutes(3))}));
+                 GrantJson("grt_2", "ended", kNow - std::chrono::minutes(3)),
+                 GrantJson("grt_3", "ended", kNow + std::chrono::minutes(20))}));
   ASSERT_EQ(Run({"grants", "--active", "--subject", "alice"}), kExitOk) << err_;
   EXPECT_EQ(jitd_.last().Query("active").value_or(""), "true");
   EXPECT_EQ(jitd_.last().Query("subject").value_or(""), "alice");
   EXPECT_THAT(out_, HasSubstr("ID     SUBJECT  ENTITLEMENT   STATE   EXPIRES"));
   EXPECT_THAT(out_, HasSubstr("2026-11-23T12:14:00.000Z (in 14m)"));
   EXPECT_THAT(out_, HasSubstr("2026-11-23T11:57:00.000Z (3m ago)  revoked"));
+  // Ended early: no "in 20m" for a grant that no longer counts down.
+  EXPECT_THAT(out_, HasSubstr("2026-11-23T12:20:00.000Z"));
+  EXPECT_THAT(out_, Not(HasSubstr("(in 20m)")));
 }
 
 TEST_F(CliTest, RevokeSendsTheReason) {

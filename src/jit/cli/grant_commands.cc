@@ -80,11 +80,18 @@ int RunGrants(const CliContext& ctx, const ApiClient& api,
     Table table(
         {"ID", "SUBJECT", "ENTITLEMENT", "STATE", "EXPIRES", "ENDED_REASON"});
     for (const Json& g : JsonArray(body, "items")) {
-      table.AddRow(
-          {JsonText(g, "id"), JsonText(g, "subject"),
-           JsonText(g, "entitlement"), JsonText(g, "state"),
-           TimeWithRelative(JsonText(g, "expires_at"), ctx.env().clock.Now()),
-           JsonText(g, "ended_reason")});
+      // "in 5m" only while the grant is in force: an ended grant's
+      // remaining time would mislead. "3m ago" is always true.
+      std::string expires = JsonText(g, "expires_at");
+      StatusOr<SystemTime> at = ParseTime(expires);
+      bool in_force = JsonText(g, "state") == "active";
+      bool past = at.ok() && *at <= ctx.env().clock.Now();
+      table.AddRow({JsonText(g, "id"), JsonText(g, "subject"),
+                    JsonText(g, "entitlement"), JsonText(g, "state"),
+                    in_force || past
+                        ? TimeWithRelative(expires, ctx.env().clock.Now())
+                        : expires,
+                    JsonText(g, "ended_reason")});
     }
     table.Render(ctx.out());
   });

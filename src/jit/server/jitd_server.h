@@ -56,7 +56,10 @@ class JitdServer {
   Status RecordPolicyLoaded(const std::string& actor);
 
   Config config_;
-  SystemClock clock_;
+  SystemClock system_clock_;
+  // Everything in jitd reads time through this one: a wall clock stepped
+  // back cannot delay expiry (THREATS T13).
+  NonRetreatingClock clock_{system_clock_};
   PosixCommandRunner commands_;
   Environment env_{clock_, commands_};
   std::unique_ptr<Store> base_store_;
