@@ -1,7 +1,5 @@
 #include "jit/api/authenticator.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <array>
 
@@ -15,19 +13,6 @@ bool InAny(const std::vector<std::string>& groups, const std::vector<std::string
 }
 
 }  // namespace
-
-std::string Sha256Hex(std::string_view text) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
-  unsigned int len = 0;
-  EVP_Digest(text.data(), text.size(), md.data(), &len, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned int i = 0; i < len; ++i) {
-    hex.push_back(kHex[md[i] >> 4]);
-    hex.push_back(kHex[md[i] & 0xf]);
-  }
-  return hex;
-}
 
 Authenticator::Authenticator(std::vector<TokenEntry> tokens, RoleGroups roles) {
   Replace(std::move(tokens), std::move(roles));

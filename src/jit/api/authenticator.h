@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "jit/api/http.h"
+#include "jit/base/sha256.h"
 #include "jit/base/status.h"
 #include "jit/workflow/principal.h"
 
@@ -44,7 +45,5 @@ class Authenticator {
   std::shared_ptr<const Table> table_;  // guarded by mu_
 };
 
-// Hex SHA-256 of `text`.
-std::string Sha256Hex(std::string_view text);
 
 }  // namespace jit

@@ -1,11 +1,10 @@
 #include "jit/audit/event.h"
 
-#include <openssl/evp.h>
-
 #include <array>
 #include <memory>
 
 #include "jit/base/duration.h"
+#include "jit/base/sha256.h"
 
 namespace jit {
 namespace {
@@ -62,17 +61,7 @@ std::string ComputeEventHash(const AuditEvent& e) {
   Field(canon, e.request_id);
   Field(canon, e.grant_id);
   Field(canon, e.data);
-  std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
-  unsigned int len = 0;
-  EVP_Digest(canon.data(), canon.size(), md.data(), &len, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(len * 2);
-  for (unsigned int i = 0; i < len; ++i) {
-    hex.push_back(kHex[md[i] >> 4]);
-    hex.push_back(kHex[md[i] & 0xf]);
-  }
-  return hex;
+  return Sha256Hex(canon);
 }
 
 }  // namespace jit

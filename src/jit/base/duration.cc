@@ -132,6 +132,11 @@ StatusOr<SystemTime> ParseTime(std::string_view text) {
                               "\": want RFC 3339, e.g. 2026-01-02T15:04:05Z");
 }
 
+SystemTime TruncateToMillis(SystemTime t) {
+  return std::chrono::time_point_cast<SystemTime::duration>(
+      std::chrono::floor<std::chrono::milliseconds>(t));
+}
+
 int64_t ToUnixMillis(SystemTime t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch())
       .count();

@@ -25,6 +25,10 @@ std::string FormatTime(SystemTime t);
 // Errors: kInvalidArgument, naming the text.
 StatusOr<SystemTime> ParseTime(std::string_view text);
 
+// `t` cut down to whole milliseconds, the precision times are stored and
+// shown with; times compared against stored ones must be cut the same way.
+SystemTime TruncateToMillis(SystemTime t);
+
 // Milliseconds since the Unix epoch, for storage.
 int64_t ToUnixMillis(SystemTime t);
 SystemTime FromUnixMillis(int64_t ms);

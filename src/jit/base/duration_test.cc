@@ -152,3 +152,15 @@ TEST(UnixMillisTest, RoundTrips) {
 
 }  // namespace
 }  // namespace jit
+
+namespace jit {
+namespace {
+
+TEST(TruncateToMillisTest, DropsSubMillisecondPart) {
+  SystemTime t = FromUnixMillis(1'800'000'000'123) + std::chrono::microseconds(999);
+  EXPECT_EQ(TruncateToMillis(t), FromUnixMillis(1'800'000'000'123));
+  EXPECT_EQ(FormatTime(TruncateToMillis(t)), FormatTime(t));
+}
+
+}  // namespace
+}  // namespace jit

@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <vector>
 
+#include "jit/base/sha256.h"
+
 namespace jit {
 
 std::string RandomHex(size_t bytes) {
@@ -14,14 +16,7 @@ std::string RandomHex(size_t bytes) {
     std::fputs("jitd: CSPRNG failure\n", stderr);
     std::abort();
   }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes * 2);
-  for (unsigned char b : buf) {
-    out.push_back(kHex[b >> 4]);
-    out.push_back(kHex[b & 0xf]);
-  }
-  return out;
+  return HexEncode(buf.data(), buf.size());
 }
 
 std::string NewId(std::string_view prefix) {

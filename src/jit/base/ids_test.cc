@@ -45,3 +45,21 @@ TEST(LooksLikeIdTest, RefusesWhatNewIdCannotProduce) {
 
 }  // namespace
 }  // namespace jit
+
+#include "jit/base/sha256.h"
+
+namespace jit {
+namespace {
+
+TEST(Sha256HexTest, MatchesKnownVectors) {
+  EXPECT_EQ(Sha256Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST(HexEncodeTest, EncodesEachByteAsTwoLowerCaseDigits) {
+  const unsigned char bytes[] = {0x00, 0x0f, 0xa0, 0xff};
+  EXPECT_EQ(HexEncode(bytes, sizeof(bytes)), "000fa0ff");
+}
+
+}  // namespace
+}  // namespace jit

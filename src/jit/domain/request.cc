@@ -1,11 +1,10 @@
 #include "jit/domain/request.h"
 
-#include <openssl/sha.h>
-
 #include <array>
 #include <string>
 
 #include "jit/base/duration.h"
+#include "jit/base/sha256.h"
 
 namespace jit {
 namespace {
@@ -71,16 +70,7 @@ std::string RequestBinding(const Request& r) {
   AppendField(canon, "start_at", r.start_at ? FormatTime(*r.start_at) : "");
   AppendField(canon, "emergency", r.emergency == Emergency::kYes ? "1" : "0");
   AppendField(canon, "extends", r.extends);
-  std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
-  SHA256(reinterpret_cast<const unsigned char*>(canon.data()), canon.size(),
-         digest.data());
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned char b : digest) {
-    hex.push_back(kHex[b >> 4]);
-    hex.push_back(kHex[b & 0xf]);
-  }
-  return hex;
+  return Sha256Hex(canon);
 }
 
 }  // namespace jit

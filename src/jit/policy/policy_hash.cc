@@ -1,10 +1,10 @@
 // The version hash of a loaded PolicySet.
 
-#include <openssl/evp.h>
 
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
+#include "jit/base/sha256.h"
 #include "jit/policy/policy_model.h"
 
 namespace jit::policy_internal {
@@ -46,23 +46,6 @@ nlohmann::json PolicyJson(const PolicyDef& p) {
       {"windows", windows}};
 }
 
-std::string Sha256Hex(const std::string& data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  // SHA-256 over an in-memory buffer only fails on allocation failure.
-  if (EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha256(),
-                 nullptr) != 1) {
-    std::abort();
-  }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(size * 2);
-  for (unsigned int i = 0; i < size; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 0xf];
-  }
-  return out;
-}
 
 }  // namespace
 

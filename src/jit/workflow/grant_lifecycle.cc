@@ -179,8 +179,10 @@ StatusOr<Request> GrantLifecycle::Activate(
   g.subject = req.subject;
   g.entitlement = req.entitlement;
   g.connector = ent->connector;
-  g.starts_at = now;
-  g.expires_at = expires_at;
+  g.starts_at = TruncateToMillis(now);
+  // The index, the store and the API all see the same millisecond: a
+  // sub-millisecond tail would allow checks after the expires_at shown.
+  g.expires_at = TruncateToMillis(expires_at);
   g.generation = 1;
   req.state = next;
   req.grant_id = g.id;
