@@ -194,7 +194,7 @@ HttpResponse ApiRoutes::Dispatch(const Principal& who, const HttpRequest& http,
     return m == "GET" ? Summary(who, http) : MethodNotAllowed();
   }
   if (Is(seg, {"v1", "connectors", "*", "ca"}) || Is(seg, {"v1", "connectors", "*", "krl"})) {
-    return m == "GET" ? Connector(http, seg) : MethodNotAllowed();
+    return m == "GET" ? Connector(seg) : MethodNotAllowed();
   }
   return ErrorResponse(NotFoundError("no route " + http.path.substr(0, 200)));
 }
@@ -410,9 +410,7 @@ HttpResponse ApiRoutes::Summary(const Principal& who, const HttpRequest& http) c
                             {"revoke_failures", s->revoke_failures}});
 }
 
-HttpResponse ApiRoutes::Connector(const HttpRequest& http,
-                                  const std::vector<std::string>& seg) const {
-  (void)http;
+HttpResponse ApiRoutes::Connector(const std::vector<std::string>& seg) const {
   return ErrorResponse(NotFoundError("connector " + seg[2].substr(0, 80) +
                                      " has no SSH certificate authority"));
 }

@@ -53,7 +53,7 @@ class ApiRoutes {
   HttpResponse StreamAudit(const Principal& who, const HttpRequest& http) const;
   HttpResponse Entitlements(const Principal& who) const;
   HttpResponse Summary(const Principal& who, const HttpRequest& http) const;
-  HttpResponse Connector(const HttpRequest& http, const std::vector<std::string>& seg) const;
+  HttpResponse Connector(const std::vector<std::string>& seg) const;
   HttpResponse Unauthenticated(const HttpRequest& http) const;
 
   const ApiDeps& deps_;

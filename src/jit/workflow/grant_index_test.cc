@@ -174,3 +174,24 @@ TEST(GrantIndexLengthenTest, KeepsMonotonicTimeAlreadyCountedAfterWallJumpsBack)
 
 }  // namespace
 }  // namespace jit
+
+#include "jit/workflow/metrics.h"
+
+namespace jit {
+namespace {
+
+TEST(MetricsTest, CountsHttpResponsesByStatusAndIgnoresImpossibleCodes) {
+  Metrics m;
+  m.CountHttp(200);
+  m.CountHttp(200);
+  m.CountHttp(503);
+  m.CountHttp(-1);
+  m.CountHttp(1000);
+  std::string text = m.Render(0);
+  EXPECT_NE(text.find("jitd_http_responses_total{code=\"200\"} 2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("jitd_http_responses_total{code=\"503\"} 1\n"), std::string::npos) << text;
+  EXPECT_EQ(text.find("code=\"1000\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace jit

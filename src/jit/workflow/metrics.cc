@@ -22,8 +22,9 @@ void Metrics::ObserveRevokeLatency(std::chrono::milliseconds latency) {
 }
 
 void Metrics::CountHttp(int status) {
-  std::lock_guard lock(mu_);
-  ++http_[status];
+  if (status >= 0 && status < static_cast<int>(http_.size())) {
+    http_[static_cast<size_t>(status)].fetch_add(1, std::memory_order_relaxed);
+  }
 }
 
 std::string Metrics::Render(size_t grants_active) const {
@@ -63,7 +64,9 @@ std::string Metrics::Render(size_t grants_active) const {
   out += fmt::format("jitd_revoke_latency_seconds_count {}\n", latency_count_);
   out += "# HELP jitd_http_responses_total HTTP responses by status code.\n";
   out += "# TYPE jitd_http_responses_total counter\n";
-  for (const auto& [code, n] : http_) {
+  for (size_t code = 0; code < http_.size(); ++code) {
+    uint64_t n = http_[code].load(std::memory_order_relaxed);
+    if (n == 0) continue;
     out +=
         fmt::format("jitd_http_responses_total{{code=\"{}\"}} {}\n", code, n);
   }

@@ -32,11 +32,12 @@ class Metrics {
       0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 30};
   mutable std::mutex mu_;
   std::map<std::string, uint64_t> transitions_;  // guarded by mu_
-  std::map<int, uint64_t> http_;                 // guarded by mu_
   std::array<uint64_t, kBucketsSeconds.size()>
       latency_buckets_{};       // guarded by mu_
   uint64_t latency_count_ = 0;  // guarded by mu_
   double latency_sum_ = 0;      // guarded by mu_
+  // Lock-free: counted on every request, /v1/check included. Index = status.
+  std::array<std::atomic<uint64_t>, 600> http_{};
   std::atomic<uint64_t> revoke_failures_{0};
   std::atomic<int> audit_chain_ok_{1};
   std::atomic<uint64_t> revoke_alerts_{0};
