@@ -22,7 +22,8 @@ TEST_F(BadInputTest, EveryKindOfBadRequestBodyIsRefusedAndChangesNothing) {
   const std::vector<BadCase> cases = {
       {"malformed json", "{\"entitlement\": ", 400, "invalid_request"},
       {"not an object", "[1,2]", 400, "invalid_request"},
-      {"wrong type", R"({"entitlement": 5, "duration": "5m", "justification": "look at logs"})",
+      {"wrong type",
+       R"({"entitlement": 5, "duration": "5m", "justification": "look at logs"})",
        400, "invalid_request"},
       {"emergency wrong type",
        R"({"entitlement": "read", "duration": "5m", "justification": "look at logs", "emergency": "yes"})",
@@ -30,13 +31,17 @@ TEST_F(BadInputTest, EveryKindOfBadRequestBodyIsRefusedAndChangesNothing) {
       {"unknown field",
        R"({"entitlement": "read", "duration": "5m", "justification": "look at logs", "role": "root"})",
        400, "invalid_request"},
-      {"missing duration", R"({"entitlement": "read", "justification": "look at logs"})", 400,
+      {"missing duration",
+       R"({"entitlement": "read", "justification": "look at logs"})", 400,
        "invalid_request"},
-      {"bad duration", R"({"entitlement": "read", "duration": "5 minutes", "justification": "look at logs"})",
+      {"bad duration",
+       R"({"entitlement": "read", "duration": "5 minutes", "justification": "look at logs"})",
        400, "invalid_request"},
-      {"negative duration", R"({"entitlement": "read", "duration": "-5m", "justification": "look at logs"})",
+      {"negative duration",
+       R"({"entitlement": "read", "duration": "-5m", "justification": "look at logs"})",
        400, "invalid_request"},
-      {"zero duration", R"({"entitlement": "read", "duration": "0s", "justification": "look at logs"})",
+      {"zero duration",
+       R"({"entitlement": "read", "duration": "0s", "justification": "look at logs"})",
        400, "invalid_request"},
       {"overflow duration",
        R"({"entitlement": "read", "duration": "99999999999999999999h", "justification": "look at logs"})",
@@ -45,13 +50,16 @@ TEST_F(BadInputTest, EveryKindOfBadRequestBodyIsRefusedAndChangesNothing) {
        R"({"entitlement": "read", "duration": "5m", "justification": "look at logs", "start_at": "tomorrow"})",
        400, "invalid_request"},
       {"unknown entitlement",
-       R"({"entitlement": "everything", "duration": "5m", "justification": "look at logs"})", 403,
-       "policy_denied"},
-      {"vague justification", R"({"entitlement": "read", "duration": "5m", "justification": "x"})",
+       R"({"entitlement": "everything", "duration": "5m", "justification": "look at logs"})",
        403, "policy_denied"},
-      {"over the maximum", R"({"entitlement": "read", "duration": "2h", "justification": "look at logs"})",
+      {"vague justification",
+       R"({"entitlement": "read", "duration": "5m", "justification": "x"})",
        403, "policy_denied"},
-      {"2 MB body", "{\"justification\": \"" + std::string(2 << 20, 'a') + "\"}", 413,
+      {"over the maximum",
+       R"({"entitlement": "read", "duration": "2h", "justification": "look at logs"})",
+       403, "policy_denied"},
+      {"2 MB body",
+       "{\"justification\": \"" + std::string(2 << 20, 'a') + "\"}", 413,
        "too_large"},
   };
   for (const BadCase& c : cases) {
@@ -59,7 +67,8 @@ TEST_F(BadInputTest, EveryKindOfBadRequestBodyIsRefusedAndChangesNothing) {
     EXPECT_EQ(r.status, c.status) << c.name << ": " << r.raw.substr(0, 300);
     ASSERT_TRUE(r.body.is_object()) << c.name << ": " << r.raw.substr(0, 300);
     EXPECT_EQ(r.body["error"]["code"], c.code) << c.name;
-    EXPECT_FALSE(r.body["error"]["message"].get<std::string>().empty()) << c.name;
+    EXPECT_FALSE(r.body["error"]["message"].get<std::string>().empty())
+        << c.name;
   }
   EXPECT_EQ(jitd_->Get("/v1/requests", kAuditor).body["items"].size(), 0u);
   EXPECT_EQ(jitd_->Get("/v1/grants", kAuditor).body["items"].size(), 0u);
@@ -70,7 +79,8 @@ TEST_F(BadInputTest, PolicyDenialListsEveryReason) {
   Reply r = Ask(kAlice, "admin", "5h", "x", "JIRA-1");
   ASSERT_EQ(r.status, 403);
   EXPECT_EQ(r.body["error"]["code"], "policy_denied");
-  EXPECT_GE(r.body["error"]["reasons"].size(), 3u) << r.raw;  // duration, reason, ticket
+  EXPECT_GE(r.body["error"]["reasons"].size(), 3u)
+      << r.raw;  // duration, reason, ticket
 }
 
 TEST_F(BadInputTest, AuthenticationErrorsAre401) {
@@ -81,19 +91,25 @@ TEST_F(BadInputTest, AuthenticationErrorsAre401) {
 }
 
 TEST_F(BadInputTest, UnknownIdsAndRoutesAre404AndWrongStatesAre409) {
-  EXPECT_EQ(jitd_->Get("/v1/requests/req_00000000000000000000000000000000", kAlice).status, 404);
+  EXPECT_EQ(
+      jitd_->Get("/v1/requests/req_00000000000000000000000000000000", kAlice)
+          .status,
+      404);
   EXPECT_EQ(jitd_->Get("/v1/requests/../../etc/passwd", kAlice).status, 404);
-  EXPECT_EQ(Decide(kBob, "req_00000000000000000000000000000000", "approve").status, 404);
+  EXPECT_EQ(
+      Decide(kBob, "req_00000000000000000000000000000000", "approve").status,
+      404);
   EXPECT_EQ(jitd_->Get("/v1/nothing", kAlice).status, 404);
   EXPECT_EQ(jitd_->Get("/v1/requests?limit=5000", kAlice).status, 400);
   EXPECT_EQ(jitd_->Get("/v1/requests?state=happy", kAlice).status, 400);
   EXPECT_EQ(jitd_->Get("/v1/audit?after=-1", kAuditor).status, 400);
-  std::string id = Ask(kAlice, "read", "5m", "look at the slow query log").body["id"];
+  std::string id =
+      Ask(kAlice, "read", "5m", "look at the slow query log").body["id"];
   Reply cancel = Decide(kAlice, id, "cancel");  // already active
   EXPECT_EQ(cancel.status, 409);
   EXPECT_EQ(cancel.body["error"]["code"], "conflict");
-  Reply bad_comment = jitd_->Call("POST", "/v1/requests/" + id + "/approve", kBob,
-                                  R"({"comment": 12})");
+  Reply bad_comment = jitd_->Call("POST", "/v1/requests/" + id + "/approve",
+                                  kBob, R"({"comment": 12})");
   EXPECT_EQ(bad_comment.status, 400);
 }
 

@@ -10,14 +10,16 @@ class CliTest : public JitdTest {
  protected:
   ProgramResult Jit(const std::string& token, std::vector<std::string> args) {
     args.insert(args.begin(), JIT_BIN);
-    return RunProgram(args, {{"JIT_SERVER", jitd_->url()}, {"JIT_TOKEN", token},
+    return RunProgram(args, {{"JIT_SERVER", jitd_->url()},
+                             {"JIT_TOKEN", token},
                              {"HOME", tmp_.path()}});
   }
 };
 
 TEST_F(CliTest, RequestApproveListRevokeAndVerifyFromTheCommandLine) {
-  ProgramResult asked = Jit(kAlice, {"request", "admin", "--for", "10m", "--reason",
-                                     "rotate the TLS keys on db1", "--ticket", "OPS-9", "--json"});
+  ProgramResult asked = Jit(
+      kAlice, {"request", "admin", "--for", "10m", "--reason",
+               "rotate the TLS keys on db1", "--ticket", "OPS-9", "--json"});
   ASSERT_EQ(asked.exit_code, 0) << asked.out << asked.err;
   auto req = nlohmann::json::parse(asked.out);
   std::string id = req["id"];
@@ -29,7 +31,8 @@ TEST_F(CliTest, RequestApproveListRevokeAndVerifyFromTheCommandLine) {
 
   ProgramResult self = Jit(kAlice, {"approve", id});
   EXPECT_NE(self.exit_code, 0);
-  EXPECT_NE((self.out + self.err).find("self_approval"), std::string::npos) << self.out << self.err;
+  EXPECT_NE((self.out + self.err).find("self_approval"), std::string::npos)
+      << self.out << self.err;
 
   ProgramResult approved = Jit(kBob, {"approve", id});
   ASSERT_EQ(approved.exit_code, 0) << approved.out << approved.err;
@@ -43,7 +46,8 @@ TEST_F(CliTest, RequestApproveListRevokeAndVerifyFromTheCommandLine) {
   ProgramResult table = Jit(kAlice, {"grants"});
   EXPECT_NE(table.out.find(grant_id), std::string::npos) << table.out;
 
-  ProgramResult revoked = Jit(kAlice, {"revoke", grant_id, "--reason", "task done"});
+  ProgramResult revoked =
+      Jit(kAlice, {"revoke", grant_id, "--reason", "task done"});
   EXPECT_EQ(revoked.exit_code, 0) << revoked.out << revoked.err;
 
   ProgramResult verify = Jit(kAuditor, {"audit", "verify"});
@@ -56,7 +60,8 @@ TEST_F(CliTest, RequestApproveListRevokeAndVerifyFromTheCommandLine) {
 }
 
 TEST_F(CliTest, PolicyDenialPrintsReasonsAndExitsNonZero) {
-  ProgramResult r = Jit(kAlice, {"request", "admin", "--for", "5h", "--reason", "x"});
+  ProgramResult r =
+      Jit(kAlice, {"request", "admin", "--for", "5h", "--reason", "x"});
   EXPECT_NE(r.exit_code, 0);
   std::string all = r.out + r.err;
   EXPECT_NE(all.find("policy_denied"), std::string::npos) << all;

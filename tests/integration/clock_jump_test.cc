@@ -11,12 +11,14 @@
 namespace jit::testing {
 namespace {
 
-constexpr char kLibFaketime[] = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+constexpr char kLibFaketime[] =
+    "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
 
 class ClockJumpTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ClockJumpTest, GrantEndsAfterItsDurationWhateverTheWallClockDoes) {
-  if (!std::filesystem::exists(kLibFaketime)) GTEST_SKIP() << "libfaketime not installed";
+  if (!std::filesystem::exists(kLibFaketime))
+    GTEST_SKIP() << "libfaketime not installed";
   TempDir tmp;
   std::string target = tmp.path() + "/target";
   std::filesystem::create_directories(target + "/held");
@@ -32,30 +34,36 @@ TEST_P(ClockJumpTest, GrantEndsAfterItsDurationWhateverTheWallClockDoes) {
 
   auto started = std::chrono::steady_clock::now();
   Reply asked = jitd.Post("/v1/requests", kAlice,
-                          {{"entitlement", "box"}, {"duration", "3s"},
+                          {{"entitlement", "box"},
+                           {"duration", "3s"},
                            {"justification", "deploy hotfix"}});
   ASSERT_EQ(asked.status, 201) << asked.raw;
   std::string grant_id = asked.body["grant_id"];
   ASSERT_TRUE(std::filesystem::exists(target + "/held/" + grant_id));
 
   std::ofstream(offset_file, std::ios::trunc) << GetParam() << "\n";
-  bool gone = WaitUntil([&] { return !std::filesystem::exists(target + "/held/" + grant_id); },
-                        std::chrono::seconds(20));
+  bool gone = WaitUntil(
+      [&] { return !std::filesystem::exists(target + "/held/" + grant_id); },
+      std::chrono::seconds(20));
   auto lived = std::chrono::steady_clock::now() - started;
-  ASSERT_TRUE(gone) << "grant outlived its duration after a wall-clock jump of " << GetParam()
-                    << "\n" << jitd.log();
+  ASSERT_TRUE(gone) << "grant outlived its duration after a wall-clock jump of "
+                    << GetParam() << "\n"
+                    << jitd.log();
   EXPECT_LT(lived, std::chrono::seconds(6));
-  Reply check = jitd.Post("/v1/check", kAlice, {{"subject", "alice"}, {"entitlement", "box"}});
+  Reply check = jitd.Post("/v1/check", kAlice,
+                          {{"subject", "alice"}, {"entitlement", "box"}});
   EXPECT_FALSE(check.body["allowed"].get<bool>());
   EXPECT_TRUE(jitd.Get("/v1/audit/verify", kAuditor).body["ok"].get<bool>());
 }
 
 INSTANTIATE_TEST_SUITE_P(Jumps, ClockJumpTest,
-                         ::testing::Values("-1h", "+1h", "@1970-01-01 00:00:10"),
+                         ::testing::Values("-1h", "+1h",
+                                           "@1970-01-01 00:00:10"),
                          [](const auto& info) {
-                           return std::string(info.index == 0   ? "BackOneHour"
-                                              : info.index == 1 ? "ForwardOneHour"
-                                                                : "ToTheEpoch");
+                           return std::string(info.index == 0 ? "BackOneHour"
+                                              : info.index == 1
+                                                  ? "ForwardOneHour"
+                                                  : "ToTheEpoch");
                          });
 
 }  // namespace

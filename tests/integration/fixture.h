@@ -29,22 +29,33 @@ inline std::string TestConfig(const std::string& target_dir,
   return R"(storage: sqlite
 auth:
   tokens:
-    - {subject: alice, groups: )" + alice_groups + R"(, token: ")" + kAlice + R"("}
-    - {subject: alice-alt, person: alice, groups: [sre], token: ")" + kAliceAlt + R"("}
-    - {subject: bob, groups: [sre], token: ")" + kBob + R"("}
-    - {subject: carol, groups: [sre], token: ")" + kCarol + R"("}
-    - {subject: mallory, groups: [], token: ")" + kMallory + R"("}
-    - {subject: audrey, groups: [audit], token: ")" + kAuditor + R"("}
-    - {subject: adam, groups: [secops], token: ")" + kAdmin + R"("}
-    - {subject: host1, groups: [hosts], token: ")" + kEnforcer + R"("}
+    - {subject: alice, groups: )" +
+         alice_groups + R"(, token: ")" + kAlice + R"("}
+    - {subject: alice-alt, person: alice, groups: [sre], token: ")" +
+         kAliceAlt + R"("}
+    - {subject: bob, groups: [sre], token: ")" +
+         kBob + R"("}
+    - {subject: carol, groups: [sre], token: ")" +
+         kCarol + R"("}
+    - {subject: mallory, groups: [], token: ")" +
+         kMallory + R"("}
+    - {subject: audrey, groups: [audit], token: ")" +
+         kAuditor + R"("}
+    - {subject: adam, groups: [secops], token: ")" +
+         kAdmin + R"("}
+    - {subject: host1, groups: [hosts], token: ")" +
+         kEnforcer + R"("}
 roles: {admin: [secops], auditor: [audit], enforcer: [hosts]}
 connectors:
   - {name: demo, type: fake}
   - name: target
     type: exec
-    grant: [/bin/sh, )" + script + ", grant, " + target_dir + R"(, "{grant_id}"]
-    revoke: [/bin/sh, )" + script + ", revoke, " + target_dir + R"(, "{grant_id}"]
-    check: [/bin/sh, )" + script + ", check, " + target_dir + R"(, "{grant_id}"]
+    grant: [/bin/sh, )" +
+         script + ", grant, " + target_dir + R"(, "{grant_id}"]
+    revoke: [/bin/sh, )" +
+         script + ", revoke, " + target_dir + R"(, "{grant_id}"]
+    check: [/bin/sh, )" +
+         script + ", check, " + target_dir + R"(, "{grant_id}"]
     timeout: 10s
 entitlements:
   - {name: read, connector: demo, max_duration: 1h}
@@ -100,8 +111,10 @@ class JitdTest : public ::testing::Test {
     if (!ticket.empty()) body["ticket"] = ticket;
     return jitd_->Post("/v1/requests", token, body);
   }
-  Reply Decide(const std::string& token, const std::string& id, const std::string& verb) {
-    return jitd_->Post("/v1/requests/" + id + "/" + verb, token, nlohmann::json::object());
+  Reply Decide(const std::string& token, const std::string& id,
+               const std::string& verb) {
+    return jitd_->Post("/v1/requests/" + id + "/" + verb, token,
+                       nlohmann::json::object());
   }
   nlohmann::json AuditEvents() {
     return jitd_->Get("/v1/audit?limit=1000", kAuditor).body["items"];

@@ -21,7 +21,8 @@ extern char** environ;
 namespace jit::testing {
 
 TempDir::TempDir() {
-  std::string tmpl = (std::filesystem::temp_directory_path() / "jitd-it-XXXXXX").string();
+  std::string tmpl =
+      (std::filesystem::temp_directory_path() / "jitd-it-XXXXXX").string();
   char* made = mkdtemp(tmpl.data());
   if (made == nullptr) std::abort();
   path_ = made;
@@ -46,7 +47,8 @@ uint16_t FreePort() {
   return port;
 }
 
-bool WaitUntil(const std::function<bool()>& pred, std::chrono::milliseconds limit) {
+bool WaitUntil(const std::function<bool()>& pred,
+               std::chrono::milliseconds limit) {
   auto end = std::chrono::steady_clock::now() + limit;
   for (int i = 0; i < 100000; ++i) {
     if (pred()) return true;
@@ -71,7 +73,9 @@ void JitdProcess::RewriteConfig(std::string config_yaml) {
       << config_yaml;
 }
 
-std::string JitdProcess::url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+std::string JitdProcess::url() const {
+  return "http://127.0.0.1:" + std::to_string(port_);
+}
 
 std::string JitdProcess::log() const {
   std::ifstream in(dir_ + "/jitd.log");
@@ -84,8 +88,8 @@ pid_t JitdProcess::Spawn() {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   std::string log_path = dir_ + "/jitd.log";
-  posix_spawn_file_actions_addopen(&actions, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND,
-                                   0644);
+  posix_spawn_file_actions_addopen(&actions, 1, log_path.c_str(),
+                                   O_WRONLY | O_CREAT | O_APPEND, 0644);
   posix_spawn_file_actions_adddup2(&actions, 1, 2);
   std::string bin = JITD_BIN;
   std::string flag = "--config";
@@ -93,7 +97,8 @@ pid_t JitdProcess::Spawn() {
   char* argv[] = {bin.data(), flag.data(), cfg.data(), nullptr};
   std::vector<std::string> env_text;
   for (char** e = environ; *e != nullptr; ++e) env_text.emplace_back(*e);
-  for (const auto& [name, value] : extra_env_) env_text.push_back(name + "=" + value);
+  for (const auto& [name, value] : extra_env_)
+    env_text.push_back(name + "=" + value);
   std::vector<char*> envp;
   for (std::string& e : env_text) envp.push_back(e.data());
   envp.push_back(nullptr);
@@ -105,7 +110,8 @@ pid_t JitdProcess::Spawn() {
 
 Status JitdProcess::Start() {
   pid_ = Spawn();
-  if (pid_ < 0) return UnavailableError("cannot start " + std::string(JITD_BIN));
+  if (pid_ < 0)
+    return UnavailableError("cannot start " + std::string(JITD_BIN));
   bool ready = WaitUntil(
       [&] {
         int status = 0;
@@ -116,7 +122,8 @@ Status JitdProcess::Start() {
         return Get("/readyz", "").status == 200;
       },
       std::chrono::seconds(20));
-  if (pid_ < 0) return UnavailableError("jitd exited during start-up:\n" + log());
+  if (pid_ < 0)
+    return UnavailableError("jitd exited during start-up:\n" + log());
   if (!ready) return UnavailableError("jitd not ready within 20 s:\n" + log());
   return OkStatus();
 }
@@ -132,7 +139,8 @@ StatusOr<std::pair<int, std::string>> JitdProcess::RunToExit() {
     waitpid(pid, &status, 0);
     return DeadlineExceededError("jitd did not exit");
   }
-  return std::make_pair(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), log());
+  return std::make_pair(
+      WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), log());
 }
 
 void JitdProcess::Signal(int sig) {
@@ -151,8 +159,9 @@ void JitdProcess::Stop() {
   if (pid_ <= 0) return;
   kill(pid_, SIGTERM);
   int status = 0;
-  bool exited = WaitUntil([&] { return waitpid(pid_, &status, WNOHANG) == pid_; },
-                          std::chrono::seconds(10));
+  bool exited =
+      WaitUntil([&] { return waitpid(pid_, &status, WNOHANG) == pid_; },
+                std::chrono::seconds(10));
   if (!exited) {
     kill(pid_, SIGKILL);
     waitpid(pid_, &status, 0);
@@ -160,9 +169,10 @@ void JitdProcess::Stop() {
   pid_ = -1;
 }
 
-Reply JitdProcess::Call(const std::string& method, const std::string& target,
-                        const std::string& token, const std::string& body,
-                        const std::map<std::string, std::string>& headers) const {
+Reply JitdProcess::Call(
+    const std::string& method, const std::string& target,
+    const std::string& token, const std::string& body,
+    const std::map<std::string, std::string>& headers) const {
   Reply r;
   auto client = HttpClient::Create(url(), std::chrono::seconds(10));
   if (!client.ok()) return r;
@@ -170,7 +180,8 @@ Reply JitdProcess::Call(const std::string& method, const std::string& target,
   if (!resp.ok()) return r;
   r.status = resp->status;
   r.raw = resp->body;
-  r.body = nlohmann::json::parse(resp->body, nullptr, /*allow_exceptions=*/false);
+  r.body =
+      nlohmann::json::parse(resp->body, nullptr, /*allow_exceptions=*/false);
   return r;
 }
 
@@ -186,7 +197,8 @@ ProgramResult RunProgram(const std::vector<std::string>& argv,
 }
 
 std::string Sqlite(const std::string& db, const std::string& sql) {
-  ProgramResult r = RunProgram({"/usr/bin/sqlite3", "-cmd", ".timeout 5000", db, sql}, {});
+  ProgramResult r =
+      RunProgram({"/usr/bin/sqlite3", "-cmd", ".timeout 5000", db, sql}, {});
   return r.out + r.err;
 }
 

@@ -53,10 +53,12 @@ class JitdProcess {
   void RewriteConfig(std::string config_yaml);
   // Extra environment for the jitd process (e.g. libfaketime), from the
   // next Start() on.
-  void SetEnv(std::map<std::string, std::string> env) { extra_env_ = std::move(env); }
+  void SetEnv(std::map<std::string, std::string> env) {
+    extra_env_ = std::move(env);
+  }
 
-  Reply Call(const std::string& method, const std::string& target, const std::string& token,
-             const std::string& body = "",
+  Reply Call(const std::string& method, const std::string& target,
+             const std::string& token, const std::string& body = "",
              const std::map<std::string, std::string>& headers = {}) const;
   Reply Get(const std::string& target, const std::string& token) const {
     return Call("GET", target, token);
@@ -95,6 +97,7 @@ ProgramResult RunProgram(const std::vector<std::string>& argv,
 std::string Sqlite(const std::string& db, const std::string& sql);
 
 // Polls `pred` every 20 ms until true or `limit` passed. Bounded.
-bool WaitUntil(const std::function<bool()>& pred, std::chrono::milliseconds limit);
+bool WaitUntil(const std::function<bool()>& pred,
+               std::chrono::milliseconds limit);
 
 }  // namespace jit::testing

@@ -10,7 +10,8 @@ namespace {
 using nlohmann::json;
 
 TEST_F(JitdTest, RequestApproveActivateExpireWithVerifiedAudit) {
-  Reply asked = Ask(kAlice, "admin", "3s", "rotate the TLS keys on db1", "OPS-42");
+  Reply asked =
+      Ask(kAlice, "admin", "3s", "rotate the TLS keys on db1", "OPS-42");
   ASSERT_EQ(asked.status, 201) << asked.raw;
   std::string id = asked.body["id"];
   EXPECT_EQ(asked.body["state"], "pending");
@@ -21,7 +22,8 @@ TEST_F(JitdTest, RequestApproveActivateExpireWithVerifiedAudit) {
   EXPECT_EQ(approved.body["state"], "active");
   std::string grant_id = approved.body["grant_id"];
 
-  Reply check = jitd_->Post("/v1/check", kAlice, {{"subject", "alice"}, {"entitlement", "admin"}});
+  Reply check = jitd_->Post("/v1/check", kAlice,
+                            {{"subject", "alice"}, {"entitlement", "admin"}});
   ASSERT_EQ(check.status, 200);
   EXPECT_TRUE(check.body["allowed"].get<bool>());
   EXPECT_EQ(check.body["grant_id"], grant_id);
@@ -32,7 +34,10 @@ TEST_F(JitdTest, RequestApproveActivateExpireWithVerifiedAudit) {
 
   // It ends on its own: revoked within a second or so of expires_at.
   bool ended = WaitUntil(
-      [&] { return jitd_->Get("/v1/grants/" + grant_id, kAlice).body["state"] == "ended"; },
+      [&] {
+        return jitd_->Get("/v1/grants/" + grant_id, kAlice).body["state"] ==
+               "ended";
+      },
       std::chrono::seconds(10));
   ASSERT_TRUE(ended) << jitd_->log();
   Reply after = jitd_->Get("/v1/grants/" + grant_id, kAlice);
@@ -42,7 +47,8 @@ TEST_F(JitdTest, RequestApproveActivateExpireWithVerifiedAudit) {
   ASSERT_TRUE(expires.ok() && ended_at.ok());
   EXPECT_LE(*ended_at - *expires, std::chrono::milliseconds(1500));
   EXPECT_EQ(jitd_->Get("/v1/requests/" + id, kAlice).body["state"], "expired");
-  check = jitd_->Post("/v1/check", kAlice, {{"subject", "alice"}, {"entitlement", "admin"}});
+  check = jitd_->Post("/v1/check", kAlice,
+                      {{"subject", "alice"}, {"entitlement", "admin"}});
   EXPECT_FALSE(check.body["allowed"].get<bool>());
 
   // Every step is in the log, and the log verifies.
@@ -50,9 +56,9 @@ TEST_F(JitdTest, RequestApproveActivateExpireWithVerifiedAudit) {
   for (const auto& e : AuditEvents()) {
     if (e["request_id"] == id) types.push_back(e["type"]);
   }
-  EXPECT_EQ(types, (std::vector<std::string>{"request.created", "request.approved",
-                                             "grant.activated", "grant.expired",
-                                             "grant.sessions_killed"}));
+  EXPECT_EQ(types, (std::vector<std::string>{
+                       "request.created", "request.approved", "grant.activated",
+                       "grant.expired", "grant.sessions_killed"}));
   Reply verify = jitd_->Get("/v1/audit/verify", kAuditor);
   ASSERT_EQ(verify.status, 200);
   EXPECT_TRUE(verify.body["ok"].get<bool>()) << verify.raw;
@@ -67,7 +73,8 @@ TEST_F(JitdTest, AutoApprovedRequestIsActiveAtOnceAndHeldInTarget) {
   EXPECT_TRUE(Held(grant_id));
   int approvals_by_policy = 0;
   for (const auto& e : AuditEvents()) {
-    if (e["type"] == "request.approved" && e["actor"] == "policy") ++approvals_by_policy;
+    if (e["type"] == "request.approved" && e["actor"] == "policy")
+      ++approvals_by_policy;
   }
   EXPECT_EQ(approvals_by_policy, 1);
 }
@@ -76,26 +83,33 @@ TEST_F(JitdTest, HolderEndsEarlyAndTargetLetsGo) {
   Reply asked = Ask(kAlice, "box", "10m", "deploy hotfix");
   ASSERT_EQ(asked.status, 201);
   std::string grant_id = asked.body["grant_id"];
-  Reply done = jitd_->Post("/v1/grants/" + grant_id + "/revoke", kAlice, {{"reason", "task done"}});
+  Reply done = jitd_->Post("/v1/grants/" + grant_id + "/revoke", kAlice,
+                           {{"reason", "task done"}});
   ASSERT_EQ(done.status, 200) << done.raw;
   EXPECT_EQ(done.body["state"], "ended");
   EXPECT_EQ(done.body["ended_reason"], "completed");
   EXPECT_FALSE(Held(grant_id));
-  EXPECT_EQ(jitd_->Get("/v1/requests/" + asked.body["id"].get<std::string>(), kAlice)
-                .body["state"],
-            "completed");
+  EXPECT_EQ(
+      jitd_->Get("/v1/requests/" + asked.body["id"].get<std::string>(), kAlice)
+          .body["state"],
+      "completed");
 }
 
 TEST_F(JitdTest, AdminRevokesSomeoneElsesGrant) {
   Reply asked = Ask(kAlice, "box", "10m", "deploy hotfix");
   std::string grant_id = asked.body["grant_id"];
-  EXPECT_EQ(jitd_->Post("/v1/grants/" + grant_id + "/revoke", kMallory, {{"reason", "x"}}).status,
+  EXPECT_EQ(jitd_
+                ->Post("/v1/grants/" + grant_id + "/revoke", kMallory,
+                       {{"reason", "x"}})
+                .status,
             404);
-  Reply revoked = jitd_->Post("/v1/grants/" + grant_id + "/revoke", kAdmin, {{"reason", "incident"}});
+  Reply revoked = jitd_->Post("/v1/grants/" + grant_id + "/revoke", kAdmin,
+                              {{"reason", "incident"}});
   ASSERT_EQ(revoked.status, 200) << revoked.raw;
   EXPECT_EQ(revoked.body["ended_reason"], "revoked");
   EXPECT_FALSE(Held(grant_id));
-  Reply again = jitd_->Post("/v1/grants/" + grant_id + "/revoke", kAdmin, {{"reason", "again"}});
+  Reply again = jitd_->Post("/v1/grants/" + grant_id + "/revoke", kAdmin,
+                            {{"reason", "again"}});
   EXPECT_EQ(again.status, 409);
   EXPECT_EQ(again.body["error"]["code"], "conflict");
 }
@@ -103,9 +117,11 @@ TEST_F(JitdTest, AdminRevokesSomeoneElsesGrant) {
 TEST_F(JitdTest, ExtendMovesExpiryOfTheSameGrantWithoutGap) {  // THREATS T15
   Reply asked = Ask(kAlice, "box", "10m", "long migration");
   std::string grant_id = asked.body["grant_id"];
-  std::string before = jitd_->Get("/v1/grants/" + grant_id, kAlice).body["expires_at"];
-  Reply ext = jitd_->Post("/v1/grants/" + grant_id + "/extend", kAlice,
-                          {{"duration", "15m"}, {"justification", "migration slower"}});
+  std::string before =
+      jitd_->Get("/v1/grants/" + grant_id, kAlice).body["expires_at"];
+  Reply ext =
+      jitd_->Post("/v1/grants/" + grant_id + "/extend", kAlice,
+                  {{"duration", "15m"}, {"justification", "migration slower"}});
   ASSERT_EQ(ext.status, 201) << ext.raw;
   EXPECT_EQ(ext.body["extends"], grant_id);
   EXPECT_EQ(ext.body["grant_id"], grant_id);
@@ -120,8 +136,9 @@ TEST_F(JitdTest, ExtendMovesExpiryOfTheSameGrantWithoutGap) {  // THREATS T15
   Reply grants = jitd_->Get("/v1/grants?active=true", kAlice);
   EXPECT_EQ(grants.body["items"].size(), 1u);
   // Beyond the policy maximum: refused.
-  Reply too_long = jitd_->Post("/v1/grants/" + grant_id + "/extend", kAlice,
-                               {{"duration", "1h"}, {"justification", "forever"}});
+  Reply too_long =
+      jitd_->Post("/v1/grants/" + grant_id + "/extend", kAlice,
+                  {{"duration", "1h"}, {"justification", "forever"}});
   EXPECT_EQ(too_long.status, 403);
   EXPECT_EQ(too_long.body["error"]["code"], "policy_denied");
 }
@@ -134,15 +151,20 @@ TEST_F(JitdTest, NOfMNeedsDistinctApprovers) {
   Reply twice = Decide(kBob, id, "approve");  // THREATS T2
   EXPECT_EQ(twice.status, 409);
   EXPECT_EQ(twice.body["error"]["code"], "conflict");
-  EXPECT_EQ(jitd_->Get("/v1/requests/" + id, kAlice).body["approvals"].size(), 1u);
+  EXPECT_EQ(jitd_->Get("/v1/requests/" + id, kAlice).body["approvals"].size(),
+            1u);
   Reply second = Decide(kCarol, id, "approve");
   ASSERT_EQ(second.status, 200);
   EXPECT_EQ(second.body["state"], "active");
 }
 
 TEST_F(JitdTest, DenyAndCancelEndPendingRequests) {
-  std::string a = Ask(kAlice, "admin", "10m", "rotate the TLS keys on db1", "OPS-1").body["id"];
-  std::string b = Ask(kAlice, "admin", "10m", "rotate the TLS keys on db2", "OPS-2").body["id"];
+  std::string a =
+      Ask(kAlice, "admin", "10m", "rotate the TLS keys on db1", "OPS-1")
+          .body["id"];
+  std::string b =
+      Ask(kAlice, "admin", "10m", "rotate the TLS keys on db2", "OPS-2")
+          .body["id"];
   EXPECT_EQ(Decide(kBob, a, "deny").body["state"], "denied");
   EXPECT_EQ(Decide(kAlice, b, "cancel").body["state"], "cancelled");
   Reply late = Decide(kCarol, a, "approve");
@@ -153,7 +175,8 @@ TEST_F(JitdTest, DenyAndCancelEndPendingRequests) {
 TEST_F(JitdTest, ListsAreScopedToWhatTheCallerMaySee) {
   Ask(kAlice, "admin", "10m", "rotate the TLS keys on db1", "OPS-1");
   EXPECT_EQ(jitd_->Get("/v1/requests", kAlice).body["items"].size(), 1u);
-  EXPECT_EQ(jitd_->Get("/v1/requests", kBob).body["items"].size(), 1u);  // approver
+  EXPECT_EQ(jitd_->Get("/v1/requests", kBob).body["items"].size(),
+            1u);  // approver
   EXPECT_EQ(jitd_->Get("/v1/requests", kMallory).body["items"].size(), 0u);
   EXPECT_EQ(jitd_->Get("/v1/requests", kAuditor).body["items"].size(), 1u);
   Reply ents = jitd_->Get("/v1/entitlements", kAlice);
@@ -161,10 +184,14 @@ TEST_F(JitdTest, ListsAreScopedToWhatTheCallerMaySee) {
   EXPECT_EQ(jitd_->Get("/v1/entitlements", kMallory).body["items"].size(), 0u);
   EXPECT_EQ(jitd_->Get("/v1/audit/verify", kMallory).status, 403);
   // Checking someone else needs the enforcer role.
-  EXPECT_EQ(jitd_->Post("/v1/check", kMallory, {{"subject", "alice"}, {"entitlement", "read"}})
+  EXPECT_EQ(jitd_
+                ->Post("/v1/check", kMallory,
+                       {{"subject", "alice"}, {"entitlement", "read"}})
                 .status,
             403);
-  EXPECT_EQ(jitd_->Post("/v1/check", kEnforcer, {{"subject", "alice"}, {"entitlement", "read"}})
+  EXPECT_EQ(jitd_
+                ->Post("/v1/check", kEnforcer,
+                       {{"subject", "alice"}, {"entitlement", "read"}})
                 .status,
             200);
 }
@@ -175,10 +202,14 @@ TEST_F(JitdTest, HealthReadinessAndMetrics) {
   Ask(kAlice, "read", "5m", "look at the slow query log");
   Reply metrics = jitd_->Get("/metrics", "");
   EXPECT_EQ(metrics.status, 200);
-  EXPECT_NE(metrics.raw.find("jitd_grants_active 1"), std::string::npos) << metrics.raw;
-  EXPECT_NE(metrics.raw.find("jitd_revoke_latency_seconds_bucket"), std::string::npos);
-  EXPECT_NE(metrics.raw.find("jitd_revoke_failures_total 0"), std::string::npos);
-  EXPECT_NE(metrics.raw.find("jitd_requests_total{state=\"active\"} 1"), std::string::npos);
+  EXPECT_NE(metrics.raw.find("jitd_grants_active 1"), std::string::npos)
+      << metrics.raw;
+  EXPECT_NE(metrics.raw.find("jitd_revoke_latency_seconds_bucket"),
+            std::string::npos);
+  EXPECT_NE(metrics.raw.find("jitd_revoke_failures_total 0"),
+            std::string::npos);
+  EXPECT_NE(metrics.raw.find("jitd_requests_total{state=\"active\"} 1"),
+            std::string::npos);
 }
 
 TEST_F(JitdTest, ReportSummaryCountsRequests) {

@@ -15,11 +15,13 @@ TEST_F(JitdTest, T10_GrantThatExpiredWhileDownIsRevokedBeforeReady) {
   ASSERT_EQ(asked.status, 201) << asked.raw;
   std::string grant_id = asked.body["grant_id"];
   ASSERT_TRUE(Held(grant_id));
-  SystemTime expires =
-      *ParseTime(jitd_->Get("/v1/grants/" + grant_id, kAlice).body["expires_at"].get<std::string>());
+  SystemTime expires = *ParseTime(jitd_->Get("/v1/grants/" + grant_id, kAlice)
+                                      .body["expires_at"]
+                                      .get<std::string>());
   jitd_->Kill9();
-  ASSERT_TRUE(WaitUntil([&] { return std::chrono::system_clock::now() > expires; },
-                        std::chrono::seconds(10)));
+  ASSERT_TRUE(
+      WaitUntil([&] { return std::chrono::system_clock::now() > expires; },
+                std::chrono::seconds(10)));
   EXPECT_TRUE(Held(grant_id));  // nobody revoked it while jitd was down
   ASSERT_TRUE(jitd_->Start().ok());
   // The first moment jitd is ready, the privilege is already gone.
@@ -35,13 +37,17 @@ TEST_F(JitdTest, T10_RevokeCutShortByACrashIsFinishedAtStartUp) {
   std::string grant_id = asked.body["grant_id"];
   std::ofstream(target_dir_ + "/fail-revoke") << "down";
   ASSERT_TRUE(WaitUntil(
-      [&] { return jitd_->Get("/v1/grants/" + grant_id, kAlice).body["state"] == "revoke_pending"; },
+      [&] {
+        return jitd_->Get("/v1/grants/" + grant_id, kAlice).body["state"] ==
+               "revoke_pending";
+      },
       std::chrono::seconds(10)));
   jitd_->Kill9();
   std::filesystem::remove(target_dir_ + "/fail-revoke");
   ASSERT_TRUE(jitd_->Start().ok());
   EXPECT_FALSE(Held(grant_id));
-  EXPECT_EQ(jitd_->Get("/v1/grants/" + grant_id, kAlice).body["state"], "ended");
+  EXPECT_EQ(jitd_->Get("/v1/grants/" + grant_id, kAlice).body["state"],
+            "ended");
 }
 
 TEST_F(JitdTest, ActiveGrantSurvivesARestartAndStillAllows) {
@@ -49,29 +55,36 @@ TEST_F(JitdTest, ActiveGrantSurvivesARestartAndStillAllows) {
   std::string grant_id = asked.body["grant_id"];
   jitd_->Kill9();
   ASSERT_TRUE(jitd_->Start().ok());
-  Reply check = jitd_->Post("/v1/check", kAlice, {{"subject", "alice"}, {"entitlement", "box"}});
+  Reply check = jitd_->Post("/v1/check", kAlice,
+                            {{"subject", "alice"}, {"entitlement", "box"}});
   EXPECT_TRUE(check.body["allowed"].get<bool>());
   EXPECT_EQ(check.body["grant_id"], grant_id);
 }
 
 TEST_F(JitdTest, T20_BadConfigOnReloadKeepsThePreviousPolicy) {
-  std::ofstream(jitd_->config_path(), std::ios::app) << "  - name: broken\n    bogus_key: 1\n";
+  std::ofstream(jitd_->config_path(), std::ios::app)
+      << "  - name: broken\n    bogus_key: 1\n";
   jitd_->Signal(SIGHUP);
-  ASSERT_TRUE(WaitUntil([&] { return jitd_->log().find("reload refused") != std::string::npos; },
-                        std::chrono::seconds(10)))
+  ASSERT_TRUE(WaitUntil(
+      [&] { return jitd_->log().find("reload refused") != std::string::npos; },
+      std::chrono::seconds(10)))
       << jitd_->log();
   EXPECT_NE(jitd_->log().find("jitd.yaml:"), std::string::npos);
-  EXPECT_EQ(Ask(kAlice, "read", "5m", "look at the slow query log").status, 201);
+  EXPECT_EQ(Ask(kAlice, "read", "5m", "look at the slow query log").status,
+            201);
   EXPECT_EQ(jitd_->Get("/readyz", "").status, 200);
 }
 
 TEST(JitdConfigTest, T20_MalformedConfigExitsNonZeroNamingFileAndLine) {
   TempDir tmp;
-  JitdProcess bad(tmp.path(), "auth:\n  tokens:\n    - {subject: a, token: \"0123456789abcdef\", colour: red}\n");
+  JitdProcess bad(tmp.path(),
+                  "auth:\n  tokens:\n    - {subject: a, token: "
+                  "\"0123456789abcdef\", colour: red}\n");
   auto result = bad.RunToExit();
   ASSERT_TRUE(result.ok()) << result.status().ToString();
   EXPECT_NE(result->first, 0);
-  EXPECT_NE(result->second.find("jitd.yaml:5"), std::string::npos) << result->second;
+  EXPECT_NE(result->second.find("jitd.yaml:5"), std::string::npos)
+      << result->second;
   EXPECT_NE(result->second.find("colour"), std::string::npos) << result->second;
 
   JitdProcess syntax(tmp.path(), "policies: [\n  - {name: x\n");
@@ -93,11 +106,13 @@ TEST_F(JitdTest, ReloadMayNotChangeAnEntitlementThatHasLiveGrants) {
   std::string changed = TestConfig(target_dir_);
   std::string from = "{name: read, connector: demo, max_duration: 1h}";
   changed.replace(changed.find(from), from.size(),
-                  "{name: read, connector: demo, params: {role: superuser}, max_duration: 1h}");
+                  "{name: read, connector: demo, params: {role: superuser}, "
+                  "max_duration: 1h}");
   jitd_->RewriteConfig(changed);
   jitd_->Signal(SIGHUP);
-  ASSERT_TRUE(WaitUntil([&] { return jitd_->log().find("reload refused") != std::string::npos; },
-                        std::chrono::seconds(10)))
+  ASSERT_TRUE(WaitUntil(
+      [&] { return jitd_->log().find("reload refused") != std::string::npos; },
+      std::chrono::seconds(10)))
       << jitd_->log();
   EXPECT_NE(jitd_->log().find("while grant"), std::string::npos);
 }

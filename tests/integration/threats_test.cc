@@ -15,7 +15,9 @@ namespace {
 using nlohmann::json;
 
 TEST_F(JitdTest, T1_NoSelfApprovalAlsoUnderAnAlias) {
-  std::string id = Ask(kAlice, "admin", "10m", "rotate the TLS keys on db1", "OPS-7").body["id"];
+  std::string id =
+      Ask(kAlice, "admin", "10m", "rotate the TLS keys on db1", "OPS-7")
+          .body["id"];
   Reply own = Decide(kAlice, id, "approve");
   EXPECT_EQ(own.status, 403);
   EXPECT_EQ(own.body["error"]["code"], "self_approval");
@@ -26,15 +28,19 @@ TEST_F(JitdTest, T1_NoSelfApprovalAlsoUnderAnAlias) {
 }
 
 TEST_F(JitdTest, T3_AuthenticatedNonApproverCannotApprove) {
-  std::string id = Ask(kAlice, "admin", "10m", "rotate the TLS keys on db1", "OPS-7").body["id"];
-  Reply r = Decide(kAdmin, id, "approve");  // admin, but not in the policy's groups
+  std::string id =
+      Ask(kAlice, "admin", "10m", "rotate the TLS keys on db1", "OPS-7")
+          .body["id"];
+  Reply r =
+      Decide(kAdmin, id, "approve");  // admin, but not in the policy's groups
   EXPECT_EQ(r.status, 403);
   EXPECT_EQ(r.body["error"]["code"], "not_an_approver");
   EXPECT_EQ(jitd_->Get("/v1/requests/" + id, kAlice).body["state"], "pending");
 }
 
 TEST_F(JitdTest, T6_ApprovalIsVoidForAChangedRequest) {
-  std::string id = Ask(kAlice, "root", "10m", "kernel upgrade on web1").body["id"];
+  std::string id =
+      Ask(kAlice, "root", "10m", "kernel upgrade on web1").body["id"];
   ASSERT_EQ(Decide(kBob, id, "approve").body["state"], "pending");
   // The request is edited behind jitd's back after the first approval.
   Sqlite(jitd_->db_path(),
@@ -46,7 +52,9 @@ TEST_F(JitdTest, T6_ApprovalIsVoidForAChangedRequest) {
 }
 
 TEST_F(JitdTest, T7_EligibilityIsCheckedAgainAtActivation) {
-  std::string id = Ask(kAlice, "admin", "10m", "rotate the TLS keys on db1", "OPS-7").body["id"];
+  std::string id =
+      Ask(kAlice, "admin", "10m", "rotate the TLS keys on db1", "OPS-7")
+          .body["id"];
   // alice leaves the dev group; jitd reloads its config.
   jitd_->RewriteConfig(TestConfig(target_dir_, "[marketing]"));
   jitd_->Signal(SIGHUP);
@@ -60,7 +68,9 @@ TEST_F(JitdTest, T7_EligibilityIsCheckedAgainAtActivation) {
 }
 
 TEST_F(JitdTest, T8_RacingApproveDenyCancelHaveOneWinner) {
-  std::string id = Ask(kAlice, "admin", "10m", "rotate the TLS keys on db1", "OPS-7").body["id"];
+  std::string id =
+      Ask(kAlice, "admin", "10m", "rotate the TLS keys on db1", "OPS-7")
+          .body["id"];
   std::atomic<int> ok{0};
   std::atomic<int> conflict{0};
   std::atomic<int> other{0};
@@ -83,15 +93,18 @@ TEST_F(JitdTest, T8_RacingApproveDenyCancelHaveOneWinner) {
   EXPECT_EQ(ok.load(), 1);
   EXPECT_EQ(conflict.load(), 63);
   EXPECT_EQ(other.load(), 0);
-  int decisions = CountEvents("request.approved", id) + CountEvents("request.denied", id) +
+  int decisions = CountEvents("request.approved", id) +
+                  CountEvents("request.denied", id) +
                   CountEvents("request.cancelled", id);
   EXPECT_EQ(decisions, 1);
   EXPECT_TRUE(jitd_->Get("/v1/audit/verify", kAuditor).body["ok"].get<bool>());
 }
 
 TEST_F(JitdTest, T9_ReplayedCallWithIdempotencyKeyGivesSameAnswerOnce) {
-  std::string body = json{{"entitlement", "read"}, {"duration", "5m"},
-                          {"justification", "look at the slow log"}}.dump();
+  std::string body = json{{"entitlement", "read"},
+                          {"duration", "5m"},
+                          {"justification", "look at the slow log"}}
+                         .dump();
   std::map<std::string, std::string> key = {{"Idempotency-Key", "abc-123"}};
   Reply first = jitd_->Call("POST", "/v1/requests", kAlice, body, key);
   Reply second = jitd_->Call("POST", "/v1/requests", kAlice, body, key);
@@ -100,12 +113,16 @@ TEST_F(JitdTest, T9_ReplayedCallWithIdempotencyKeyGivesSameAnswerOnce) {
   EXPECT_EQ(first.body["id"], second.body["id"]);
   EXPECT_EQ(CountEvents("request.created"), 1);
   // Approval replay after a restart: same answer, no second event.
-  std::string id = Ask(kAlice, "admin", "10m", "rotate the TLS keys on db1", "OPS-7").body["id"];
+  std::string id =
+      Ask(kAlice, "admin", "10m", "rotate the TLS keys on db1", "OPS-7")
+          .body["id"];
   std::map<std::string, std::string> k2 = {{"Idempotency-Key", "approve-1"}};
-  Reply a1 = jitd_->Call("POST", "/v1/requests/" + id + "/approve", kBob, "{}", k2);
+  Reply a1 =
+      jitd_->Call("POST", "/v1/requests/" + id + "/approve", kBob, "{}", k2);
   jitd_->Stop();
   ASSERT_TRUE(jitd_->Start().ok());
-  Reply a2 = jitd_->Call("POST", "/v1/requests/" + id + "/approve", kBob, "{}", k2);
+  Reply a2 =
+      jitd_->Call("POST", "/v1/requests/" + id + "/approve", kBob, "{}", k2);
   EXPECT_EQ(a1.status, 200);
   EXPECT_EQ(a2.status, 200);
   EXPECT_EQ(a1.raw, a2.raw);
@@ -122,23 +139,31 @@ TEST_F(JitdTest, T11_TargetDownAtRevokeKeepsRetryingAndCheckDenies) {
   Reply g = jitd_->Get("/v1/grants/" + grant_id, kAlice);
   EXPECT_EQ(g.body["state"], "revoke_pending");
   EXPECT_EQ(g.body["ended_reason"], "expired");
-  EXPECT_NE(g.body["last_error"].get<std::string>().find("target down"), std::string::npos);
+  EXPECT_NE(g.body["last_error"].get<std::string>().find("target down"),
+            std::string::npos);
   EXPECT_TRUE(Held(grant_id));  // the target really still has it ...
-  Reply check = jitd_->Post("/v1/check", kAlice, {{"subject", "alice"}, {"entitlement", "box"}});
-  EXPECT_FALSE(check.body["allowed"].get<bool>());  // ... but jitd already denies
+  Reply check = jitd_->Post("/v1/check", kAlice,
+                            {{"subject", "alice"}, {"entitlement", "box"}});
+  EXPECT_FALSE(
+      check.body["allowed"].get<bool>());  // ... but jitd already denies
   std::filesystem::remove(target_dir_ + "/fail-revoke");
   ASSERT_TRUE(WaitUntil(
-      [&] { return jitd_->Get("/v1/grants/" + grant_id, kAlice).body["state"] == "ended"; },
+      [&] {
+        return jitd_->Get("/v1/grants/" + grant_id, kAlice).body["state"] ==
+               "ended";
+      },
       std::chrono::seconds(20)));
   EXPECT_FALSE(Held(grant_id));
-  EXPECT_EQ(jitd_->Get("/metrics", "").raw.find("jitd_revoke_failures_total 0\n"),
-            std::string::npos);
+  EXPECT_EQ(
+      jitd_->Get("/metrics", "").raw.find("jitd_revoke_failures_total 0\n"),
+      std::string::npos);
 }
 
 TEST_F(JitdTest, T14_NoAllowAfterExpiresAtEvenByAMillisecond) {
   Reply asked = Ask(kAlice, "read", "2s", "look at the slow query log");
   ASSERT_EQ(asked.status, 201);
-  auto grant = jitd_->Get("/v1/grants/" + asked.body["grant_id"].get<std::string>(), kAlice);
+  auto grant = jitd_->Get(
+      "/v1/grants/" + asked.body["grant_id"].get<std::string>(), kAlice);
   SystemTime expires = *ParseTime(grant.body["expires_at"].get<std::string>());
   int allowed = 0;
   int denied = 0;
@@ -163,13 +188,15 @@ TEST_F(JitdTest, T14_NoAllowAfterExpiresAtEvenByAMillisecond) {
 
 TEST_F(JitdTest, T16_HostileJustificationIsStoredAsGivenAndCapped) {
   std::string hostile =
-      "<!channel> <script>alert(1)</script> '; DROP TABLE requests; -- \u202Egnp.exe";
+      "<!channel> <script>alert(1)</script> '; DROP TABLE requests; -- "
+      "\u202Egnp.exe";
   Reply r = Ask(kAlice, "read", "5m", hostile);
   ASSERT_EQ(r.status, 201) << r.raw;
   EXPECT_EQ(r.body["justification"], hostile);
-  EXPECT_EQ(jitd_->Get("/v1/requests/" + r.body["id"].get<std::string>(), kAlice)
-                .body["justification"],
-            hostile);
+  EXPECT_EQ(
+      jitd_->Get("/v1/requests/" + r.body["id"].get<std::string>(), kAlice)
+          .body["justification"],
+      hostile);
   Reply big = Ask(kAlice, "read", "5m", std::string(4097, 'x'));
   EXPECT_EQ(big.status, 400);
   EXPECT_EQ(big.body["error"]["code"], "invalid_request");
@@ -187,9 +214,11 @@ TEST_F(JitdTest, T21_EditedAuditEventIsNamedAndJitdKeepsServing) {
   Reply v = jitd_->Get("/v1/audit/verify", kAuditor);
   EXPECT_FALSE(v.body["ok"].get<bool>());
   EXPECT_EQ(v.body["first_bad_seq"], 2);
-  EXPECT_NE(jitd_->Get("/metrics", "").raw.find("jitd_audit_chain_ok 0"), std::string::npos);
+  EXPECT_NE(jitd_->Get("/metrics", "").raw.find("jitd_audit_chain_ok 0"),
+            std::string::npos);
   // Revocations and new work go on, chaining from the stored head.
-  EXPECT_EQ(Ask(kAlice, "read", "5m", "look at the slow query log").status, 201);
+  EXPECT_EQ(Ask(kAlice, "read", "5m", "look at the slow query log").status,
+            201);
 }
 
 TEST_F(JitdTest, T21_AuditNotWritableRefusesTheChangeWith503) {
@@ -214,20 +243,43 @@ TEST_F(JitdTest, T22_EveryMutatingRouteAuditsItsSuccessAndOnlyThat) {
   };
   std::string pending_a, pending_b, pending_c, grant;
   std::vector<Step> steps = {
-      {"create", [&] { Reply r = Ask(kAlice, "admin", "10m", "rotate the TLS keys", "OPS-1");
-                       pending_a = r.body.value("id", ""); return r; }},
-      {"create2", [&] { Reply r = Ask(kAlice, "admin", "10m", "rotate the TLS keys", "OPS-2");
-                        pending_b = r.body.value("id", ""); return r; }},
-      {"create3", [&] { Reply r = Ask(kAlice, "admin", "10m", "rotate the TLS keys", "OPS-3");
-                        pending_c = r.body.value("id", ""); return r; }},
-      {"approve", [&] { Reply r = Decide(kBob, pending_a, "approve");
-                        grant = r.body.value("grant_id", ""); return r; }},
+      {"create",
+       [&] {
+         Reply r = Ask(kAlice, "admin", "10m", "rotate the TLS keys", "OPS-1");
+         pending_a = r.body.value("id", "");
+         return r;
+       }},
+      {"create2",
+       [&] {
+         Reply r = Ask(kAlice, "admin", "10m", "rotate the TLS keys", "OPS-2");
+         pending_b = r.body.value("id", "");
+         return r;
+       }},
+      {"create3",
+       [&] {
+         Reply r = Ask(kAlice, "admin", "10m", "rotate the TLS keys", "OPS-3");
+         pending_c = r.body.value("id", "");
+         return r;
+       }},
+      {"approve",
+       [&] {
+         Reply r = Decide(kBob, pending_a, "approve");
+         grant = r.body.value("grant_id", "");
+         return r;
+       }},
       {"deny", [&] { return Decide(kBob, pending_b, "deny"); }},
       {"cancel", [&] { return Decide(kAlice, pending_c, "cancel"); }},
-      {"extend", [&] { return jitd_->Post("/v1/grants/" + grant + "/extend", kAlice,
-                                          {{"duration", "5m"}, {"justification", "key rotation takes longer"}}); }},
-      {"revoke", [&] { return jitd_->Post("/v1/grants/" + grant + "/revoke", kAlice,
-                                          {{"reason", "done"}}); }},
+      {"extend",
+       [&] {
+         return jitd_->Post("/v1/grants/" + grant + "/extend", kAlice,
+                            {{"duration", "5m"},
+                             {"justification", "key rotation takes longer"}});
+       }},
+      {"revoke",
+       [&] {
+         return jitd_->Post("/v1/grants/" + grant + "/revoke", kAlice,
+                            {{"reason", "done"}});
+       }},
   };
   for (const Step& s : steps) {
     int before = events();

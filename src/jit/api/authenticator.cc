@@ -6,7 +6,8 @@
 namespace jit {
 namespace {
 
-bool InAny(const std::vector<std::string>& groups, const std::vector<std::string>& wanted) {
+bool InAny(const std::vector<std::string>& groups,
+           const std::vector<std::string>& wanted) {
   return std::any_of(groups.begin(), groups.end(), [&](const std::string& g) {
     return std::find(wanted.begin(), wanted.end(), g) != wanted.end();
   });
@@ -20,18 +21,23 @@ Authenticator::Authenticator(std::vector<TokenEntry> tokens, RoleGroups roles) {
 
 void Authenticator::Replace(std::vector<TokenEntry> tokens, RoleGroups roles) {
   auto table = std::make_shared<Table>();
-  for (TokenEntry& t : tokens) table->by_hash[t.token_sha256] = std::move(t.subject);
+  for (TokenEntry& t : tokens)
+    table->by_hash[t.token_sha256] = std::move(t.subject);
   table->roles = std::move(roles);
   std::lock_guard lock(mu_);
   table_ = std::move(table);
 }
 
-StatusOr<Principal> Authenticator::Authenticate(const HttpRequest& request) const {
+StatusOr<Principal> Authenticator::Authenticate(
+    const HttpRequest& request) const {
   std::optional<std::string> header = request.Header("authorization");
-  if (!header) return UnauthenticatedError("missing Authorization: Bearer token");
+  if (!header)
+    return UnauthenticatedError("missing Authorization: Bearer token");
   constexpr std::string_view kPrefix = "Bearer ";
-  if (header->size() <= kPrefix.size() || header->compare(0, kPrefix.size(), kPrefix) != 0) {
-    return UnauthenticatedError("Authorization header must be \"Bearer <token>\"");
+  if (header->size() <= kPrefix.size() ||
+      header->compare(0, kPrefix.size(), kPrefix) != 0) {
+    return UnauthenticatedError(
+        "Authorization header must be \"Bearer <token>\"");
   }
   std::string_view token = std::string_view(*header).substr(kPrefix.size());
   if (token.size() > 4096) return UnauthenticatedError("token too long");

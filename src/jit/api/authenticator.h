@@ -45,5 +45,4 @@ class Authenticator {
   std::shared_ptr<const Table> table_;  // guarded by mu_
 };
 
-
 }  // namespace jit

@@ -12,20 +12,27 @@ struct Mapping {
 
 Mapping Map(const Status& s) {
   switch (s.code()) {
-    case StatusCode::kInvalidArgument: return {400, "invalid_request"};
-    case StatusCode::kUnauthenticated: return {401, "unauthenticated"};
+    case StatusCode::kInvalidArgument:
+      return {400, "invalid_request"};
+    case StatusCode::kUnauthenticated:
+      return {401, "unauthenticated"};
     case StatusCode::kPermissionDenied:
       return {403, s.reason().empty() ? "forbidden" : s.reason()};
     case StatusCode::kFailedPrecondition:
       if (s.reason() == "policy_denied") return {403, "policy_denied"};
       return {409, "conflict"};
-    case StatusCode::kNotFound: return {404, "not_found"};
+    case StatusCode::kNotFound:
+      return {404, "not_found"};
     case StatusCode::kAborted:
-    case StatusCode::kAlreadyExists: return {409, "conflict"};
-    case StatusCode::kResourceExhausted: return {413, "too_large"};
+    case StatusCode::kAlreadyExists:
+      return {409, "conflict"};
+    case StatusCode::kResourceExhausted:
+      return {413, "too_large"};
     case StatusCode::kUnavailable:
-    case StatusCode::kDeadlineExceeded: return {503, "unavailable"};
-    default: return {500, "internal"};
+    case StatusCode::kDeadlineExceeded:
+      return {503, "unavailable"};
+    default:
+      return {500, "internal"};
   }
 }
 
@@ -35,7 +42,8 @@ HttpResponse JsonResponse(int http_status, const nlohmann::json& body) {
   HttpResponse r;
   r.status = http_status;
   r.content_type = "application/json";
-  r.body = body.dump(-1, ' ', /*ensure_ascii=*/false, nlohmann::json::error_handler_t::replace);
+  r.body = body.dump(-1, ' ', /*ensure_ascii=*/false,
+                     nlohmann::json::error_handler_t::replace);
   r.body.push_back('\n');
   return r;
 }

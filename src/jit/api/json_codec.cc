@@ -13,7 +13,9 @@ json TimeOrNull(const std::optional<SystemTime>& t) {
   return t ? json(FormatTime(*t)) : json(nullptr);
 }
 
-json StringOrNull(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
+json StringOrNull(const std::string& s) {
+  return s.empty() ? json(nullptr) : json(s);
+}
 
 }  // namespace
 
@@ -21,10 +23,12 @@ json ToJson(const RequestView& v) {
   const Request& r = v.request;
   json approvals = json::array();
   for (const Approval& a : v.approvals) {
-    approvals.push_back({{"approver", a.approver},
-                         {"decision", a.decision == ApprovalDecision::kApprove ? "approve" : "deny"},
-                         {"comment", a.comment},
-                         {"at", FormatTime(a.at)}});
+    approvals.push_back(
+        {{"approver", a.approver},
+         {"decision",
+          a.decision == ApprovalDecision::kApprove ? "approve" : "deny"},
+         {"comment", a.comment},
+         {"at", FormatTime(a.at)}});
   }
   return {{"id", r.id},
           {"subject", r.subject},
@@ -64,7 +68,8 @@ json ToJson(const Grant& g) {
 
 json ToJson(const AuditEvent& e) {
   json data = json::parse(e.data, nullptr, /*allow_exceptions=*/false);
-  if (data.is_discarded()) data = e.data;  // stored text that is not JSON: show as is
+  if (data.is_discarded())
+    data = e.data;  // stored text that is not JSON: show as is
   return {{"seq", e.seq},
           {"time", FormatTime(e.time)},
           {"type", ToString(e.type)},
@@ -110,10 +115,12 @@ StatusOr<JsonBody> JsonBody::Parse(const std::string& text,
 StatusOr<std::string> JsonBody::String(const char* key) const {
   auto it = j_.find(key);
   if (it == j_.end() || it->is_null()) {
-    return InvalidArgumentError(std::string("field \"") + key + "\" is required");
+    return InvalidArgumentError(std::string("field \"") + key +
+                                "\" is required");
   }
   if (!it->is_string()) {
-    return InvalidArgumentError(std::string("field \"") + key + "\" must be a string");
+    return InvalidArgumentError(std::string("field \"") + key +
+                                "\" must be a string");
   }
   return it->get<std::string>();
 }
@@ -122,7 +129,8 @@ StatusOr<std::string> JsonBody::OptionalString(const char* key) const {
   auto it = j_.find(key);
   if (it == j_.end() || it->is_null()) return std::string();
   if (!it->is_string()) {
-    return InvalidArgumentError(std::string("field \"") + key + "\" must be a string");
+    return InvalidArgumentError(std::string("field \"") + key +
+                                "\" must be a string");
   }
   return it->get<std::string>();
 }
@@ -131,7 +139,8 @@ StatusOr<bool> JsonBody::OptionalBool(const char* key) const {
   auto it = j_.find(key);
   if (it == j_.end() || it->is_null()) return false;
   if (!it->is_boolean()) {
-    return InvalidArgumentError(std::string("field \"") + key + "\" must be true or false");
+    return InvalidArgumentError(std::string("field \"") + key +
+                                "\" must be true or false");
   }
   return it->get<bool>();
 }

@@ -26,7 +26,8 @@ std::vector<std::string> Segments(const std::string& path) {
   return out;
 }
 
-bool Is(const std::vector<std::string>& seg, std::initializer_list<const char*> want) {
+bool Is(const std::vector<std::string>& seg,
+        std::initializer_list<const char*> want) {
   if (seg.size() != want.size()) return false;
   size_t i = 0;
   for (const char* w : want) {
@@ -38,7 +39,9 @@ bool Is(const std::vector<std::string>& seg, std::initializer_list<const char*> 
 
 HttpResponse MethodNotAllowed() {
   HttpResponse r = JsonResponse(
-      405, {{"error", {{"code", "invalid_request"}, {"message", "method not allowed"}}}});
+      405,
+      {{"error",
+        {{"code", "invalid_request"}, {"message", "method not allowed"}}}});
   return r;
 }
 
@@ -47,7 +50,8 @@ StatusOr<int> ParseLimit(const HttpRequest& http) {
   if (!text) return 100;
   int v = 0;
   auto [p, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
-  if (ec != std::errc() || p != text->data() + text->size() || v < 1 || v > 1000) {
+  if (ec != std::errc() || p != text->data() + text->size() || v < 1 ||
+      v > 1000) {
     return InvalidArgumentError("limit must be a number from 1 to 1000");
   }
   return v;
@@ -58,7 +62,8 @@ StatusOr<int64_t> ParseSeq(const std::optional<std::string>& text) {
   int64_t v = 0;
   auto [p, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
   if (ec != std::errc() || p != text->data() + text->size() || v < 0) {
-    return InvalidArgumentError("after must be a non-negative event sequence number");
+    return InvalidArgumentError(
+        "after must be a non-negative event sequence number");
   }
   return v;
 }
@@ -73,7 +78,8 @@ json RequestPage(const Page<RequestView>& page) {
   json items = json::array();
   for (const RequestView& v : page.items) items.push_back(ToJson(v));
   return {{"items", items},
-          {"next_cursor", page.next_cursor ? json(*page.next_cursor) : json(nullptr)}};
+          {"next_cursor",
+           page.next_cursor ? json(*page.next_cursor) : json(nullptr)}};
 }
 
 }  // namespace
@@ -86,8 +92,9 @@ HttpResponse ApiRoutes::Handle(const HttpRequest& http) const {
   } else if (Is(seg, {"readyz"})) {
     bool store_ok = deps_.store.GetAuditHead().ok();
     bool ready = deps_.ready.load() && store_ok;
-    out = JsonResponse(ready ? 200 : 503,
-                       {{"ready", ready}, {"reconciled", deps_.ready.load()}, {"store", store_ok}});
+    out = JsonResponse(ready ? 200 : 503, {{"ready", ready},
+                                           {"reconciled", deps_.ready.load()},
+                                           {"store", store_ok}});
   } else if (Is(seg, {"metrics"})) {
     out.content_type = "text/plain; version=0.0.4";
     out.body = deps_.metrics.Render(deps_.index.size());
@@ -95,25 +102,29 @@ HttpResponse ApiRoutes::Handle(const HttpRequest& http) const {
     out = ErrorResponse(NotFoundError("no route " + http.path.substr(0, 200)));
   } else {
     StatusOr<Principal> who = deps_.auth.Authenticate(http);
-    out = who.ok() ? WithIdempotency(*who, http, seg) : ErrorResponse(who.status());
+    out = who.ok() ? WithIdempotency(*who, http, seg)
+                   : ErrorResponse(who.status());
   }
   deps_.metrics.CountHttp(out.status);
   return out;
 }
 
-HttpResponse ApiRoutes::WithIdempotency(const Principal& who, const HttpRequest& http,
-                                        const std::vector<std::string>& seg) const {
+HttpResponse ApiRoutes::WithIdempotency(
+    const Principal& who, const HttpRequest& http,
+    const std::vector<std::string>& seg) const {
   auto key = http.Header("idempotency-key");
   // Only state changes are replayed: a stored `check` answer would outlive
   // the grant it reported (DESIGN invariant 1).
   bool mutating = http.method == "POST" && !Is(seg, {"v1", "check"});
   if (!mutating || !key) return Dispatch(who, http, seg);
   if (key->empty() || key->size() > kMaxIdempotencyKey) {
-    return ErrorResponse(InvalidArgumentError("Idempotency-Key must be 1 to 200 characters"));
+    return ErrorResponse(
+        InvalidArgumentError("Idempotency-Key must be 1 to 200 characters"));
   }
   // The key is bound to the body: the same key with another body is a
   // client bug, answered 409 rather than with the other call's result.
-  std::string route = http.method + " " + http.path + " " + Sha256Hex(http.body);
+  std::string route =
+      http.method + " " + http.path + " " + Sha256Hex(http.body);
   auto stored = deps_.store.GetIdempotent(who.name(), route, *key);
   if (stored.ok()) {
     HttpResponse r;
@@ -122,7 +133,8 @@ HttpResponse ApiRoutes::WithIdempotency(const Principal& who, const HttpRequest&
     r.headers["Idempotent-Replayed"] = "true";
     return r;
   }
-  if (stored.status().code() != StatusCode::kNotFound) return ErrorResponse(stored.status());
+  if (stored.status().code() != StatusCode::kNotFound)
+    return ErrorResponse(stored.status());
   HttpResponse r = Dispatch(who, http, seg);
   if (r.status < 500 && !r.stream) {
     // First answer wins; a concurrent twin that lost the insert is harmless
@@ -171,16 +183,20 @@ HttpResponse ApiRoutes::Dispatch(const Principal& who, const HttpRequest& http,
     if (Status s = CheckId(seg[2], "grt_"); !s.ok()) return ErrorResponse(s);
     auto g = deps_.requests.GetGrant(who, seg[2]);
     if (!g.ok()) return ErrorResponse(g.status());
-    return ErrorResponse(InvalidArgumentError("connector " + g->connector +
-                                              " does not issue SSH certificates"));
+    return ErrorResponse(InvalidArgumentError(
+        "connector " + g->connector + " does not issue SSH certificates"));
   }
-  if (Is(seg, {"v1", "check"})) return m == "POST" ? Check(who, http) : MethodNotAllowed();
-  if (Is(seg, {"v1", "audit"})) return m == "GET" ? ReadAudit(who, http) : MethodNotAllowed();
+  if (Is(seg, {"v1", "check"}))
+    return m == "POST" ? Check(who, http) : MethodNotAllowed();
+  if (Is(seg, {"v1", "audit"}))
+    return m == "GET" ? ReadAudit(who, http) : MethodNotAllowed();
   if (Is(seg, {"v1", "audit", "verify"})) {
     if (m != "GET") return MethodNotAllowed();
     auto r = deps_.audit.Verify(who);
     if (!r.ok()) return ErrorResponse(r.status());
-    if (r->ok) return JsonResponse(200, {{"ok", true}, {"events", r->events}, {"head", r->head}});
+    if (r->ok)
+      return JsonResponse(
+          200, {{"ok", true}, {"events", r->events}, {"head", r->head}});
     return JsonResponse(200, {{"ok", false},
                               {"events", r->events},
                               {"first_bad_seq", *r->first_bad_seq},
@@ -189,19 +205,23 @@ HttpResponse ApiRoutes::Dispatch(const Principal& who, const HttpRequest& http,
   if (Is(seg, {"v1", "audit", "stream"})) {
     return m == "GET" ? StreamAudit(who, http) : MethodNotAllowed();
   }
-  if (Is(seg, {"v1", "entitlements"})) return m == "GET" ? Entitlements(who) : MethodNotAllowed();
+  if (Is(seg, {"v1", "entitlements"}))
+    return m == "GET" ? Entitlements(who) : MethodNotAllowed();
   if (Is(seg, {"v1", "reports", "summary"})) {
     return m == "GET" ? Summary(who, http) : MethodNotAllowed();
   }
-  if (Is(seg, {"v1", "connectors", "*", "ca"}) || Is(seg, {"v1", "connectors", "*", "krl"})) {
+  if (Is(seg, {"v1", "connectors", "*", "ca"}) ||
+      Is(seg, {"v1", "connectors", "*", "krl"})) {
     return m == "GET" ? Connector(seg) : MethodNotAllowed();
   }
   return ErrorResponse(NotFoundError("no route " + http.path.substr(0, 200)));
 }
 
-HttpResponse ApiRoutes::CreateRequest(const Principal& who, const HttpRequest& http) const {
-  auto body = JsonBody::Parse(
-      http.body, {"entitlement", "duration", "justification", "ticket", "start_at", "emergency"});
+HttpResponse ApiRoutes::CreateRequest(const Principal& who,
+                                      const HttpRequest& http) const {
+  auto body =
+      JsonBody::Parse(http.body, {"entitlement", "duration", "justification",
+                                  "ticket", "start_at", "emergency"});
   if (!body.ok()) return ErrorResponse(body.status());
   CreateRequestInput in;
   auto entitlement = body->String("entitlement");
@@ -210,8 +230,9 @@ HttpResponse ApiRoutes::CreateRequest(const Principal& who, const HttpRequest& h
   auto ticket = body->OptionalString("ticket");
   auto start_at = body->OptionalString("start_at");
   auto emergency = body->OptionalBool("emergency");
-  for (const Status* s : {&entitlement.status(), &duration.status(), &justification.status(),
-                          &ticket.status(), &start_at.status(), &emergency.status()}) {
+  for (const Status* s :
+       {&entitlement.status(), &duration.status(), &justification.status(),
+        &ticket.status(), &start_at.status(), &emergency.status()}) {
     if (!s->ok()) return ErrorResponse(*s);
   }
   auto parsed = ParseDuration(*duration);
@@ -230,7 +251,8 @@ HttpResponse ApiRoutes::CreateRequest(const Principal& who, const HttpRequest& h
   return v.ok() ? JsonResponse(201, ToJson(*v)) : ErrorResponse(v.status());
 }
 
-HttpResponse ApiRoutes::ListRequests(const Principal& who, const HttpRequest& http) const {
+HttpResponse ApiRoutes::ListRequests(const Principal& who,
+                                     const HttpRequest& http) const {
   RequestFilter f;
   auto limit = ParseLimit(http);
   if (!limit.ok()) return ErrorResponse(limit.status());
@@ -243,11 +265,13 @@ HttpResponse ApiRoutes::ListRequests(const Principal& who, const HttpRequest& ht
   if (auto subject = http.Query("subject")) f.subject = *subject;
   if (auto cursor = http.Query("cursor")) f.after = *cursor;
   auto page = deps_.requests.List(who, f);
-  return page.ok() ? JsonResponse(200, RequestPage(*page)) : ErrorResponse(page.status());
+  return page.ok() ? JsonResponse(200, RequestPage(*page))
+                   : ErrorResponse(page.status());
 }
 
 HttpResponse ApiRoutes::Decide(const Principal& who, const HttpRequest& http,
-                               const std::string& id, const std::string& verb) const {
+                               const std::string& id,
+                               const std::string& verb) const {
   if (verb != "approve" && verb != "deny" && verb != "cancel") {
     return ErrorResponse(NotFoundError("no route " + http.path.substr(0, 200)));
   }
@@ -256,13 +280,15 @@ HttpResponse ApiRoutes::Decide(const Principal& who, const HttpRequest& http,
   auto comment = body->OptionalString("comment");
   if (!comment.ok()) return ErrorResponse(comment.status());
   if (Status s = CheckId(id, "req_"); !s.ok()) return ErrorResponse(s);
-  StatusOr<RequestView> v = verb == "approve" ? deps_.requests.Approve(who, id, *comment)
-                            : verb == "deny"  ? deps_.requests.Deny(who, id, *comment)
-                                              : deps_.requests.Cancel(who, id, *comment);
+  StatusOr<RequestView> v =
+      verb == "approve" ? deps_.requests.Approve(who, id, *comment)
+      : verb == "deny"  ? deps_.requests.Deny(who, id, *comment)
+                        : deps_.requests.Cancel(who, id, *comment);
   return v.ok() ? JsonResponse(200, ToJson(*v)) : ErrorResponse(v.status());
 }
 
-HttpResponse ApiRoutes::ListGrants(const Principal& who, const HttpRequest& http) const {
+HttpResponse ApiRoutes::ListGrants(const Principal& who,
+                                   const HttpRequest& http) const {
   GrantFilter f;
   auto limit = ParseLimit(http);
   if (!limit.ok()) return ErrorResponse(limit.status());
@@ -270,7 +296,8 @@ HttpResponse ApiRoutes::ListGrants(const Principal& who, const HttpRequest& http
   if (auto subject = http.Query("subject")) f.subject = *subject;
   if (auto active = http.Query("active")) {
     if (*active != "true" && *active != "false") {
-      return ErrorResponse(InvalidArgumentError("active must be true or false"));
+      return ErrorResponse(
+          InvalidArgumentError("active must be true or false"));
     }
     f.active_only = *active == "true";
   }
@@ -279,9 +306,10 @@ HttpResponse ApiRoutes::ListGrants(const Principal& who, const HttpRequest& http
   if (!page.ok()) return ErrorResponse(page.status());
   json items = json::array();
   for (const Grant& g : page->items) items.push_back(ToJson(g));
-  return JsonResponse(200, {{"items", items},
-                            {"next_cursor", page->next_cursor ? json(*page->next_cursor)
-                                                              : json(nullptr)}});
+  return JsonResponse(
+      200, {{"items", items},
+            {"next_cursor",
+             page->next_cursor ? json(*page->next_cursor) : json(nullptr)}});
 }
 
 HttpResponse ApiRoutes::EndGrant(const Principal& who, const HttpRequest& http,
@@ -295,7 +323,8 @@ HttpResponse ApiRoutes::EndGrant(const Principal& who, const HttpRequest& http,
   return g.ok() ? JsonResponse(200, ToJson(*g)) : ErrorResponse(g.status());
 }
 
-HttpResponse ApiRoutes::ExtendGrant(const Principal& who, const HttpRequest& http,
+HttpResponse ApiRoutes::ExtendGrant(const Principal& who,
+                                    const HttpRequest& http,
                                     const std::string& id) const {
   auto body = JsonBody::Parse(http.body, {"duration", "justification"});
   if (!body.ok()) return ErrorResponse(body.status());
@@ -310,7 +339,8 @@ HttpResponse ApiRoutes::ExtendGrant(const Principal& who, const HttpRequest& htt
   return v.ok() ? JsonResponse(201, ToJson(*v)) : ErrorResponse(v.status());
 }
 
-HttpResponse ApiRoutes::Check(const Principal& who, const HttpRequest& http) const {
+HttpResponse ApiRoutes::Check(const Principal& who,
+                              const HttpRequest& http) const {
   auto body = JsonBody::Parse(http.body, {"subject", "entitlement"});
   if (!body.ok()) return ErrorResponse(body.status());
   auto subject = body->String("subject");
@@ -327,7 +357,8 @@ HttpResponse ApiRoutes::Check(const Principal& who, const HttpRequest& http) con
   return JsonResponse(200, out);
 }
 
-HttpResponse ApiRoutes::ReadAudit(const Principal& who, const HttpRequest& http) const {
+HttpResponse ApiRoutes::ReadAudit(const Principal& who,
+                                  const HttpRequest& http) const {
   auto limit = ParseLimit(http);
   if (!limit.ok()) return ErrorResponse(limit.status());
   auto after = ParseSeq(http.Query("after"));
@@ -336,14 +367,17 @@ HttpResponse ApiRoutes::ReadAudit(const Principal& who, const HttpRequest& http)
   if (!page.ok()) return ErrorResponse(page.status());
   json items = json::array();
   for (const AuditEvent& e : page->items) items.push_back(ToJson(e));
-  return JsonResponse(200, {{"items", items},
-                            {"next_cursor", page->next_cursor ? json(*page->next_cursor)
-                                                              : json(nullptr)}});
+  return JsonResponse(
+      200, {{"items", items},
+            {"next_cursor",
+             page->next_cursor ? json(*page->next_cursor) : json(nullptr)}});
 }
 
-HttpResponse ApiRoutes::StreamAudit(const Principal& who, const HttpRequest& http) const {
-  auto after = ParseSeq(http.Header("last-event-id") ? http.Header("last-event-id")
-                                                     : http.Query("after"));
+HttpResponse ApiRoutes::StreamAudit(const Principal& who,
+                                    const HttpRequest& http) const {
+  auto after =
+      ParseSeq(http.Header("last-event-id") ? http.Header("last-event-id")
+                                            : http.Query("after"));
   if (!after.ok()) return ErrorResponse(after.status());
   auto type_filter = http.Query("type");
   HttpResponse r;
@@ -360,9 +394,9 @@ HttpResponse ApiRoutes::StreamAudit(const Principal& who, const HttpRequest& htt
       for (const AuditEvent& e : page->items) {
         cursor = e.seq;
         if (type_filter && ToString(e.type) != *type_filter) continue;
-        std::string chunk = "id: " + std::to_string(e.seq) + "\nevent: " +
-                            std::string(ToString(e.type)) + "\ndata: " + ToJson(e).dump() +
-                            "\n\n";
+        std::string chunk = "id: " + std::to_string(e.seq) +
+                            "\nevent: " + std::string(ToString(e.type)) +
+                            "\ndata: " + ToJson(e).dump() + "\n\n";
         if (!write(chunk)) return;
       }
       // Everything up to scanned_to was looked at, shown or not visible.
@@ -377,13 +411,15 @@ HttpResponse ApiRoutes::StreamAudit(const Principal& who, const HttpRequest& htt
 
 HttpResponse ApiRoutes::Entitlements(const Principal& who) const {
   json items = json::array();
-  for (const Requestable& r : deps_.policies.Get()->policies->RequestableBy(who.subject)) {
+  for (const Requestable& r :
+       deps_.policies.Get()->policies->RequestableBy(who.subject)) {
     items.push_back(ToJson(r));
   }
   return JsonResponse(200, {{"items", items}, {"next_cursor", nullptr}});
 }
 
-HttpResponse ApiRoutes::Summary(const Principal& who, const HttpRequest& http) const {
+HttpResponse ApiRoutes::Summary(const Principal& who,
+                                const HttpRequest& http) const {
   SystemTime to = deps_.clock.Now();
   SystemTime from = to - std::chrono::hours(24 * 30);
   if (auto text = http.Query("from")) {
@@ -398,16 +434,17 @@ HttpResponse ApiRoutes::Summary(const Principal& who, const HttpRequest& http) c
   }
   auto s = deps_.audit.Summary(who, from, to);
   if (!s.ok()) return ErrorResponse(s.status());
-  return JsonResponse(200, {{"from", FormatTime(from)},
-                            {"to", FormatTime(to)},
-                            {"events", s->events},
-                            {"requests", s->requests_by_state},
-                            {"requests_by_entitlement", s->requests_by_entitlement},
-                            {"denied_reasons", s->denied_reasons},
-                            {"emergency_uses", s->emergency_uses},
-                            {"grants", s->grants},
-                            {"grant_seconds_total", s->grant_seconds_total},
-                            {"revoke_failures", s->revoke_failures}});
+  return JsonResponse(200,
+                      {{"from", FormatTime(from)},
+                       {"to", FormatTime(to)},
+                       {"events", s->events},
+                       {"requests", s->requests_by_state},
+                       {"requests_by_entitlement", s->requests_by_entitlement},
+                       {"denied_reasons", s->denied_reasons},
+                       {"emergency_uses", s->emergency_uses},
+                       {"grants", s->grants},
+                       {"grant_seconds_total", s->grant_seconds_total},
+                       {"revoke_failures", s->revoke_failures}});
 }
 
 HttpResponse ApiRoutes::Connector(const std::vector<std::string>& seg) const {

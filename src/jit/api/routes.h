@@ -39,10 +39,12 @@ class ApiRoutes {
                         const std::vector<std::string>& seg) const;
   HttpResponse WithIdempotency(const Principal& who, const HttpRequest& http,
                                const std::vector<std::string>& seg) const;
-  HttpResponse CreateRequest(const Principal& who, const HttpRequest& http) const;
-  HttpResponse ListRequests(const Principal& who, const HttpRequest& http) const;
-  HttpResponse Decide(const Principal& who, const HttpRequest& http, const std::string& id,
-                      const std::string& verb) const;
+  HttpResponse CreateRequest(const Principal& who,
+                             const HttpRequest& http) const;
+  HttpResponse ListRequests(const Principal& who,
+                            const HttpRequest& http) const;
+  HttpResponse Decide(const Principal& who, const HttpRequest& http,
+                      const std::string& id, const std::string& verb) const;
   HttpResponse ListGrants(const Principal& who, const HttpRequest& http) const;
   HttpResponse EndGrant(const Principal& who, const HttpRequest& http,
                         const std::string& id) const;

@@ -47,7 +47,8 @@ StatusOr<AuditType> ParseAuditType(std::string_view text) {
   for (const auto& [type, name] : kTypes) {
     if (name == text) return type;
   }
-  return InvalidArgumentError("unknown audit event type \"" + std::string(text) + "\"");
+  return InvalidArgumentError("unknown audit event type \"" +
+                              std::string(text) + "\"");
 }
 
 std::string ComputeEventHash(const AuditEvent& e) {

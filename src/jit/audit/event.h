@@ -38,7 +38,7 @@ struct AuditEvent {
   int64_t seq = 0;
   SystemTime time{};
   AuditType type = AuditType::kRequestCreated;
-  std::string actor;  // who caused it: a subject, "policy" or "jitd"
+  std::string actor;    // who caused it: a subject, "policy" or "jitd"
   std::string subject;  // whose privilege it concerns
   std::string request_id;
   std::string grant_id;

@@ -22,7 +22,9 @@ class Clock {
 class SystemClock final : public Clock {
  public:
   SystemTime Now() const override { return std::chrono::system_clock::now(); }
-  MonoTime MonotonicNow() const override { return std::chrono::steady_clock::now(); }
+  MonoTime MonotonicNow() const override {
+    return std::chrono::steady_clock::now();
+  }
 };
 
 // A clock that moves only when told. Advance() moves both times; JumpWall()
@@ -66,13 +68,16 @@ class FakeClock final : public Clock {
 class NonRetreatingClock final : public Clock {
  public:
   explicit NonRetreatingClock(const Clock& inner)
-      : inner_(inner), last_wall_(inner.Now()), last_mono_(inner.MonotonicNow()) {}
+      : inner_(inner),
+        last_wall_(inner.Now()),
+        last_mono_(inner.MonotonicNow()) {}
   SystemTime Now() const override {
     std::lock_guard lock(mu_);
     SystemTime wall = inner_.Now();
     MonoTime mono = inner_.MonotonicNow();
     SystemTime floor =
-        last_wall_ + std::chrono::duration_cast<SystemTime::duration>(mono - last_mono_);
+        last_wall_ +
+        std::chrono::duration_cast<SystemTime::duration>(mono - last_mono_);
     last_wall_ = wall > floor ? wall : floor;
     last_mono_ = mono;
     return last_wall_;

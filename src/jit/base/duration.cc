@@ -67,7 +67,8 @@ StatusOr<Duration> ParseDuration(std::string_view text) {
       return Bad(text, "expected a number");
     }
     int64_t n = 0;
-    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
+    while (i < text.size() &&
+           std::isdigit(static_cast<unsigned char>(text[i]))) {
       n = n * 10 + (text[i] - '0');
       if (n > kMaxMillis) return Bad(text, "too large");
       ++i;
@@ -138,7 +139,8 @@ SystemTime TruncateToMillis(SystemTime t) {
 }
 
 int64_t ToUnixMillis(SystemTime t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             t.time_since_epoch())
       .count();
 }
 

@@ -15,7 +15,8 @@ namespace jit {
 // units, a zero total, and totals over 10 years (overflow guard).
 StatusOr<Duration> ParseDuration(std::string_view text);
 
-// The shortest text ParseDuration reads back to `d` ("1h30m", "90s" -> "1m30s").
+// The shortest text ParseDuration reads back to `d` ("1h30m", "90s" ->
+// "1m30s").
 std::string FormatDuration(Duration d);
 
 // RFC 3339 UTC with milliseconds and a trailing Z: "2026-11-23T19:00:00.000Z".

@@ -22,7 +22,8 @@ std::string Sha256Hex(std::string_view data) {
   unsigned int size = 0;
   // SHA-256 over an in-memory buffer fails only when allocation fails; a
   // hash that silently came out empty would break the audit chain.
-  if (EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha256(), nullptr) != 1) {
+  if (EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha256(),
+                 nullptr) != 1) {
     std::abort();
   }
   return HexEncode(digest, size);

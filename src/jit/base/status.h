@@ -74,7 +74,8 @@ inline Status OkStatus() { return Status(); }
 Status InvalidArgumentError(std::string message);
 Status NotFoundError(std::string message);
 Status AlreadyExistsError(std::string message);
-Status PermissionDeniedError(std::string message, std::string reason = "forbidden");
+Status PermissionDeniedError(std::string message,
+                             std::string reason = "forbidden");
 Status FailedPreconditionError(std::string message, std::string reason = "",
                                std::vector<std::string> details = {});
 Status AbortedError(std::string message);
@@ -88,7 +89,8 @@ Status InternalError(std::string message);
 template <typename T>
 class [[nodiscard]] StatusOr {
  public:
-  StatusOr(const Status& status) : data_(status) {  // NOLINT: implicit by design
+  StatusOr(const Status& status)
+      : data_(status) {  // NOLINT: implicit by design
     assert(!status.ok() && "StatusOr built from an OK status");
   }
   StatusOr(Status&& status) : data_(std::move(status)) {  // NOLINT
@@ -97,9 +99,11 @@ class [[nodiscard]] StatusOr {
   StatusOr(const T& value) : data_(value) {}        // NOLINT
   StatusOr(T&& value) : data_(std::move(value)) {}  // NOLINT
   template <typename U>
-    requires(std::is_constructible_v<T, U &&> && !std::is_same_v<std::decay_t<U>, Status> &&
-             !std::is_same_v<std::decay_t<U>, StatusOr<T>> && !std::is_same_v<std::decay_t<U>, T>)
-  StatusOr(U&& value) : data_(T(std::forward<U>(value))) {}  // NOLINT
+  requires(std::is_constructible_v<T, U&&> &&
+           !std::is_same_v<std::decay_t<U>, Status> &&
+           !std::is_same_v<std::decay_t<U>, StatusOr<T>> &&
+           !std::is_same_v<std::decay_t<U>, T>) StatusOr(U&& value)
+      : data_(T(std::forward<U>(value))) {}  // NOLINT
 
   bool ok() const { return std::holds_alternative<T>(data_); }
   const Status& status() const {

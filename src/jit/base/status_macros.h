@@ -6,10 +6,10 @@
 #define JIT_CONCAT_(a, b) JIT_CONCAT_INNER_(a, b)
 
 // Returns `expr` from the calling function if it is not OK.
-#define JIT_RETURN_IF_ERROR(expr)                  \
-  do {                                             \
-    ::jit::Status jit_status_ = (expr);            \
-    if (!jit_status_.ok()) return jit_status_;     \
+#define JIT_RETURN_IF_ERROR(expr)              \
+  do {                                         \
+    ::jit::Status jit_status_ = (expr);        \
+    if (!jit_status_.ok()) return jit_status_; \
   } while (0)
 
 // `lhs = value of expr`, or returns its Status from the calling function.

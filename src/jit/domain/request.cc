@@ -22,7 +22,8 @@ constexpr std::array<std::pair<RequestState, std::string_view>, 10> kNames = {{
     {RequestState::kFailed, "failed"},
 }};
 
-void AppendField(std::string& out, std::string_view name, std::string_view value) {
+void AppendField(std::string& out, std::string_view name,
+                 std::string_view value) {
   // Length-prefixed so no two different requests serialize the same way.
   out += name;
   out += ':';
@@ -45,7 +46,8 @@ StatusOr<RequestState> ParseRequestState(std::string_view text) {
   for (const auto& [state, name] : kNames) {
     if (name == text) return state;
   }
-  return InvalidArgumentError("unknown request state \"" + std::string(text) + "\"");
+  return InvalidArgumentError("unknown request state \"" + std::string(text) +
+                              "\"");
 }
 
 bool IsTerminal(RequestState s) {

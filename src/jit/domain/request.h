@@ -34,9 +34,9 @@ enum class Emergency { kNo, kYes };
 // One ask for one entitlement for a bounded time. Immutable after creation
 // except for `state`, `grant_id`, `updated_at` and `decided_*`.
 struct Request {
-  std::string id;             // "req_" + 32 hex
-  std::string subject;        // who will hold the privilege
-  std::string person;         // the human behind `subject` (alias-aware SoD)
+  std::string id;       // "req_" + 32 hex
+  std::string subject;  // who will hold the privilege
+  std::string person;   // the human behind `subject` (alias-aware SoD)
   std::vector<std::string> subject_groups;  // groups at creation, for audit
   std::string entitlement;
   Duration duration{0};

@@ -15,12 +15,14 @@ struct Edge {
 constexpr Edge kEdges[] = {
     {RequestState::kPending, RequestEvent::kApprove, RequestState::kApproved},
     {RequestState::kPending, RequestEvent::kAutoApprove, RequestState::kActive},
-    {RequestState::kPending, RequestEvent::kActivationFailed, RequestState::kFailed},
+    {RequestState::kPending, RequestEvent::kActivationFailed,
+     RequestState::kFailed},
     {RequestState::kPending, RequestEvent::kDeny, RequestState::kDenied},
     {RequestState::kPending, RequestEvent::kCancel, RequestState::kCancelled},
     {RequestState::kPending, RequestEvent::kTimeOut, RequestState::kTimedOut},
     {RequestState::kApproved, RequestEvent::kActivate, RequestState::kActive},
-    {RequestState::kApproved, RequestEvent::kActivationFailed, RequestState::kFailed},
+    {RequestState::kApproved, RequestEvent::kActivationFailed,
+     RequestState::kFailed},
     // Planned work (start_at) may be called off before it starts.
     {RequestState::kApproved, RequestEvent::kCancel, RequestState::kCancelled},
     {RequestState::kActive, RequestEvent::kExpire, RequestState::kExpired},
@@ -32,16 +34,26 @@ constexpr Edge kEdges[] = {
 
 std::string_view ToString(RequestEvent e) {
   switch (e) {
-    case RequestEvent::kApprove: return "approve";
-    case RequestEvent::kAutoApprove: return "auto_approve";
-    case RequestEvent::kActivate: return "activate";
-    case RequestEvent::kActivationFailed: return "activation_failed";
-    case RequestEvent::kDeny: return "deny";
-    case RequestEvent::kCancel: return "cancel";
-    case RequestEvent::kTimeOut: return "time_out";
-    case RequestEvent::kExpire: return "expire";
-    case RequestEvent::kRevoke: return "revoke";
-    case RequestEvent::kComplete: return "complete";
+    case RequestEvent::kApprove:
+      return "approve";
+    case RequestEvent::kAutoApprove:
+      return "auto_approve";
+    case RequestEvent::kActivate:
+      return "activate";
+    case RequestEvent::kActivationFailed:
+      return "activation_failed";
+    case RequestEvent::kDeny:
+      return "deny";
+    case RequestEvent::kCancel:
+      return "cancel";
+    case RequestEvent::kTimeOut:
+      return "time_out";
+    case RequestEvent::kExpire:
+      return "expire";
+    case RequestEvent::kRevoke:
+      return "revoke";
+    case RequestEvent::kComplete:
+      return "complete";
   }
   return "unknown";
 }
@@ -50,10 +62,9 @@ StatusOr<RequestState> NextRequestState(RequestState from, RequestEvent event) {
   for (const Edge& e : kEdges) {
     if (e.from == from && e.event == event) return e.to;
   }
-  return FailedPreconditionError(
-      "request is " + std::string(ToString(from)) + "; cannot " +
-          std::string(ToString(event)),
-      "conflict");
+  return FailedPreconditionError("request is " + std::string(ToString(from)) +
+                                     "; cannot " + std::string(ToString(event)),
+                                 "conflict");
 }
 
 StatusOr<GrantState> NextGrantState(GrantState from, GrantEvent event) {
@@ -77,8 +88,10 @@ StatusOr<GrantState> NextGrantState(GrantState from, GrantEvent event) {
 
 RequestState RequestStateForEnd(EndReason reason) {
   switch (reason) {
-    case EndReason::kCompleted: return RequestState::kCompleted;
-    case EndReason::kRevoked: return RequestState::kRevoked;
+    case EndReason::kCompleted:
+      return RequestState::kCompleted;
+    case EndReason::kRevoked:
+      return RequestState::kRevoked;
     case EndReason::kExpired:
     case EndReason::kNone:
       break;

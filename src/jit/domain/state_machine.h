@@ -8,16 +8,16 @@ namespace jit {
 
 // What happens to a request; the state machine of DESIGN "Request lifecycle".
 enum class RequestEvent {
-  kApprove,        // enough approvals collected
-  kAutoApprove,    // policy says auto: pending -> active directly
-  kActivate,       // connector granted
+  kApprove,      // enough approvals collected
+  kAutoApprove,  // policy says auto: pending -> active directly
+  kActivate,     // connector granted
   kActivationFailed,
   kDeny,
   kCancel,
-  kTimeOut,        // approval_timeout passed while pending
+  kTimeOut,  // approval_timeout passed while pending
   kExpire,
   kRevoke,
-  kComplete,       // holder ended it early ("task done")
+  kComplete,  // holder ended it early ("task done")
 };
 
 std::string_view ToString(RequestEvent e);

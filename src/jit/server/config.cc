@@ -14,12 +14,14 @@ namespace {
 
 using nlohmann::json;
 
-Status Err(const std::string& path, const YAML::Node& node, const std::string& what) {
+Status Err(const std::string& path, const YAML::Node& node,
+           const std::string& what) {
   int line = node.IsDefined() ? node.Mark().line + 1 : 0;
   return InvalidArgumentError(path + ":" + std::to_string(line) + ": " + what);
 }
 
-Status CheckKeys(const std::string& path, const YAML::Node& node, const std::string& where,
+Status CheckKeys(const std::string& path, const YAML::Node& node,
+                 const std::string& where,
                  std::initializer_list<const char*> allowed) {
   if (!node.IsMap()) return Err(path, node, where + " must be a mapping");
   for (const auto& kv : node) {
@@ -28,8 +30,11 @@ Status CheckKeys(const std::string& path, const YAML::Node& node, const std::str
     for (const char* a : allowed) known = known || key == a;
     if (!known) {
       std::string list;
-      for (const char* a : allowed) list += std::string(list.empty() ? "" : ", ") + a;
-      return Err(path, kv.first, "unknown key \"" + key + "\" in " + where + " (known: " + list + ")");
+      for (const char* a : allowed)
+        list += std::string(list.empty() ? "" : ", ") + a;
+      return Err(
+          path, kv.first,
+          "unknown key \"" + key + "\" in " + where + " (known: " + list + ")");
     }
   }
   return OkStatus();
@@ -41,7 +46,8 @@ StatusOr<std::string> Scalar(const std::string& path, const YAML::Node& node,
   return node.as<std::string>();
 }
 
-StatusOr<std::vector<std::string>> Strings(const std::string& path, const YAML::Node& node,
+StatusOr<std::vector<std::string>> Strings(const std::string& path,
+                                           const YAML::Node& node,
                                            const std::string& what) {
   std::vector<std::string> out;
   if (!node.IsDefined() || node.IsNull()) return out;
@@ -56,7 +62,8 @@ StatusOr<std::vector<std::string>> Strings(const std::string& path, const YAML::
 json ToJson(const YAML::Node& node) {
   if (node.IsMap()) {
     json j = json::object();
-    for (const auto& kv : node) j[kv.first.as<std::string>()] = ToJson(kv.second);
+    for (const auto& kv : node)
+      j[kv.first.as<std::string>()] = ToJson(kv.second);
     return j;
   }
   if (node.IsSequence()) {
@@ -74,48 +81,61 @@ json ToJson(const YAML::Node& node) {
 Status LoadTokens(const std::string& path, const YAML::Node& auth, Config& c) {
   JIT_RETURN_IF_ERROR(CheckKeys(path, auth, "auth", {"tokens", "oidc"}));
   if (auth["oidc"].IsDefined()) {
-    return Err(path, auth["oidc"], "auth.oidc is not supported by this version of jitd");
+    return Err(path, auth["oidc"],
+               "auth.oidc is not supported by this version of jitd");
   }
   YAML::Node tokens = auth["tokens"];
   if (!tokens.IsDefined()) return OkStatus();
-  if (!tokens.IsSequence()) return Err(path, tokens, "auth.tokens must be a list");
+  if (!tokens.IsSequence())
+    return Err(path, tokens, "auth.tokens must be a list");
   std::set<std::string> hashes;
   std::set<std::string> subjects;
   for (const auto& t : tokens) {
-    JIT_RETURN_IF_ERROR(CheckKeys(path, t, "a token entry",
-                                  {"subject", "groups", "token", "token_sha256", "person"}));
+    JIT_RETURN_IF_ERROR(
+        CheckKeys(path, t, "a token entry",
+                  {"subject", "groups", "token", "token_sha256", "person"}));
     TokenEntry e;
-    if (!t["subject"].IsDefined()) return Err(path, t, "token entry needs subject");
+    if (!t["subject"].IsDefined())
+      return Err(path, t, "token entry needs subject");
     JIT_ASSIGN_OR_RETURN(e.subject.name, Scalar(path, t["subject"], "subject"));
-    JIT_ASSIGN_OR_RETURN(e.subject.groups, Strings(path, t["groups"], "groups"));
+    JIT_ASSIGN_OR_RETURN(e.subject.groups,
+                         Strings(path, t["groups"], "groups"));
     if (t["person"].IsDefined()) {
-      JIT_ASSIGN_OR_RETURN(e.subject.person, Scalar(path, t["person"], "person"));
+      JIT_ASSIGN_OR_RETURN(e.subject.person,
+                           Scalar(path, t["person"], "person"));
     } else {
       e.subject.person = e.subject.name;
     }
     bool plain = t["token"].IsDefined();
     bool hashed = t["token_sha256"].IsDefined();
-    if (plain == hashed) return Err(path, t, "give exactly one of token or token_sha256");
+    if (plain == hashed)
+      return Err(path, t, "give exactly one of token or token_sha256");
     if (plain) {
-      JIT_ASSIGN_OR_RETURN(std::string token, Scalar(path, t["token"], "token"));
-      if (token.size() < 16) return Err(path, t["token"], "token must be at least 16 characters");
+      JIT_ASSIGN_OR_RETURN(std::string token,
+                           Scalar(path, t["token"], "token"));
+      if (token.size() < 16)
+        return Err(path, t["token"], "token must be at least 16 characters");
       e.token_sha256 = Sha256Hex(token);
     } else {
-      JIT_ASSIGN_OR_RETURN(e.token_sha256, Scalar(path, t["token_sha256"], "token_sha256"));
+      JIT_ASSIGN_OR_RETURN(e.token_sha256,
+                           Scalar(path, t["token_sha256"], "token_sha256"));
       bool hex = e.token_sha256.size() == 64 &&
                  e.token_sha256.find_first_not_of("0123456789abcdefABCDEF") ==
                      std::string::npos;
       if (!hex) {
-        return Err(path, t["token_sha256"], "token_sha256 must be 64 hex digits");
+        return Err(path, t["token_sha256"],
+                   "token_sha256 must be 64 hex digits");
       }
       for (char& ch : e.token_sha256) ch = static_cast<char>(std::tolower(ch));
     }
-    if (!hashes.insert(e.token_sha256).second) return Err(path, t, "the same token is listed twice");
+    if (!hashes.insert(e.token_sha256).second)
+      return Err(path, t, "the same token is listed twice");
     if (!subjects.insert(e.subject.name).second) {
       // One subject, one set of groups: an alias is another subject with
       // the same `person`.
-      return Err(path, t, "subject \"" + e.subject.name +
-                              "\" has a token already (use person: for aliases)");
+      return Err(path, t,
+                 "subject \"" + e.subject.name +
+                     "\" has a token already (use person: for aliases)");
     }
     c.tokens.push_back(std::move(e));
   }
@@ -124,14 +144,19 @@ Status LoadTokens(const std::string& path, const YAML::Node& auth, Config& c) {
 
 Status LoadRoles(const std::string& path, const YAML::Node& roles, Config& c) {
   if (!roles.IsDefined()) return OkStatus();
-  JIT_RETURN_IF_ERROR(CheckKeys(path, roles, "roles", {"admin", "auditor", "enforcer"}));
-  JIT_ASSIGN_OR_RETURN(c.roles.admin, Strings(path, roles["admin"], "roles.admin"));
-  JIT_ASSIGN_OR_RETURN(c.roles.auditor, Strings(path, roles["auditor"], "roles.auditor"));
-  JIT_ASSIGN_OR_RETURN(c.roles.enforcer, Strings(path, roles["enforcer"], "roles.enforcer"));
+  JIT_RETURN_IF_ERROR(
+      CheckKeys(path, roles, "roles", {"admin", "auditor", "enforcer"}));
+  JIT_ASSIGN_OR_RETURN(c.roles.admin,
+                       Strings(path, roles["admin"], "roles.admin"));
+  JIT_ASSIGN_OR_RETURN(c.roles.auditor,
+                       Strings(path, roles["auditor"], "roles.auditor"));
+  JIT_ASSIGN_OR_RETURN(c.roles.enforcer,
+                       Strings(path, roles["enforcer"], "roles.enforcer"));
   return OkStatus();
 }
 
-Status LoadConnectors(const std::string& path, const YAML::Node& list, Config& c) {
+Status LoadConnectors(const std::string& path, const YAML::Node& list,
+                      Config& c) {
   if (!list.IsDefined()) return OkStatus();
   if (!list.IsSequence()) return Err(path, list, "connectors must be a list");
   std::set<std::string> names;
@@ -154,38 +179,45 @@ Status LoadConnectors(const std::string& path, const YAML::Node& list, Config& c
 }
 
 Status LoadTop(const std::string& path, const YAML::Node& root, Config& c) {
-  JIT_RETURN_IF_ERROR(CheckKeys(path, root, "the config file",
-                                {"listen", "data_dir", "storage", "auth", "roles", "connectors",
-                                 "entitlements", "policies", "log_level"}));
+  JIT_RETURN_IF_ERROR(
+      CheckKeys(path, root, "the config file",
+                {"listen", "data_dir", "storage", "auth", "roles", "connectors",
+                 "entitlements", "policies", "log_level"}));
   if (root["listen"].IsDefined()) {
-    JIT_ASSIGN_OR_RETURN(std::string listen, Scalar(path, root["listen"], "listen"));
+    JIT_ASSIGN_OR_RETURN(std::string listen,
+                         Scalar(path, root["listen"], "listen"));
     Status s = ParseListen(listen, c.listen_address, c.listen_port);
     if (!s.ok()) return Err(path, root["listen"], s.message());
   }
   if (root["data_dir"].IsDefined()) {
-    JIT_ASSIGN_OR_RETURN(c.data_dir, Scalar(path, root["data_dir"], "data_dir"));
+    JIT_ASSIGN_OR_RETURN(c.data_dir,
+                         Scalar(path, root["data_dir"], "data_dir"));
   }
   if (root["log_level"].IsDefined()) {
-    JIT_ASSIGN_OR_RETURN(c.log_level, Scalar(path, root["log_level"], "log_level"));
-    static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn",
-                                                  "error", "critical", "off"};
+    JIT_ASSIGN_OR_RETURN(c.log_level,
+                         Scalar(path, root["log_level"], "log_level"));
+    static const std::set<std::string> kLevels = {
+        "trace", "debug", "info", "warn", "error", "critical", "off"};
     if (!kLevels.count(c.log_level)) {
-      return Err(path, root["log_level"],
-                 "log_level must be trace, debug, info, warn, error, critical or off");
+      return Err(
+          path, root["log_level"],
+          "log_level must be trace, debug, info, warn, error, critical or off");
     }
   }
   YAML::Node storage = root["storage"];
   if (storage.IsDefined()) {
     if (!storage.IsScalar()) {
       return Err(path, storage,
-                 "storage: only sqlite (the default) or memory are available in this version");
+                 "storage: only sqlite (the default) or memory are available "
+                 "in this version");
     }
     c.storage = storage.as<std::string>();
     if (c.storage != "sqlite" && c.storage != "memory") {
       return Err(path, storage, "storage must be sqlite or memory");
     }
   }
-  if (root["auth"].IsDefined()) JIT_RETURN_IF_ERROR(LoadTokens(path, root["auth"], c));
+  if (root["auth"].IsDefined())
+    JIT_RETURN_IF_ERROR(LoadTokens(path, root["auth"], c));
   JIT_RETURN_IF_ERROR(LoadRoles(path, root["roles"], c));
   JIT_RETURN_IF_ERROR(LoadConnectors(path, root["connectors"], c));
   return OkStatus();
@@ -193,13 +225,16 @@ Status LoadTop(const std::string& path, const YAML::Node& root, Config& c) {
 
 }  // namespace
 
-Status ParseListen(const std::string& text, std::string& address, uint16_t& port) {
+Status ParseListen(const std::string& text, std::string& address,
+                   uint16_t& port) {
   size_t colon = text.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
-    return InvalidArgumentError("listen must be HOST:PORT, e.g. 127.0.0.1:8420");
+    return InvalidArgumentError(
+        "listen must be HOST:PORT, e.g. 127.0.0.1:8420");
   }
   std::string host = text.substr(0, colon);
-  if (host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   unsigned value = 0;
   std::string p = text.substr(colon + 1);
   auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), value);
@@ -218,22 +253,26 @@ StatusOr<Config> LoadConfig(const std::string& path) {
   } catch (const YAML::BadFile&) {
     return InvalidArgumentError(path + ": cannot read the file");
   } catch (const YAML::Exception& e) {
-    return InvalidArgumentError(path + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+    return InvalidArgumentError(path + ":" + std::to_string(e.mark.line + 1) +
+                                ": " + e.msg);
   }
   Config c;
   c.path = path;
   try {
     JIT_RETURN_IF_ERROR(LoadTop(path, root, c));
   } catch (const YAML::Exception& e) {
-    return InvalidArgumentError(path + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+    return InvalidArgumentError(path + ":" + std::to_string(e.mark.line + 1) +
+                                ": " + e.msg);
   }
   JIT_ASSIGN_OR_RETURN(c.policies, PolicySet::Load(root, path));
   std::set<std::string> connector_names;
-  for (const ConnectorConfig& cc : c.connectors) connector_names.insert(cc.name);
+  for (const ConnectorConfig& cc : c.connectors)
+    connector_names.insert(cc.name);
   for (const Entitlement& e : c.policies->entitlements()) {
     if (!connector_names.count(e.connector)) {
       return InvalidArgumentError(path + ": entitlement " + e.name +
-                                  " names unknown connector \"" + e.connector + "\"");
+                                  " names unknown connector \"" + e.connector +
+                                  "\"");
     }
   }
   return c;

@@ -31,6 +31,7 @@ struct Config {
 StatusOr<Config> LoadConfig(const std::string& path);
 
 // Parses "HOST:PORT" (IPv4 or [IPv6]); kInvalidArgument otherwise.
-Status ParseListen(const std::string& text, std::string& address, uint16_t& port);
+Status ParseListen(const std::string& text, std::string& address,
+                   uint16_t& port);
 
 }  // namespace jit

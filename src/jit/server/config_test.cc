@@ -55,20 +55,27 @@ struct BadConfig {
 
 TEST(ConfigTest, BadFilesNameFileLineAndReason) {
   std::vector<BadConfig> cases = {
-      {"unknown top key", "colour: red\n", "bad.yaml:1: unknown key \"colour\""},
-      {"bad listen", "listen: nowhere\n", "bad.yaml:1: listen must be HOST:PORT"},
-      {"token too short", "auth:\n  tokens:\n    - {subject: a, token: \"short\"}\n",
+      {"unknown top key", "colour: red\n",
+       "bad.yaml:1: unknown key \"colour\""},
+      {"bad listen", "listen: nowhere\n",
+       "bad.yaml:1: listen must be HOST:PORT"},
+      {"token too short",
+       "auth:\n  tokens:\n    - {subject: a, token: \"short\"}\n",
        "bad.yaml:3"},
       {"both token kinds",
-       "auth:\n  tokens:\n    - {subject: a, token: \"0123456789abcdefgh\", token_sha256: \"x\"}\n",
+       "auth:\n  tokens:\n    - {subject: a, token: \"0123456789abcdefgh\", "
+       "token_sha256: \"x\"}\n",
        "exactly one of token"},
       {"duplicate connector",
-       "connectors:\n  - {name: a, type: fake}\n  - {name: a, type: fake}\n", "bad.yaml:3"},
+       "connectors:\n  - {name: a, type: fake}\n  - {name: a, type: fake}\n",
+       "bad.yaml:3"},
       {"unknown connector in entitlement",
-       "entitlements:\n  - {name: r, connector: nope, max_duration: 1h}\n", "unknown connector"},
+       "entitlements:\n  - {name: r, connector: nope, max_duration: 1h}\n",
+       "unknown connector"},
       {"syntax", "auth: [\n", "bad.yaml:"},
       {"oidc not yet", "auth:\n  oidc: {issuer: x}\n", "bad.yaml:2"},
-      {"postgres not yet", "storage: {postgres: \"postgresql://x\"}\n", "bad.yaml:1"},
+      {"postgres not yet", "storage: {postgres: \"postgresql://x\"}\n",
+       "bad.yaml:1"},
   };
   for (const BadConfig& c : cases) {
     auto loaded = LoadConfig(WriteTemp("bad.yaml", c.text));

@@ -21,10 +21,13 @@ void RegisterBuiltinConnectors(ConnectorRegistry& registry) {
 }
 
 StatusOr<std::unique_ptr<Store>> OpenStore(const Config& c) {
-  if (c.storage == "memory") return std::unique_ptr<Store>(std::make_unique<MemoryStore>());
+  if (c.storage == "memory")
+    return std::unique_ptr<Store>(std::make_unique<MemoryStore>());
   std::error_code ec;
   std::filesystem::create_directories(c.data_dir, ec);
-  if (ec) return UnavailableError("cannot create data_dir " + c.data_dir + ": " + ec.message());
+  if (ec)
+    return UnavailableError("cannot create data_dir " + c.data_dir + ": " +
+                            ec.message());
   std::filesystem::permissions(c.data_dir, std::filesystem::perms::owner_all,
                                std::filesystem::perm_options::replace, ec);
   JIT_ASSIGN_OR_RETURN(std::unique_ptr<SqliteStore> s,
@@ -37,7 +40,8 @@ StatusOr<std::unique_ptr<Store>> OpenStore(const Config& c) {
 std::shared_ptr<const PolicySnapshot> SnapshotOf(const Config& c) {
   auto snap = std::make_shared<PolicySnapshot>();
   snap->policies = c.policies;
-  for (const TokenEntry& t : c.tokens) snap->directory[t.subject.name] = t.subject;
+  for (const TokenEntry& t : c.tokens)
+    snap->directory[t.subject.name] = t.subject;
   return snap;
 }
 
@@ -53,21 +57,23 @@ StatusOr<std::unique_ptr<JitdServer>> JitdServer::Create(Config config) {
   ConnectorRegistry registry;
   RegisterBuiltinConnectors(registry);
   for (const ConnectorConfig& cc : s->config_.connectors) {
-    JIT_ASSIGN_OR_RETURN(std::unique_ptr<Connector> c, registry.Make(cc, s->env_));
+    JIT_ASSIGN_OR_RETURN(std::unique_ptr<Connector> c,
+                         registry.Make(cc, s->env_));
     s->connectors_.Add(cc.name, std::move(c));
   }
-  s->deps_ = std::make_unique<WorkflowDeps>(WorkflowDeps{
-      *s->store_, *s->policies_, s->connectors_, s->index_, s->metrics_, s->clock_});
+  s->deps_ = std::make_unique<WorkflowDeps>(
+      WorkflowDeps{*s->store_, *s->policies_, s->connectors_, s->index_,
+                   s->metrics_, s->clock_});
   s->lifecycle_ = std::make_unique<GrantLifecycle>(*s->deps_);
   s->requests_ = std::make_unique<RequestService>(*s->deps_, *s->lifecycle_);
   s->audit_ = std::make_unique<AuditQuery>(*s->store_, s->metrics_);
-  s->scheduler_ =
-      std::make_unique<ExpiryScheduler>(*s->store_, *s->lifecycle_, *s->requests_, s->clock_);
-  s->auth_ = std::make_unique<Authenticator>(s->config_.tokens, s->config_.roles);
-  s->api_deps_ = std::make_unique<ApiDeps>(ApiDeps{*s->auth_, *s->requests_, *s->audit_,
-                                                   s->feed_, *s->policies_, *s->store_,
-                                                   s->metrics_, s->index_, s->clock_,
-                                                   s->ready_});
+  s->scheduler_ = std::make_unique<ExpiryScheduler>(*s->store_, *s->lifecycle_,
+                                                    *s->requests_, s->clock_);
+  s->auth_ =
+      std::make_unique<Authenticator>(s->config_.tokens, s->config_.roles);
+  s->api_deps_ = std::make_unique<ApiDeps>(
+      ApiDeps{*s->auth_, *s->requests_, *s->audit_, s->feed_, *s->policies_,
+              *s->store_, s->metrics_, s->index_, s->clock_, s->ready_});
   s->routes_ = std::make_unique<ApiRoutes>(*s->api_deps_);
   return s;
 }
@@ -75,7 +81,8 @@ StatusOr<std::unique_ptr<JitdServer>> JitdServer::Create(Config config) {
 // Revokes cut short by a crash or waiting for their backoff are tried once
 // more now, without waiting: the target may have come back while jitd was
 // down.
-Status JitdServer::ForEachLiveGrant(const std::function<Status(const Grant&)>& fn) {
+Status JitdServer::ForEachLiveGrant(
+    const std::function<Status(const Grant&)>& fn) {
   GrantFilter filter;
   filter.active_only = true;
   filter.limit = 1000;
@@ -92,7 +99,8 @@ Status JitdServer::RetryPendingRevokes() {
   return ForEachLiveGrant([this](const Grant& g) {
     if (g.state != GrantState::kRevokePending) return OkStatus();
     Status s = lifecycle_->CompleteRevoke(g);
-    if (!s.ok()) spdlog::warn("grant_id={} revoke still failing: {}", g.id, s.ToString());
+    if (!s.ok())
+      spdlog::warn("grant_id={} revoke still failing: {}", g.id, s.ToString());
     return OkStatus();
   });
 }
@@ -102,10 +110,11 @@ Status JitdServer::Reconcile() {
   // allow even one request (DESIGN invariant 4).
   DueWork work = scheduler_->RunDue(clock_.Now());
   JIT_RETURN_IF_ERROR(RetryPendingRevokes());
-  spdlog::info("start-up: {} expired grant(s) revoked, {} revoke retries ({} failed), "
-               "{} request(s) timed out, {} planned activation(s)",
-               work.expired, work.revoke_retries, work.revoke_failures, work.timed_out,
-               work.activated);
+  spdlog::info(
+      "start-up: {} expired grant(s) revoked, {} revoke retries ({} failed), "
+      "{} request(s) timed out, {} planned activation(s)",
+      work.expired, work.revoke_retries, work.revoke_failures, work.timed_out,
+      work.activated);
   JIT_RETURN_IF_ERROR(lifecycle_->RebuildIndex());
   // A crash between committing a grant and the connector call leaves a
   // recorded grant the target may not hold yet: grant again (idempotent).
@@ -114,14 +123,18 @@ Status JitdServer::Reconcile() {
     if (!Allows(g, clock_.Now())) continue;  // never re-grant after expires_at
     Connector* c = connectors_.Find(g.connector);
     if (c == nullptr) continue;
-    Status s = c->Grant(lifecycle_->SpecFor(g),
-                        std::chrono::steady_clock::now() + std::chrono::seconds(30));
-    if (!s.ok()) spdlog::warn("grant_id={} re-assert at start-up failed: {}", g.id, s.ToString());
+    Status s =
+        c->Grant(lifecycle_->SpecFor(g),
+                 std::chrono::steady_clock::now() + std::chrono::seconds(30));
+    if (!s.ok())
+      spdlog::warn("grant_id={} re-assert at start-up failed: {}", g.id,
+                   s.ToString());
   }
   auto verify = audit_->Verify(Principal{{}, /*admin=*/true});
   if (verify.ok() && !verify->ok) {
-    spdlog::error("audit chain broken at seq {}: {} (jitd keeps serving and chaining)",
-                  verify->first_bad_seq.value_or(0), verify->reason);
+    spdlog::error(
+        "audit chain broken at seq {}: {} (jitd keeps serving and chaining)",
+        verify->first_bad_seq.value_or(0), verify->reason);
   }
   return RecordPolicyLoaded(kSystemActor);
 }
@@ -132,11 +145,12 @@ Status JitdServer::RecordPolicyLoaded(const std::string& actor) {
   e.time = clock_.Now();
   e.type = AuditType::kPolicyLoaded;
   e.actor = actor;
-  e.data = nlohmann::json{{"file", config_.path},
-                          {"policy_version", snap->policies->version_hash()},
-                          {"policies", snap->policies->policy_count()},
-                          {"entitlements", snap->policies->entitlements().size()}}
-               .dump();
+  e.data =
+      nlohmann::json{{"file", config_.path},
+                     {"policy_version", snap->policies->version_hash()},
+                     {"policies", snap->policies->policy_count()},
+                     {"entitlements", snap->policies->entitlements().size()}}
+          .dump();
   ChangeSet cs;
   cs.events.push_back(std::move(e));
   return store_->Commit(cs);
@@ -170,25 +184,28 @@ Status JitdServer::CheckLiveEntitlementsKept(const PolicySet& next) {
   return ForEachLiveGrant([&](const Grant& g) {
     const Entitlement* was = current->FindEntitlement(g.entitlement);
     const Entitlement* now = next.FindEntitlement(g.entitlement);
-    bool same = was != nullptr && now != nullptr && was->connector == now->connector &&
+    bool same = was != nullptr && now != nullptr &&
+                was->connector == now->connector &&
                 was->params_json == now->params_json;
     if (same) return OkStatus();
-    return FailedPreconditionError("entitlement " + g.entitlement +
-                                   " changes or disappears while grant " + g.id +
-                                   " is live; change it after its grants end");
+    return FailedPreconditionError(
+        "entitlement " + g.entitlement + " changes or disappears while grant " +
+        g.id + " is live; change it after its grants end");
   });
 }
 
 Status JitdServer::Reload() {
   StatusOr<Config> next = LoadConfig(config_.path);
   if (!next.ok()) {
-    spdlog::error("reload refused, previous config stays in force: {}", next.status().message());
+    spdlog::error("reload refused, previous config stays in force: {}",
+                  next.status().message());
     return next.status();
   }
   for (const Entitlement& e : next->policies->entitlements()) {
     if (connectors_.Find(e.connector) == nullptr) {
-      Status s = InvalidArgumentError("entitlement " + e.name + " names connector " +
-                                      e.connector + ", which needs a restart to add");
+      Status s =
+          InvalidArgumentError("entitlement " + e.name + " names connector " +
+                               e.connector + ", which needs a restart to add");
       spdlog::error("reload refused: {}", s.message());
       return s;
     }

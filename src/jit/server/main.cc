@@ -14,7 +14,8 @@ namespace {
 
 void SetUpLogging(const std::string& level) {
   auto logger = spdlog::stderr_color_mt("jitd");
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v",
+                      spdlog::pattern_time_type::utc);
   logger->set_level(spdlog::level::from_str(level));
   spdlog::set_default_logger(logger);
 }
@@ -68,7 +69,8 @@ int JitdMain(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  StatusOr<std::unique_ptr<JitdServer>> server = JitdServer::Create(*std::move(config));
+  StatusOr<std::unique_ptr<JitdServer>> server =
+      JitdServer::Create(*std::move(config));
   if (!server.ok()) {
     std::cerr << "jitd: " << server.status().ToString() << "\n";
     return 1;
@@ -79,8 +81,8 @@ int JitdMain(int argc, char** argv) {
     return 1;
   }
   const Config& c = (*server)->config();
-  spdlog::info("jitd listening on http://{}:{} (store: {}, data_dir: {})", c.listen_address,
-               (*server)->port(), c.storage, c.data_dir);
+  spdlog::info("jitd listening on http://{}:{} (store: {}, data_dir: {})",
+               c.listen_address, (*server)->port(), c.storage, c.data_dir);
   ServeUntilSignalled(**server, signals);
   (*server)->Stop();
   return 0;
