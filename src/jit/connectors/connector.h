@@ -4,6 +4,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,43 @@ struct Session {
   std::string description;
 };
 
+// A privilege the target shows as held, found by Discover(): who holds what,
+// since when if the target knows. Compared against live grants to find
+// standing privileges (drift).
+struct Holding {
+  std::string target_user;
+  std::string privilege;  // e.g. the role name; what Covers() matches
+  std::optional<SystemTime> since;
+  std::string detail;  // free text for the drift.found event
+};
+
+// Something done with a grant, as the target recorded it (a pgaudit
+// statement, a sudo command, an ssh login). Attached to the grant's audit
+// trail as grant.activity events.
+struct Activity {
+  SystemTime at{};
+  std::string kind;     // "statement" | "command" | "session"
+  std::string session;  // target session id (backend pid, sshd pid...)
+  std::string text;     // statement or command line, at most 4 KiB
+};
+
+// A connector that issues certificates (ssh_cert).
+class CertificateAuthority {
+ public:
+  virtual ~CertificateAuthority() = default;
+  // The CA public key in the target's text format (an OpenSSH public key).
+  virtual StatusOr<std::string> PublicKey() = 0;
+  // The current revocation list (an OpenSSH KRL, binary).
+  virtual StatusOr<std::string> RevocationList() = 0;
+  // A certificate for `public_key` under active grant `g`, valid at most
+  // until g.expires_at. `source_address` (may be empty) restricts where it
+  // may be used from. Errors: kInvalidArgument for a bad public key.
+  virtual StatusOr<std::string> Issue(const GrantSpec& g,
+                                      const std::string& public_key,
+                                      const std::string& source_address,
+                                      Deadline deadline) = 0;
+};
+
 // Grants and removes one kind of privilege in a target system.
 // Thread-safe. Every method is idempotent and returns by `deadline`.
 // Errors: kUnavailable = target unreachable or failed, safe to retry;
@@ -56,6 +94,25 @@ class Connector {
   // Ends sessions opened under `g`; returns the survivors.
   virtual StatusOr<std::vector<Session>> KillSessions(const GrantSpec& g,
                                                       Deadline deadline) = 0;
+
+  // Optional parts; the defaults say "not supported".
+
+  // Every holder of a privilege this connector manages, granted by jitd or
+  // not. kFailedPrecondition (reason "unsupported") when the target cannot
+  // be listed.
+  virtual StatusOr<std::vector<Holding>> Discover(Deadline deadline);
+  // Whether `h` is the privilege grant `g` gives (so it is not drift).
+  virtual bool Covers(const GrantSpec& g, const Holding& h) const;
+  // Removes a standing privilege found by Discover() (enforce mode).
+  // Idempotent. kFailedPrecondition "unsupported" by default.
+  virtual Status RevokeHolding(const Holding& h, Deadline deadline);
+  // What the target recorded as done under `g` at or after `since`, oldest
+  // first. Empty by default.
+  virtual StatusOr<std::vector<Activity>> ActivitySince(const GrantSpec& g,
+                                                        SystemTime since,
+                                                        Deadline deadline);
+  // Non-null when the connector issues certificates.
+  virtual CertificateAuthority* AsCertificateAuthority() { return nullptr; }
 };
 
 // The `connectors:` entry that builds one connector, as JSON text of the

@@ -1,4 +1,4 @@
-// ConnectorRegistry, declared in connector.h.
+// ConnectorRegistry and Connector's optional parts, declared in connector.h.
 #include <fmt/format.h>
 
 #include <cassert>
@@ -7,6 +7,23 @@
 #include "jit/connectors/connector.h"
 
 namespace jit {
+
+StatusOr<std::vector<Holding>> Connector::Discover(Deadline) {
+  return FailedPreconditionError("this connector cannot list holders",
+                                 "unsupported");
+}
+
+bool Connector::Covers(const GrantSpec&, const Holding&) const { return false; }
+
+Status Connector::RevokeHolding(const Holding&, Deadline) {
+  return FailedPreconditionError(
+      "this connector cannot revoke standing privileges", "unsupported");
+}
+
+StatusOr<std::vector<Activity>> Connector::ActivitySince(const GrantSpec&,
+                                                         SystemTime, Deadline) {
+  return std::vector<Activity>{};
+}
 
 void ConnectorRegistry::Add(std::string type, ConnectorFactory factory) {
   assert(factory && "ConnectorRegistry::Add needs a factory");

@@ -19,7 +19,7 @@ class ConnectorRegistryTest : public testing::Test {
  protected:
   SystemClock clock_;
   PosixCommandRunner runner_;
-  Environment env_{clock_, runner_};
+  Environment env_{clock_, runner_, {}};
 };
 
 TEST_F(ConnectorRegistryTest, MakesConnectorOfRegisteredType) {

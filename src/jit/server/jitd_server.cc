@@ -52,6 +52,7 @@ JitdServer::~JitdServer() { Stop(); }
 StatusOr<std::unique_ptr<JitdServer>> JitdServer::Create(Config config) {
   std::unique_ptr<JitdServer> s(new JitdServer(std::move(config)));
   JIT_ASSIGN_OR_RETURN(s->base_store_, OpenStore(s->config_));
+  s->env_.data_dir = s->config_.data_dir;
   s->store_ = std::make_unique<NotifyingStore>(*s->base_store_, s->feed_);
   s->policies_ = std::make_unique<PolicyHolder>(SnapshotOf(s->config_));
   ConnectorRegistry registry;

@@ -61,7 +61,7 @@ class JitdServer {
   // back cannot delay expiry (THREATS T13).
   NonRetreatingClock clock_{system_clock_};
   PosixCommandRunner commands_;
-  Environment env_{clock_, commands_};
+  Environment env_{clock_, commands_, {}};
   std::unique_ptr<Store> base_store_;
   AuditFeed feed_;
   std::unique_ptr<NotifyingStore> store_;

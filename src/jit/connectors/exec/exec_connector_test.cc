@@ -101,7 +101,7 @@ class ExecHarness : public ConnectorHarness {
   TestTempDir dir_;
   SystemClock clock_;
   PosixCommandRunner runner_;
-  Environment env_{clock_, runner_};
+  Environment env_{clock_, runner_, {}};
   std::unique_ptr<Connector> connector_;
 };
 
@@ -363,7 +363,7 @@ TEST_F(ExecConnectorTest, UnusableParamIsInvalidArgumentAndRunsNothing) {
 
 TEST_F(ExecConnectorTest, FactoryRunsThroughTheEnvironmentsRunner) {
   SystemClock clock;
-  Environment env{clock, runner_};
+  Environment env{clock, runner_, {}};
   auto c = MakeExecConnector(
       {"tool", "exec",
        R"({"name":"tool","type":"exec","grant":["/usr/local/bin/tool","g"],)"

@@ -266,7 +266,7 @@ class MakeFakeConnectorTest : public testing::Test {
   }
   SystemClock clock_;
   PosixCommandRunner runner_;
-  Environment env_{clock_, runner_};
+  Environment env_{clock_, runner_, {}};
   TestTempDir dir_;
 };
 
