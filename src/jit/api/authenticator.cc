@@ -1,5 +1,7 @@
 #include "jit/api/authenticator.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 
@@ -28,9 +30,22 @@ void Authenticator::Replace(std::vector<TokenEntry> tokens, RoleGroups roles) {
   table_ = std::move(table);
 }
 
+StatusOr<Principal> Authenticator::LocalEnforcer(uint32_t uid) {
+  if (uid != 0 && uid != static_cast<uint32_t>(geteuid())) {
+    return UnauthenticatedError("local peer uid " + std::to_string(uid) +
+                                " is neither root nor jitd's own user");
+  }
+  Principal p;
+  p.subject.name = "local:uid=" + std::to_string(uid);
+  p.subject.person = p.subject.name;
+  p.enforcer = true;
+  return p;
+}
+
 StatusOr<Principal> Authenticator::Authenticate(
     const HttpRequest& request) const {
   std::optional<std::string> header = request.Header("authorization");
+  if (!header && request.peer_uid) return LocalEnforcer(*request.peer_uid);
   if (!header)
     return UnauthenticatedError("missing Authorization: Bearer token");
   constexpr std::string_view kPrefix = "Bearer ";

@@ -33,10 +33,13 @@ class Authenticator {
  public:
   Authenticator(std::vector<TokenEntry> tokens, RoleGroups roles);
   // kUnauthenticated: header missing, malformed, or token unknown.
+  // A Unix-socket peer without a token is the local enforcer (PAM) when it
+  // runs as root or as jitd's own user.
   StatusOr<Principal> Authenticate(const HttpRequest& request) const;
   void Replace(std::vector<TokenEntry> tokens, RoleGroups roles);
 
  private:
+  static StatusOr<Principal> LocalEnforcer(uint32_t uid);
   struct Table {
     std::map<std::string, Subject> by_hash;
     RoleGroups roles;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
@@ -15,7 +16,9 @@ struct HttpRequest {
   std::map<std::string, std::string> query;  // decoded ?a=b&c=d
   std::map<std::string, std::string> headers;
   std::string body;
-  std::string remote_address;  // peer IP
+  std::string remote_address;  // peer IP, or "unix"
+  // The peer's uid on a Unix-domain socket (SO_PEERCRED); unset over TCP.
+  std::optional<uint32_t> peer_uid;
 
   std::optional<std::string> Header(std::string_view lower_name) const;
   std::optional<std::string> Query(std::string_view name) const;

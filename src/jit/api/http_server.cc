@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -16,9 +18,12 @@
 #include <chrono>
 #include <climits>
 #include <cstdint>
+#include <cstring>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -32,6 +37,9 @@ namespace {
 namespace net = boost::asio;
 namespace http = boost::beast::http;
 using tcp = net::ip::tcp;
+// One socket type for TCP and Unix-domain listeners.
+using Protocol = net::generic::stream_protocol;
+using Socket = Protocol::socket;
 using boost::system::error_code;
 using SteadyClock = std::chrono::steady_clock;
 
@@ -50,7 +58,7 @@ constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
 // here. Both Stop()'s shutdown() and peer resets wake the poll.
 class DeadlineSocket {
  public:
-  explicit DeadlineSocket(tcp::socket& socket) : socket_(socket) {}
+  explicit DeadlineSocket(Socket& socket) : socket_(socket) {}
 
   void set_deadline(SteadyClock::time_point deadline) { deadline_ = deadline; }
 
@@ -110,7 +118,7 @@ class DeadlineSocket {
     }
   }
 
-  tcp::socket& socket_;
+  Socket& socket_;
   SteadyClock::time_point deadline_ = SteadyClock::now();
 };
 
@@ -220,16 +228,42 @@ std::map<std::string, std::string> LowerCaseHeaders(
   return headers;
 }
 
-std::string RemoteAddress(const tcp::socket& socket) {
+// The TCP form of a generic endpoint; nullopt for other families.
+std::optional<tcp::endpoint> AsTcp(const Protocol::endpoint& generic) {
+  int family = generic.data()->sa_family;
+  if (family != AF_INET && family != AF_INET6) return std::nullopt;
+  tcp::endpoint out;
+  if (generic.size() > out.capacity()) return std::nullopt;
+  std::memcpy(out.data(), generic.data(), generic.size());
+  out.resize(generic.size());
+  return out;
+}
+
+// The peer's IP, or "unix" for a Unix-domain peer.
+std::string RemoteAddress(const Socket& socket) {
   error_code ec;
-  tcp::endpoint peer = socket.remote_endpoint(ec);
+  Protocol::endpoint generic = socket.remote_endpoint(ec);
   if (ec) return "";
-  net::ip::address address = peer.address();
+  std::optional<tcp::endpoint> peer = AsTcp(generic);
+  if (!peer) return "unix";
+  net::ip::address address = peer->address();
   if (address.is_v6() && address.to_v6().is_v4_mapped()) {
     return net::ip::make_address_v4(net::ip::v4_mapped, address.to_v6())
         .to_string();
   }
   return address.to_string();
+}
+
+// The uid of a Unix-domain peer (SO_PEERCRED); nullopt for TCP.
+std::optional<uint32_t> PeerUid(Socket& socket) {
+  if (socket.local_endpoint().data()->sa_family != AF_UNIX) return std::nullopt;
+  ucred cred{};
+  socklen_t len = sizeof(cred);
+  if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred,
+                   &len) != 0) {
+    return std::nullopt;
+  }
+  return static_cast<uint32_t>(cred.uid);
 }
 
 bool IsTokenChar(char c) {
@@ -291,7 +325,7 @@ enum class Next { kKeepAlive, kClose };
 class Connection {
  public:
   Connection(const HttpServerOptions& options, const HttpHandler& handler,
-             tcp::socket& socket, const std::atomic<bool>& stopping)
+             Socket& socket, const std::atomic<bool>& stopping)
       : options_(options),
         handler_(handler),
         socket_(socket),
@@ -328,6 +362,7 @@ class Connection {
     request.headers = LowerCaseHeaders(message);
     request.body = std::move(message.body());
     request.remote_address = RemoteAddress(socket_);
+    request.peer_uid = PeerUid(socket_);
     return Respond(CallHandler(request), info);
   }
 
@@ -480,12 +515,12 @@ class Connection {
 
   void ShutdownSend() {
     error_code ec;
-    socket_.shutdown(tcp::socket::shutdown_send, ec);
+    socket_.shutdown(Socket::shutdown_send, ec);
   }
 
   const HttpServerOptions& options_;
   const HttpHandler& handler_;
-  tcp::socket& socket_;
+  Socket& socket_;
   DeadlineSocket stream_;
   const std::atomic<bool>& stopping_;
   const std::chrono::seconds timeout_;
@@ -504,8 +539,8 @@ std::string EndpointText(std::string_view address, uint16_t port) {
 
 struct HttpServer::Impl {
   struct Slot {
-    explicit Slot(tcp::socket s) : socket(std::move(s)) {}
-    tcp::socket socket;
+    explicit Slot(Socket s) : socket(std::move(s)) {}
+    Socket socket;
     std::thread thread;
   };
 
@@ -514,16 +549,16 @@ struct HttpServer::Impl {
 
   Status Listen();
   void AcceptNext();
-  void OnAccept(const error_code& ec, tcp::socket socket);
-  void Admit(tcp::socket socket);
-  void Serve(uint64_t id, tcp::socket& socket);
+  void OnAccept(const error_code& ec, Socket socket);
+  void Admit(Socket socket);
+  void Serve(uint64_t id, Socket& socket);
   void Release(uint64_t id);
   void JoinFinished();
 
   const HttpServerOptions options;
   const HttpHandler handler;
   net::io_context io;
-  tcp::acceptor acceptor{io};
+  net::basic_socket_acceptor<Protocol> acceptor{io};
   net::steady_timer retry_timer{io};
   std::thread accept_thread;
   uint16_t port = 0;
@@ -540,37 +575,67 @@ struct HttpServer::Impl {
 };
 
 Status HttpServer::Impl::Listen() {
+  bool unix_socket = !options.unix_socket.empty();
   auto fail = [&](std::string_view why) {
     error_code ignored;
     acceptor.close(ignored);
-    return UnavailableError("cannot listen on " +
-                            EndpointText(options.address, options.port) + ": " +
+    std::string where = unix_socket
+                            ? options.unix_socket
+                            : EndpointText(options.address, options.port);
+    return UnavailableError("cannot listen on " + where + ": " +
                             std::string(why));
   };
   error_code ec;
-  net::ip::address address = net::ip::make_address(options.address, ec);
-  if (ec) return fail("not an IP address");
-  tcp::endpoint endpoint(address, options.port);
+  Protocol::endpoint endpoint;
+  if (unix_socket) {
+    // A socket file left by an earlier run is replaced; any other file is
+    // not ours to remove.
+    std::error_code fs_ec;
+    auto st = std::filesystem::symlink_status(options.unix_socket, fs_ec);
+    if (!fs_ec && std::filesystem::exists(st)) {
+      if (!std::filesystem::is_socket(st)) return fail("not a socket file");
+      std::filesystem::remove(options.unix_socket, fs_ec);
+    }
+    endpoint = net::local::stream_protocol::endpoint(options.unix_socket);
+  } else {
+    net::ip::address address = net::ip::make_address(options.address, ec);
+    if (ec) return fail("not an IP address");
+    endpoint = tcp::endpoint(address, options.port);
+  }
   acceptor.open(endpoint.protocol(), ec);
   if (ec) return fail(ec.message());
-  acceptor.set_option(net::socket_base::reuse_address(true), ec);
-  if (ec) return fail(ec.message());
+  if (!unix_socket) {
+    acceptor.set_option(net::socket_base::reuse_address(true), ec);
+    if (ec) return fail(ec.message());
+  }
   acceptor.bind(endpoint, ec);
   if (ec) return fail(ec.message());
+  if (unix_socket) {
+    // Before listen(), so no peer connects while the mode is wider.
+    std::error_code fs_ec;
+    std::filesystem::permissions(options.unix_socket,
+                                 std::filesystem::perms::owner_read |
+                                     std::filesystem::perms::owner_write,
+                                 fs_ec);
+    if (fs_ec) return fail(fs_ec.message());
+  }
   acceptor.listen(net::socket_base::max_listen_connections, ec);
   if (ec) return fail(ec.message());
-  port = acceptor.local_endpoint(ec).port();
-  if (ec) return fail(ec.message());
+  if (!unix_socket) {
+    auto bound = AsTcp(acceptor.local_endpoint(ec));
+    if (ec || !bound) return fail("cannot read the bound port");
+    port = bound->port();
+  }
   return OkStatus();
 }
 
 void HttpServer::Impl::AcceptNext() {
-  acceptor.async_accept(io, [this](const error_code& ec, tcp::socket socket) {
+  acceptor.async_accept(io, [this](const error_code& ec, Socket socket) {
     OnAccept(ec, std::move(socket));
   });
 }
 
-void HttpServer::Impl::OnAccept(const error_code& ec, tcp::socket socket) {
+void HttpServer::Impl::OnAccept(const error_code& ec, Socket socket) {
   if (stopping || ec == net::error::operation_aborted) return;
   JoinFinished();
   if (!ec) {
@@ -584,7 +649,7 @@ void HttpServer::Impl::OnAccept(const error_code& ec, tcp::socket socket) {
   });
 }
 
-void HttpServer::Impl::Admit(tcp::socket socket) {
+void HttpServer::Impl::Admit(Socket socket) {
   std::lock_guard<std::mutex> lock(mu);
   error_code ec;
   if (stopping || connections.size() >= options.max_connections) {
@@ -609,7 +674,7 @@ void HttpServer::Impl::Admit(tcp::socket socket) {
   }
 }
 
-void HttpServer::Impl::Serve(uint64_t id, tcp::socket& socket) {
+void HttpServer::Impl::Serve(uint64_t id, Socket& socket) {
   Connection(options, handler, socket, stopping).Run();
   Release(id);
 }
@@ -672,6 +737,10 @@ void HttpServer::Stop() {
   if (s.accept_thread.joinable()) s.accept_thread.join();
   error_code ignored;
   s.acceptor.close(ignored);
+  if (!s.options.unix_socket.empty()) {
+    std::error_code fs_ec;
+    std::filesystem::remove(s.options.unix_socket, fs_ec);
+  }
   std::vector<std::thread> threads;
   {
     std::lock_guard<std::mutex> lock(s.mu);

@@ -16,6 +16,10 @@ struct HttpServerOptions {
   size_t max_body_bytes = 64 * 1024;  // larger bodies get 413 too_large
   size_t max_connections = 512;       // more are closed at accept
   int read_timeout_seconds = 30;  // idle keep-alive connections closed after
+  // When set, listen on this Unix-domain socket instead of address:port.
+  // The file is made mode 0600 before listening, an old socket file there is
+  // replaced, and Stop() removes it. Requests carry the peer's uid.
+  std::string unix_socket;
 };
 
 // HTTP/1.1 server on Boost.Beast with keep-alive. Each connection is served

@@ -1,22 +1,27 @@
 #include "jit/api/http_server.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <future>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <utility>
+
+#include "jit/base/ids.h"
 
 namespace jit {
 namespace {
@@ -555,6 +560,113 @@ TEST(HttpServerStartTest, StopWithoutStartAndTwiceIsHarmless) {
   server.Stop();
 
   EXPECT_EQ(server.Start().code(), StatusCode::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace jit
+
+namespace jit {
+namespace {
+
+// One request over a Unix-domain socket; every step bounded by kWait.
+StatusOr<http::response<http::string_body>> AskUnix(const std::string& path,
+                                                    std::string target) {
+  net::io_context io;
+  net::local::stream_protocol::socket socket(io);
+  error_code result = net::error::timed_out;
+  socket.async_connect(net::local::stream_protocol::endpoint(path),
+                       [&](error_code ec) { result = ec; });
+  io.run_for(kWait);
+  if (result) return UnavailableError("connect: " + result.message());
+  auto request = Request(http::verb::post, target, "{}");
+  request.prepare_payload();
+  http::response<http::string_body> response;
+  boost::beast::flat_buffer buffer;
+  result = net::error::timed_out;
+  http::async_write(socket, request, [&](error_code ec, size_t) {
+    if (ec) {
+      result = ec;
+      return;
+    }
+    http::async_read(socket, buffer, response,
+                     [&](error_code ec2, size_t) { result = ec2; });
+  });
+  io.restart();
+  io.run_for(kWait);
+  if (result) return UnavailableError("exchange: " + result.message());
+  return response;
+}
+
+TEST(HttpServerUnixTest, ServesOnAPrivateSocketAndTellsThePeerUid) {
+  std::string dir = testing::TempDir() + "/jitd-unix-" + RandomHex(4);
+  std::filesystem::create_directories(dir);
+  std::string path = dir + "/check.sock";
+  HttpServerOptions options;
+  options.unix_socket = path;
+  std::optional<uint32_t> seen_uid;
+  std::string seen_remote;
+  HttpServer server(options, [&](const HttpRequest& r) {
+    seen_uid = r.peer_uid;
+    seen_remote = r.remote_address;
+    return Echo(r);
+  });
+  ASSERT_TRUE(server.Start().ok());
+  auto st = std::filesystem::status(path);
+  EXPECT_TRUE(std::filesystem::is_socket(st));
+  EXPECT_EQ(
+      st.permissions() & std::filesystem::perms::all,
+      std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+
+  auto response = AskUnix(path, "/v1/check");
+  ASSERT_TRUE(response.ok()) << response.status().ToString();
+  EXPECT_EQ(response->result_int(), 200);
+  ASSERT_TRUE(seen_uid.has_value());
+  EXPECT_EQ(*seen_uid, static_cast<uint32_t>(geteuid()));
+  EXPECT_EQ(seen_remote, "unix");
+
+  server.Stop();
+  EXPECT_FALSE(std::filesystem::exists(path));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(HttpServerUnixTest, ReplacesAStaleSocketButNotAnotherFile) {
+  std::string dir = testing::TempDir() + "/jitd-unix-" + RandomHex(4);
+  std::filesystem::create_directories(dir);
+  std::string path = dir + "/check.sock";
+  HttpServerOptions options;
+  options.unix_socket = path;
+  {
+    // A socket file left behind, as by a process that was killed.
+    net::io_context io;
+    net::local::stream_protocol::acceptor stale(io);
+    stale.open();
+    stale.bind(net::local::stream_protocol::endpoint(path));
+  }
+  ASSERT_TRUE(std::filesystem::is_socket(path));
+  HttpServer second(options, &Echo);
+  EXPECT_TRUE(second.Start().ok());
+  second.Stop();
+
+  std::ofstream(path) << "not a socket";
+  HttpServer third(options, &Echo);
+  Status refused = third.Start();
+  EXPECT_EQ(refused.code(), StatusCode::kUnavailable);
+  EXPECT_NE(refused.message().find("not a socket"), std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_F(HttpServerTest, TcpRequestsCarryNoPeerUid) {
+  std::optional<uint32_t> seen_uid = 7;
+  StartServer([&](const HttpRequest& r) {
+    seen_uid = r.peer_uid;
+    return Echo(r);
+  });
+  auto client = Connected();
+  auto request = Request(http::verb::get, "/x");
+  ASSERT_FALSE(client->Send(request));
+  http::response<http::string_body> response;
+  ASSERT_FALSE(client->Read(response));
+  EXPECT_FALSE(seen_uid.has_value());
 }
 
 }  // namespace

@@ -82,6 +82,16 @@ json RequestPage(const Page<RequestView>& page) {
            page.next_cursor ? json(*page.next_cursor) : json(nullptr)}};
 }
 
+HttpResponse CheckAnswer(const StatusOr<CheckResult>& r) {
+  if (!r.ok()) return ErrorResponse(r.status());
+  json out = {{"allowed", r->allowed}};
+  if (r->allowed) {
+    out["grant_id"] = r->grant_id;
+    out["expires_at"] = FormatTime(*r->expires_at);
+  }
+  return JsonResponse(200, out);
+}
+
 }  // namespace
 
 HttpResponse ApiRoutes::Handle(const HttpRequest& http) const {
@@ -115,7 +125,8 @@ HttpResponse ApiRoutes::WithIdempotency(
   auto key = http.Header("idempotency-key");
   // Only state changes are replayed: a stored `check` answer would outlive
   // the grant it reported (DESIGN invariant 1).
-  bool mutating = http.method == "POST" && !Is(seg, {"v1", "check"});
+  bool mutating = http.method == "POST" && !Is(seg, {"v1", "check"}) &&
+                  !Is(seg, {"v1", "check", "target"});
   if (!mutating || !key) return Dispatch(who, http, seg);
   if (key->empty() || key->size() > kMaxIdempotencyKey) {
     return ErrorResponse(
@@ -188,6 +199,8 @@ HttpResponse ApiRoutes::Dispatch(const Principal& who, const HttpRequest& http,
   }
   if (Is(seg, {"v1", "check"}))
     return m == "POST" ? Check(who, http) : MethodNotAllowed();
+  if (Is(seg, {"v1", "check", "target"}))
+    return m == "POST" ? CheckTarget(who, http) : MethodNotAllowed();
   if (Is(seg, {"v1", "audit"}))
     return m == "GET" ? ReadAudit(who, http) : MethodNotAllowed();
   if (Is(seg, {"v1", "audit", "verify"})) {
@@ -347,14 +360,18 @@ HttpResponse ApiRoutes::Check(const Principal& who,
   auto entitlement = body->String("entitlement");
   if (!subject.ok()) return ErrorResponse(subject.status());
   if (!entitlement.ok()) return ErrorResponse(entitlement.status());
-  auto r = deps_.requests.Check(who, *subject, *entitlement);
-  if (!r.ok()) return ErrorResponse(r.status());
-  json out = {{"allowed", r->allowed}};
-  if (r->allowed) {
-    out["grant_id"] = r->grant_id;
-    out["expires_at"] = FormatTime(*r->expires_at);
-  }
-  return JsonResponse(200, out);
+  return CheckAnswer(deps_.requests.Check(who, *subject, *entitlement));
+}
+
+HttpResponse ApiRoutes::CheckTarget(const Principal& who,
+                                    const HttpRequest& http) const {
+  auto body = JsonBody::Parse(http.body, {"connector", "target_user"});
+  if (!body.ok()) return ErrorResponse(body.status());
+  auto connector = body->String("connector");
+  auto target_user = body->String("target_user");
+  if (!connector.ok()) return ErrorResponse(connector.status());
+  if (!target_user.ok()) return ErrorResponse(target_user.status());
+  return CheckAnswer(deps_.requests.CheckTarget(who, *connector, *target_user));
 }
 
 HttpResponse ApiRoutes::ReadAudit(const Principal& who,

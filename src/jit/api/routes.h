@@ -51,6 +51,7 @@ class ApiRoutes {
   HttpResponse ExtendGrant(const Principal& who, const HttpRequest& http,
                            const std::string& id) const;
   HttpResponse Check(const Principal& who, const HttpRequest& http) const;
+  HttpResponse CheckTarget(const Principal& who, const HttpRequest& http) const;
   HttpResponse ReadAudit(const Principal& who, const HttpRequest& http) const;
   HttpResponse StreamAudit(const Principal& who, const HttpRequest& http) const;
   HttpResponse Entitlements(const Principal& who) const;

@@ -32,9 +32,14 @@ const SystemTime kNow = ParseTime("2026-11-23T12:00:00Z").value();
 // records every request it gets.
 class FakeJitd {
  public:
+  static HttpServerOptions AnyPort() {
+    HttpServerOptions o;
+    o.port = 0;
+    return o;
+  }
   FakeJitd()
-      : server_(HttpServerOptions{.address = "127.0.0.1", .port = 0},
-                [this](const HttpRequest& r) { return Handle(r); }) {}
+      : server_(AnyPort(), [this](const HttpRequest& r) { return Handle(r); }) {
+  }
 
   Status Start() { return server_.Start(); }
   std::string url() const {
@@ -534,10 +539,11 @@ TEST_F(CliTest, IdsAndQueryValuesAreEncodedSoTheyCannotAddParameters) {
 // ---------------------------------------------------------------------
 
 TEST_F(CliTest, GrantsTableShowsTimeRemaining) {
-  jitd_.On("GET", "/v1/grants",
-           List({GrantJson("grt_1", "active", kNow + std::chrono::minutes(14)),
-                 GrantJson("grt_2", "ended", kNow - std::chrono::minutes(3)),
-                 GrantJson("grt_3", "ended", kNow + std::chrono::minutes(20))}));
+  jitd_.On(
+      "GET", "/v1/grants",
+      List({GrantJson("grt_1", "active", kNow + std::chrono::minutes(14)),
+            GrantJson("grt_2", "ended", kNow - std::chrono::minutes(3)),
+            GrantJson("grt_3", "ended", kNow + std::chrono::minutes(20))}));
   ASSERT_EQ(Run({"grants", "--active", "--subject", "alice"}), kExitOk) << err_;
   EXPECT_EQ(jitd_.last().Query("active").value_or(""), "true");
   EXPECT_EQ(jitd_.last().Query("subject").value_or(""), "alice");

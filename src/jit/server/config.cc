@@ -155,6 +155,35 @@ Status LoadRoles(const std::string& path, const YAML::Node& roles, Config& c) {
   return OkStatus();
 }
 
+StatusOr<DiscoveryConfig> LoadDiscovery(const std::string& path,
+                                        const YAML::Node& node,
+                                        const std::string& connector) {
+  if (!node.IsMap()) {
+    return Err(path, node, "discovery must be a mapping {mode, every}");
+  }
+  JIT_RETURN_IF_ERROR(CheckKeys(path, node, "discovery", {"mode", "every"}));
+  DiscoveryConfig d;
+  d.connector = connector;
+  if (node["mode"].IsDefined()) {
+    JIT_ASSIGN_OR_RETURN(d.mode, Scalar(path, node["mode"], "discovery.mode"));
+  }
+  if (d.mode != "report" && d.mode != "enforce") {
+    return Err(path, node, "discovery.mode must be report or enforce");
+  }
+  if (node["every"].IsDefined()) {
+    JIT_ASSIGN_OR_RETURN(std::string every,
+                         Scalar(path, node["every"], "discovery.every"));
+    StatusOr<Duration> parsed = ParseDuration(every);
+    if (!parsed.ok())
+      return Err(path, node["every"], parsed.status().message());
+    if (*parsed < std::chrono::seconds(1)) {
+      return Err(path, node["every"], "discovery.every must be at least 1s");
+    }
+    d.every = *parsed;
+  }
+  return d;
+}
+
 Status LoadConnectors(const std::string& path, const YAML::Node& list,
                       Config& c) {
   if (!list.IsDefined()) return OkStatus();
@@ -171,7 +200,14 @@ Status LoadConnectors(const std::string& path, const YAML::Node& list,
     if (!names.insert(cc.name).second) {
       return Err(path, item, "connector name \"" + cc.name + "\" used twice");
     }
-    cc.config_json = ToJson(item).dump();
+    json whole = ToJson(item);
+    if (item["discovery"].IsDefined()) {
+      JIT_ASSIGN_OR_RETURN(DiscoveryConfig d,
+                           LoadDiscovery(path, item["discovery"], cc.name));
+      c.discovery.push_back(std::move(d));
+      whole.erase("discovery");  // the server's key, not the connector's
+    }
+    cc.config_json = whole.dump();
     cc.origin = path + ":" + std::to_string(item.Mark().line + 1);
     c.connectors.push_back(std::move(cc));
   }
@@ -179,10 +215,10 @@ Status LoadConnectors(const std::string& path, const YAML::Node& list,
 }
 
 Status LoadTop(const std::string& path, const YAML::Node& root, Config& c) {
-  JIT_RETURN_IF_ERROR(
-      CheckKeys(path, root, "the config file",
-                {"listen", "data_dir", "storage", "auth", "roles", "connectors",
-                 "entitlements", "policies", "log_level"}));
+  JIT_RETURN_IF_ERROR(CheckKeys(
+      path, root, "the config file",
+      {"listen", "data_dir", "storage", "auth", "roles", "connectors",
+       "entitlements", "policies", "log_level", "enforcement_socket"}));
   if (root["listen"].IsDefined()) {
     JIT_ASSIGN_OR_RETURN(std::string listen,
                          Scalar(path, root["listen"], "listen"));
@@ -192,6 +228,15 @@ Status LoadTop(const std::string& path, const YAML::Node& root, Config& c) {
   if (root["data_dir"].IsDefined()) {
     JIT_ASSIGN_OR_RETURN(c.data_dir,
                          Scalar(path, root["data_dir"], "data_dir"));
+  }
+  if (root["enforcement_socket"].IsDefined()) {
+    JIT_ASSIGN_OR_RETURN(
+        c.enforcement_socket,
+        Scalar(path, root["enforcement_socket"], "enforcement_socket"));
+    if (c.enforcement_socket.empty() || c.enforcement_socket.size() > 100) {
+      return Err(path, root["enforcement_socket"],
+                 "enforcement_socket must be a path of 1 to 100 bytes");
+    }
   }
   if (root["log_level"].IsDefined()) {
     JIT_ASSIGN_OR_RETURN(c.log_level,

@@ -5,11 +5,20 @@
 #include <vector>
 
 #include "jit/api/authenticator.h"
+#include "jit/base/duration.h"
 #include "jit/base/status.h"
 #include "jit/connectors/connector.h"
 #include "jit/policy/policy.h"
 
 namespace jit {
+
+// A connector's `discovery:` block: look for standing privileges every
+// `every`; `report` records drift.found, `enforce` also revokes them.
+struct DiscoveryConfig {
+  std::string connector;
+  std::string mode = "report";
+  Duration every = std::chrono::minutes(10);
+};
 
 // The whole jitd YAML file (DESIGN.md "Configuration"), validated.
 struct Config {
@@ -21,6 +30,9 @@ struct Config {
   std::vector<TokenEntry> tokens;
   RoleGroups roles;
   std::vector<ConnectorConfig> connectors;
+  std::vector<DiscoveryConfig> discovery;
+  // Unix socket for local enforcement points (pam_jit); empty = none.
+  std::string enforcement_socket;
   std::shared_ptr<const PolicySet> policies;
   std::string log_level = "info";
 };

@@ -76,6 +76,18 @@ TEST(ConfigTest, BadFilesNameFileLineAndReason) {
       {"oidc not yet", "auth:\n  oidc: {issuer: x}\n", "bad.yaml:2"},
       {"postgres not yet", "storage: {postgres: \"postgresql://x\"}\n",
        "bad.yaml:1"},
+      {"discovery mode",
+       "connectors:\n  - name: a\n    type: fake\n    discovery: {mode: "
+       "fix}\n",
+       "bad.yaml:4: discovery.mode must be report or enforce"},
+      {"discovery key",
+       "connectors:\n  - {name: a, type: fake, discovery: {often: 1m}}\n",
+       "unknown key \"often\""},
+      {"discovery every",
+       "connectors:\n  - {name: a, type: fake, discovery: {every: soon}}\n",
+       "bad.yaml:2"},
+      {"empty enforcement socket", "enforcement_socket: \"\"\n",
+       "bad.yaml:1: enforcement_socket must be a path"},
   };
   for (const BadConfig& c : cases) {
     auto loaded = LoadConfig(WriteTemp("bad.yaml", c.text));
@@ -83,6 +95,24 @@ TEST(ConfigTest, BadFilesNameFileLineAndReason) {
     EXPECT_NE(loaded.status().message().find(c.want), std::string::npos)
         << c.name << ": " << loaded.status().message();
   }
+}
+
+TEST(ConfigTest, DiscoveryIsTheServersKeyAndEnforcementSocketIsRead) {
+  std::string text =
+      std::string(kGood) + "enforcement_socket: /run/jitd/check.sock\n";
+  size_t at = text.find("  - {name: demo, type: fake}");
+  text.replace(at, std::string("  - {name: demo, type: fake}").size(),
+               "  - {name: demo, type: fake, discovery: {mode: enforce, "
+               "every: 30s}}");
+  auto c = LoadConfig(WriteTemp("discovery.yaml", text));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->enforcement_socket, "/run/jitd/check.sock");
+  ASSERT_EQ(c->discovery.size(), 1u);
+  EXPECT_EQ(c->discovery[0].connector, "demo");
+  EXPECT_EQ(c->discovery[0].mode, "enforce");
+  EXPECT_EQ(c->discovery[0].every, std::chrono::seconds(30));
+  // The connector itself never sees the server's key.
+  EXPECT_EQ(c->connectors[0].config_json.find("discovery"), std::string::npos);
 }
 
 TEST(ConfigTest, MissingFileIsAClearError) {

@@ -165,6 +165,14 @@ Status JitdServer::Start() {
   http_ = std::make_unique<HttpServer>(
       options, [this](const HttpRequest& r) { return routes_->Handle(r); });
   JIT_RETURN_IF_ERROR(http_->Start());
+  if (!config_.enforcement_socket.empty()) {
+    HttpServerOptions local;
+    local.unix_socket = config_.enforcement_socket;
+    local.read_timeout_seconds = 5;
+    enforcement_ = std::make_unique<HttpServer>(
+        local, [this](const HttpRequest& r) { return EnforcementRoute(r); });
+    JIT_RETURN_IF_ERROR(enforcement_->Start());
+  }
   scheduler_->Start();
   ready_.store(true);
   return OkStatus();
@@ -174,7 +182,22 @@ void JitdServer::Stop() {
   ready_.store(false);
   feed_.Shutdown();
   if (http_) http_->Stop();
+  if (enforcement_) enforcement_->Stop();
   if (scheduler_) scheduler_->Stop();
+}
+
+// The enforcement socket answers only the two check routes: a local PAM
+// module needs nothing else, and its peer-uid login is the enforcer role.
+HttpResponse JitdServer::EnforcementRoute(const HttpRequest& r) const {
+  if (r.path == "/v1/check" || r.path == "/v1/check/target" ||
+      r.path == "/healthz") {
+    return routes_->Handle(r);
+  }
+  HttpResponse out;
+  out.status = 404;
+  out.body = R"({"error":{"code":"not_found","message":"the enforcement )"
+             R"(socket serves /v1/check and /v1/check/target only"}})";
+  return out;
 }
 
 // Revokes are built from the entitlement as configured, so an entitlement

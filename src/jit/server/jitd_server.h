@@ -46,6 +46,7 @@ class JitdServer {
   const Config& config() const { return config_; }
 
  private:
+  HttpResponse EnforcementRoute(const HttpRequest& r) const;
   explicit JitdServer(Config config);
   Status Reconcile();
   // Calls `fn` for every grant in state active or revoke_pending; stops at
@@ -79,6 +80,7 @@ class JitdServer {
   std::unique_ptr<ApiDeps> api_deps_;
   std::unique_ptr<ApiRoutes> routes_;
   std::unique_ptr<HttpServer> http_;
+  std::unique_ptr<HttpServer> enforcement_;  // config enforcement_socket
 };
 
 // The policy snapshot (policies + directory of static-token subjects).

@@ -27,7 +27,10 @@ class GrantIndex {
 
   // Adds or replaces the grant. `mono_deadline` is the monotonic time at
   // which it stops allowing (now_mono + (expires_at - now_wall) at insert).
-  void Put(const Grant& g, MonoTime mono_deadline);
+  // `target_user` (the account in the target system; empty = not indexed
+  // by target) lets enforcement points ask by connector and account.
+  void Put(const Grant& g, MonoTime mono_deadline,
+           const std::string& target_user = "");
   void Remove(const std::string& grant_id);
   // Moves an indexed grant's expiry to `expires_at` and its monotonic
   // deadline later by `added`, so time the monotonic clock already counted
@@ -42,6 +45,11 @@ class GrantIndex {
   std::optional<Hit> Check(const std::string& subject,
                            const std::string& entitlement, SystemTime now,
                            MonoTime mono_now) const;
+  // The allowing grant on `connector` for target account `target_user`
+  // with the latest expiry, if any (PAM asks this way).
+  std::optional<Hit> CheckTarget(const std::string& connector,
+                                 const std::string& target_user,
+                                 SystemTime now, MonoTime mono_now) const;
   size_t size() const;
 
  private:
@@ -50,14 +58,22 @@ class GrantIndex {
     SystemTime expires_at;
     MonoTime mono_deadline;
   };
-  static std::string Key(const std::string& subject,
-                         const std::string& entitlement);
+  using Buckets = std::unordered_map<std::string, std::vector<Entry>>;
+  struct Keys {
+    std::string key;
+    std::string target_key;  // empty when not indexed by target
+  };
+  static std::string Key(const std::string& a, const std::string& b);
+  static std::optional<Hit> Best(const Buckets& buckets, const std::string& key,
+                                 SystemTime now, MonoTime mono_now);
 
   mutable std::shared_mutex mu_;
   // subject '\0' entitlement -> entries; guarded by mu_
-  std::unordered_map<std::string, std::vector<Entry>> by_key_;
-  // grant id -> key; guarded by mu_
-  std::unordered_map<std::string, std::string> key_of_;
+  Buckets by_key_;
+  // connector '\0' target user -> entries; guarded by mu_
+  Buckets by_target_;
+  // grant id -> its keys; guarded by mu_
+  std::unordered_map<std::string, Keys> key_of_;
 };
 
 // The monotonic deadline equivalent to wall time `expires_at` seen at

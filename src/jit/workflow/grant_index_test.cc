@@ -1,10 +1,10 @@
 #include "jit/workflow/grant_index.h"
 
-#include "jit/base/duration.h"
-
 #include <gtest/gtest.h>
 
 #include <chrono>
+
+#include "jit/base/duration.h"
 
 namespace jit {
 namespace {
@@ -133,6 +133,57 @@ TEST(GrantIndexTest, ClearRemovesEverything) {
   EXPECT_FALSE(Allowed(index, "bob", "db", kWall0, kMono0));
 }
 
+// Puts `g` on connector `sudo` for target account `account`.
+void PutForTarget(GrantIndex& index, Grant g, const std::string& account) {
+  g.connector = "sudo";
+  index.Put(g, MonoDeadline(g.expires_at, kWall0, kMono0), account);
+}
+
+TEST(GrantIndexTest, CheckTargetFindsTheGrantByConnectorAndAccount) {
+  GrantIndex index;
+  PutForTarget(index, MakeGrant("g1", "alice", "web-sudo", kWall0 + minutes(5)),
+               "alice_adm");
+  auto hit = index.CheckTarget("sudo", "alice_adm", kWall0, kMono0);
+  ASSERT_TRUE(hit.has_value());
+  EXPECT_EQ(hit->grant_id, "g1");
+  EXPECT_FALSE(index.CheckTarget("sudo", "alice", kWall0, kMono0));
+  EXPECT_FALSE(index.CheckTarget("other", "alice_adm", kWall0, kMono0));
+  EXPECT_FALSE(index.CheckTarget("sudo", "", kWall0, kMono0));
+}
+
+TEST(GrantIndexTest, CheckTargetDeniesAfterExpiryRemoveAndClockSetBack) {
+  GrantIndex index;
+  PutForTarget(index, MakeGrant("g1", "alice", "web-sudo", kWall0 + minutes(5)),
+               "alice");
+  EXPECT_FALSE(index.CheckTarget("sudo", "alice", kWall0 + minutes(5), kMono0));
+  // Wall clock set back, monotonic time past the deadline.
+  EXPECT_FALSE(index.CheckTarget("sudo", "alice", kWall0, kMono0 + minutes(5)));
+  index.Remove("g1");
+  EXPECT_FALSE(index.CheckTarget("sudo", "alice", kWall0, kMono0));
+  EXPECT_EQ(index.size(), 0u);
+}
+
+TEST(GrantIndexTest, LengthenMovesTheTargetEntryToo) {
+  GrantIndex index;
+  PutForTarget(index, MakeGrant("g1", "alice", "web-sudo", kWall0 + minutes(5)),
+               "alice");
+  ASSERT_TRUE(index.Lengthen("g1", kWall0 + minutes(10), minutes(5)));
+  EXPECT_TRUE(index.CheckTarget("sudo", "alice", kWall0 + minutes(7),
+                                kMono0 + minutes(7)));
+  EXPECT_TRUE(Allowed(index, "alice", "web-sudo", kWall0 + minutes(7),
+                      kMono0 + minutes(7)));
+}
+
+TEST(GrantIndexTest, PutWithAnotherAccountMovesTheTargetEntry) {
+  GrantIndex index;
+  Grant g = MakeGrant("g1", "alice", "web-sudo", kWall0 + minutes(5));
+  PutForTarget(index, g, "alice");
+  PutForTarget(index, g, "alice_adm");
+  EXPECT_FALSE(index.CheckTarget("sudo", "alice", kWall0, kMono0));
+  EXPECT_TRUE(index.CheckTarget("sudo", "alice_adm", kWall0, kMono0));
+  EXPECT_EQ(index.size(), 1u);
+}
+
 TEST(MonoDeadlineTest, AddsTheRemainingWallTimeToMonotonicNow) {
   EXPECT_EQ(MonoDeadline(kWall0 + minutes(30), kWall0, kMono0),
             kMono0 + minutes(30));
@@ -149,7 +200,8 @@ TEST(MonoDeadlineTest, PastOrPresentExpiryMapsToMonotonicNow) {
 namespace jit {
 namespace {
 
-TEST(GrantIndexLengthenTest, KeepsMonotonicTimeAlreadyCountedAfterWallJumpsBack) {
+TEST(GrantIndexLengthenTest,
+     KeepsMonotonicTimeAlreadyCountedAfterWallJumpsBack) {
   GrantIndex index;
   SystemTime t0 = FromUnixMillis(1'800'000'000'000);
   MonoTime m0{};
@@ -166,8 +218,9 @@ TEST(GrantIndexLengthenTest, KeepsMonotonicTimeAlreadyCountedAfterWallJumpsBack)
                              std::chrono::minutes(5)));
   EXPECT_TRUE(index.Check("alice", "read", wall, mono).has_value());
   // 10 + 5 real minutes after activation it ends, whatever the wall says.
-  EXPECT_FALSE(index.Check("alice", "read", wall + std::chrono::minutes(6),
-                           m0 + std::chrono::minutes(15))
+  EXPECT_FALSE(index
+                   .Check("alice", "read", wall + std::chrono::minutes(6),
+                          m0 + std::chrono::minutes(15))
                    .has_value());
   EXPECT_FALSE(index.Lengthen("grt_missing", t0, std::chrono::minutes(1)));
 }
@@ -188,8 +241,12 @@ TEST(MetricsTest, CountsHttpResponsesByStatusAndIgnoresImpossibleCodes) {
   m.CountHttp(-1);
   m.CountHttp(1000);
   std::string text = m.Render(0);
-  EXPECT_NE(text.find("jitd_http_responses_total{code=\"200\"} 2\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("jitd_http_responses_total{code=\"503\"} 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("jitd_http_responses_total{code=\"200\"} 2\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("jitd_http_responses_total{code=\"503\"} 1\n"),
+            std::string::npos)
+      << text;
   EXPECT_EQ(text.find("code=\"1000\""), std::string::npos);
 }
 

@@ -217,8 +217,10 @@ StatusOr<Request> GrantLifecycle::Activate(
 }
 
 void GrantLifecycle::Publish(const Grant& g) {
-  deps_.index.Put(g, MonoDeadline(g.expires_at, deps_.clock.Now(),
-                                  deps_.clock.MonotonicNow()));
+  deps_.index.Put(g,
+                  MonoDeadline(g.expires_at, deps_.clock.Now(),
+                               deps_.clock.MonotonicNow()),
+                  SpecFor(g).target_user);
   // An End() committed before the read below is seen here; one committed
   // after it removes the entry again once it has committed. Either way no
   // ended grant stays in the index.
@@ -462,7 +464,8 @@ Status GrantLifecycle::RebuildIndex() {
   deps_.index.Clear();
   for (const Grant& g : active) {
     if (Allows(g, now))
-      deps_.index.Put(g, MonoDeadline(g.expires_at, now, mono));
+      deps_.index.Put(g, MonoDeadline(g.expires_at, now, mono),
+                      SpecFor(g).target_user);
   }
   return OkStatus();
 }

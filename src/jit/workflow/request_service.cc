@@ -106,14 +106,15 @@ Status RequestService::RecordRejection(const Principal& who,
   e.type = AuditType::kRequestRejected;
   e.actor = who.name();
   e.subject = who.name();
-  e.data = json{{"entitlement", in.entitlement},
-                {"duration", FormatDuration(in.duration)},
-                {"justification", in.justification},
-                {"ticket", in.ticket},
-                {"emergency", in.emergency == Emergency::kYes},
-                {"reasons", reasons},
-                {"at", at}}
-               .dump();
+  e.data = json{
+      {"entitlement", in.entitlement},
+      {"duration", FormatDuration(in.duration)},
+      {"justification", in.justification},
+      {"ticket", in.ticket},
+      {"emergency", in.emergency == Emergency::kYes},
+      {"reasons", reasons},
+      {"at",
+       at}}.dump();
   ChangeSet cs;
   cs.events.push_back(std::move(e));
   return deps_.store.Commit(cs);
@@ -494,6 +495,21 @@ StatusOr<CheckResult> RequestService::Check(
   }
   auto hit = deps_.index.Check(subject, entitlement, deps_.clock.Now(),
                                deps_.clock.MonotonicNow());
+  if (!hit) return CheckResult{};
+  return CheckResult{true, hit->grant_id, hit->expires_at};
+}
+
+StatusOr<CheckResult> RequestService::CheckTarget(
+    const Principal& who, const std::string& connector,
+    const std::string& target_user) const {
+  if (connector.empty() || target_user.empty()) {
+    return InvalidArgumentError("connector and target_user are required");
+  }
+  if (!who.enforcer && !who.admin) {
+    return PermissionDeniedError("checking by target needs the enforcer role");
+  }
+  auto hit = deps_.index.CheckTarget(connector, target_user, deps_.clock.Now(),
+                                     deps_.clock.MonotonicNow());
   if (!hit) return CheckResult{};
   return CheckResult{true, hit->grant_id, hit->expires_at};
 }

@@ -92,6 +92,11 @@ class RequestService {
   // subject needs the enforcer or admin role.
   StatusOr<CheckResult> Check(const Principal& who, const std::string& subject,
                               const std::string& entitlement) const;
+  // The same by target: does account `target_user` hold a grant on
+  // `connector` now? For enforcement points (PAM); needs enforcer or admin.
+  StatusOr<CheckResult> CheckTarget(const Principal& who,
+                                    const std::string& connector,
+                                    const std::string& target_user) const;
 
   // For the scheduler: pending past its approval deadline -> timed_out.
   Status TimeOut(const Request& r);
