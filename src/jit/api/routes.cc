@@ -190,12 +190,7 @@ HttpResponse ApiRoutes::Dispatch(const Principal& who, const HttpRequest& http,
     return m == "POST" ? ExtendGrant(who, http, seg[2]) : MethodNotAllowed();
   }
   if (Is(seg, {"v1", "grants", "*", "ssh-cert"})) {
-    if (m != "POST") return MethodNotAllowed();
-    if (Status s = CheckId(seg[2], "grt_"); !s.ok()) return ErrorResponse(s);
-    auto g = deps_.requests.GetGrant(who, seg[2]);
-    if (!g.ok()) return ErrorResponse(g.status());
-    return ErrorResponse(InvalidArgumentError(
-        "connector " + g->connector + " does not issue SSH certificates"));
+    return m == "POST" ? SshCertificate(who, http, seg[2]) : MethodNotAllowed();
   }
   if (Is(seg, {"v1", "check"}))
     return m == "POST" ? Check(who, http) : MethodNotAllowed();
@@ -465,8 +460,30 @@ HttpResponse ApiRoutes::Summary(const Principal& who,
 }
 
 HttpResponse ApiRoutes::Connector(const std::vector<std::string>& seg) const {
-  return ErrorResponse(NotFoundError("connector " + seg[2].substr(0, 80) +
-                                     " has no SSH certificate authority"));
+  bool ca = seg[3] == "ca";
+  auto text = ca ? deps_.requests.CaPublicKey(seg[2])
+                 : deps_.requests.RevocationList(seg[2]);
+  if (!text.ok()) return ErrorResponse(text.status());
+  HttpResponse out;
+  out.content_type =
+      ca ? "text/plain; charset=utf-8" : "application/octet-stream";
+  out.body = *text;
+  return out;
+}
+
+HttpResponse ApiRoutes::SshCertificate(const Principal& who,
+                                       const HttpRequest& http,
+                                       const std::string& id) const {
+  if (Status s = CheckId(id, "grt_"); !s.ok()) return ErrorResponse(s);
+  auto body = JsonBody::Parse(http.body, {"public_key", "source_address"});
+  if (!body.ok()) return ErrorResponse(body.status());
+  auto key = body->String("public_key");
+  auto source = body->OptionalString("source_address");
+  if (!key.ok()) return ErrorResponse(key.status());
+  if (!source.ok()) return ErrorResponse(source.status());
+  auto cert = deps_.requests.IssueCertificate(who, id, *key, *source);
+  if (!cert.ok()) return ErrorResponse(cert.status());
+  return JsonResponse(201, {{"grant_id", id}, {"certificate", *cert}});
 }
 
 }  // namespace jit

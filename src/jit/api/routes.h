@@ -57,6 +57,8 @@ class ApiRoutes {
   HttpResponse Entitlements(const Principal& who) const;
   HttpResponse Summary(const Principal& who, const HttpRequest& http) const;
   HttpResponse Connector(const std::vector<std::string>& seg) const;
+  HttpResponse SshCertificate(const Principal& who, const HttpRequest& http,
+                              const std::string& id) const;
   HttpResponse Unauthenticated(const HttpRequest& http) const;
 
   const ApiDeps& deps_;

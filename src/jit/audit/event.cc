@@ -9,7 +9,7 @@
 namespace jit {
 namespace {
 
-constexpr std::array<std::pair<AuditType, std::string_view>, 15> kTypes = {{
+constexpr std::array<std::pair<AuditType, std::string_view>, 17> kTypes = {{
     {AuditType::kRequestCreated, "request.created"},
     {AuditType::kRequestRejected, "request.rejected"},
     {AuditType::kRequestApproved, "request.approved"},
@@ -22,6 +22,8 @@ constexpr std::array<std::pair<AuditType, std::string_view>, 15> kTypes = {{
     {AuditType::kGrantExpired, "grant.expired"},
     {AuditType::kGrantRevokeFailed, "grant.revoke_failed"},
     {AuditType::kGrantSessionsKilled, "grant.sessions_killed"},
+    {AuditType::kGrantCredentialIssued, "grant.credential_issued"},
+    {AuditType::kGrantActivity, "grant.activity"},
     {AuditType::kEmergencyUsed, "emergency.used"},
     {AuditType::kPolicyLoaded, "policy.loaded"},
     {AuditType::kDriftFound, "drift.found"},

@@ -23,6 +23,8 @@ enum class AuditType {
   kGrantExpired,
   kGrantRevokeFailed,
   kGrantSessionsKilled,
+  kGrantCredentialIssued,  // e.g. an SSH certificate under the grant
+  kGrantActivity,          // what the target recorded as done under it
   kEmergencyUsed,
   kPolicyLoaded,
   kDriftFound,

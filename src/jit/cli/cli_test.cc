@@ -623,6 +623,39 @@ TEST_F(CliTest, SshCertWithMissingKeyFileSendsNothing) {
   EXPECT_TRUE(jitd_.received().empty());
 }
 
+TEST_F(CliTest, SshPicksTheLongestActiveGrantOfTheEntitlement) {
+  WriteFile(".ssh/id_ed25519.pub", "ssh-ed25519 AAAAkey alice@laptop\n");
+  jitd_.On("GET", "/v1/grants",
+           List({{{"id", "grt_old"},
+                  {"entitlement", "web-ssh"},
+                  {"state", "active"},
+                  {"expires_at", "2026-11-23T10:05:00.000Z"}},
+                 {{"id", "grt_db"},
+                  {"entitlement", "db"},
+                  {"state", "active"},
+                  {"expires_at", "2026-11-23T11:00:00.000Z"}},
+                 {{"id", "grt_new"},
+                  {"entitlement", "web-ssh"},
+                  {"state", "active"},
+                  {"expires_at", "2026-11-23T10:30:00.000Z"}},
+                 {{"id", "grt_ended"},
+                  {"entitlement", "web-ssh"},
+                  {"state", "ended"},
+                  {"expires_at", "2026-11-23T12:00:00.000Z"}}}));
+  jitd_.On("POST", "/v1/grants/grt_new/ssh-cert",
+           Json({{"certificate", "ssh-ed25519-cert-v01@openssh.com AAAA"}}));
+  ASSERT_EQ(Run({"ssh", "web-ssh"}), kExitOk) << err_;
+  EXPECT_EQ(jitd_.last().path, "/v1/grants/grt_new/ssh-cert");
+  EXPECT_TRUE(std::filesystem::exists(home_ + "/.ssh/id_ed25519-cert.pub"));
+}
+
+TEST_F(CliTest, SshWithoutAnActiveGrantSaysHowToAsk) {
+  jitd_.On("GET", "/v1/grants", List(Json::array()));
+  EXPECT_EQ(Run({"ssh", "web-ssh"}), kExitFailure);
+  EXPECT_THAT(err_, HasSubstr("no active grant of web-ssh"));
+  EXPECT_THAT(err_, HasSubstr("jit request web-ssh"));
+}
+
 TEST_F(CliTest, EntitlementsTableShowsLimits) {
   jitd_.On("GET", "/v1/entitlements",
            List({{{"entitlement", "prod-db-read"},

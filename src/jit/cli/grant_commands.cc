@@ -1,4 +1,4 @@
-// jit grants, revoke, done, extend, check, ssh-cert, entitlements.
+// jit grants, revoke, done, extend, check, ssh-cert, ssh, entitlements.
 
 #include <fmt/format.h>
 
@@ -45,6 +45,11 @@ struct SshCertArgs {
   std::string public_key_path;
 };
 
+struct SshArgs {
+  std::string entitlement;
+  std::string public_key_path;
+};
+
 struct GrantGroup : CommandGroup {
   GrantsArgs grants;
   RevokeArgs revoke;
@@ -52,6 +57,7 @@ struct GrantGroup : CommandGroup {
   ExtendArgs extend;
   CheckArgs check;
   SshCertArgs ssh_cert;
+  SshArgs ssh;
 };
 
 std::string GrantPath(const std::string& id, const std::string& verb) {
@@ -196,6 +202,42 @@ int RunSshCert(const CliContext& ctx, const ApiClient& api,
   });
 }
 
+// `jit ssh ENTITLEMENT`: the certificate for the caller's active grant of
+// ENTITLEMENT (the one that lasts longest), for ~/.ssh/id_ed25519.pub unless
+// --public-key names another key.
+int RunSsh(const CliContext& ctx, const ApiClient& api, const SshArgs& args) {
+  StatusOr<Json> list =
+      FetchList(api, "/v1/grants", {{"active", "true"}}, Pages::kAll);
+  if (!list.ok()) return ctx.Fail(list.status());
+  std::string grant_id;
+  std::string latest;
+  for (const Json& g : JsonArray(*list, "items")) {
+    if (JsonText(g, "entitlement") != args.entitlement ||
+        JsonText(g, "state") != "active") {
+      continue;
+    }
+    // RFC 3339 UTC with a fixed shape: text order is time order.
+    if (grant_id.empty() || JsonText(g, "expires_at") > latest) {
+      grant_id = JsonText(g, "id");
+      latest = JsonText(g, "expires_at");
+    }
+  }
+  if (grant_id.empty()) {
+    return ctx.Fail(NotFoundError(
+        "you hold no active grant of " + args.entitlement +
+        "; ask with: jit request " + args.entitlement + " --for … --reason …"));
+  }
+  SshCertArgs cert{grant_id, args.public_key_path};
+  if (cert.public_key_path.empty()) {
+    if (ctx.env().home_dir.empty()) {
+      return ctx.UsageError(
+          InvalidArgumentError("no home directory: give --public-key FILE"));
+    }
+    cert.public_key_path = ctx.env().home_dir + "/.ssh/id_ed25519.pub";
+  }
+  return RunSshCert(ctx, api, cert);
+}
+
 std::string ApprovalText(const Json& e) {
   if (JsonBool(e, "auto_approve")) return "auto";
   return fmt::format("{} approver(s)", JsonText(e, "approvals_required"));
@@ -280,6 +322,19 @@ void AddSshCert(CLI::App& app, CliContext& ctx, SshCertArgs& args) {
   });
 }
 
+void AddSsh(CLI::App& app, CliContext& ctx, SshArgs& args) {
+  CLI::App* cmd = app.add_subcommand(
+      "ssh",
+      "get an SSH certificate for your active grant of ENTITLEMENT; writes "
+      "KEY-cert.pub");
+  cmd->add_option("ENTITLEMENT", args.entitlement, "entitlement")->required();
+  cmd->add_option("--public-key", args.public_key_path,
+                  "default ~/.ssh/id_ed25519.pub");
+  ctx.OnRunWithApi(cmd, [&ctx, &args](const ApiClient& api) {
+    return RunSsh(ctx, api, args);
+  });
+}
+
 }  // namespace
 
 void AddGrantCommands(CLI::App& app, CliContext& ctx) {
@@ -289,6 +344,7 @@ void AddGrantCommands(CLI::App& app, CliContext& ctx) {
   AddExtend(app, ctx, group.extend);
   AddCheck(app, ctx, group.check);
   AddSshCert(app, ctx, group.ssh_cert);
+  AddSsh(app, ctx, group.ssh);
   CLI::App* entitlements =
       app.add_subcommand("entitlements", "what you may request, with limits");
   ctx.OnRunWithApi(entitlements, [&ctx](const ApiClient& api) {

@@ -5,6 +5,7 @@
 
 #include "jit/base/duration.h"
 #include "jit/base/ids.h"
+#include "jit/base/sha256.h"
 #include "jit/base/status_macros.h"
 #include "jit/domain/state_machine.h"
 #include "jit/workflow/events.h"
@@ -497,6 +498,64 @@ StatusOr<CheckResult> RequestService::Check(
                                deps_.clock.MonotonicNow());
   if (!hit) return CheckResult{};
   return CheckResult{true, hit->grant_id, hit->expires_at};
+}
+
+StatusOr<std::string> RequestService::IssueCertificate(
+    const Principal& who, const std::string& grant_id,
+    const std::string& public_key, const std::string& source_address) {
+  JIT_ASSIGN_OR_RETURN(Grant g, deps_.store.GetGrant(grant_id));
+  // Only the holder gets a credential; to anyone else the grant is unknown.
+  if (g.subject != who.name()) {
+    return NotFoundError("grant " + grant_id + " not found");
+  }
+  SystemTime now = deps_.clock.Now();
+  if (!Allows(g, now)) {
+    return FailedPreconditionError("grant " + grant_id + " is not active",
+                                   "conflict");
+  }
+  Connector* c = deps_.connectors.Find(g.connector);
+  CertificateAuthority* ca = c ? c->AsCertificateAuthority() : nullptr;
+  if (ca == nullptr) {
+    return InvalidArgumentError("connector " + g.connector +
+                                " does not issue SSH certificates");
+  }
+  JIT_ASSIGN_OR_RETURN(
+      std::string certificate,
+      ca->Issue(lifecycle_.SpecFor(g), public_key, source_address,
+                std::chrono::steady_clock::now() + deps_.connector_timeout));
+  ChangeSet cs;
+  cs.events.push_back(
+      GrantEvent(AuditType::kGrantCredentialIssued, who.name(), g, now,
+                 {{"kind", "ssh_certificate"},
+                  {"public_key_sha256", Sha256Hex(public_key)},
+                  {"certificate_sha256", Sha256Hex(certificate)},
+                  {"source_address", source_address},
+                  {"valid_before", FormatTime(g.expires_at)}}));
+  JIT_RETURN_IF_ERROR(deps_.store.Commit(cs));
+  return certificate;
+}
+
+StatusOr<CertificateAuthority*> RequestService::AuthorityOf(
+    const std::string& name) const {
+  Connector* c = deps_.connectors.Find(name);
+  CertificateAuthority* ca = c ? c->AsCertificateAuthority() : nullptr;
+  if (ca == nullptr) {
+    return NotFoundError("connector " + name.substr(0, 80) +
+                         " has no SSH certificate authority");
+  }
+  return ca;
+}
+
+StatusOr<std::string> RequestService::CaPublicKey(
+    const std::string& name) const {
+  JIT_ASSIGN_OR_RETURN(CertificateAuthority * ca, AuthorityOf(name));
+  return ca->PublicKey();
+}
+
+StatusOr<std::string> RequestService::RevocationList(
+    const std::string& name) const {
+  JIT_ASSIGN_OR_RETURN(CertificateAuthority * ca, AuthorityOf(name));
+  return ca->RevocationList();
 }
 
 StatusOr<CheckResult> RequestService::CheckTarget(

@@ -98,12 +98,29 @@ class RequestService {
                                     const std::string& connector,
                                     const std::string& target_user) const;
 
+  // A certificate for `public_key` under the caller's own active grant
+  // `grant_id`, from its connector's certificate authority; recorded as
+  // grant.credential_issued before it is handed out. `source_address`
+  // (may be empty) restricts where it may be used from.
+  // Errors: kNotFound (no such grant of the caller), kFailedPrecondition
+  // "conflict" (grant not active), kInvalidArgument (connector issues no
+  // certificates, bad key), kUnavailable (audit log down: no certificate).
+  StatusOr<std::string> IssueCertificate(const Principal& who,
+                                         const std::string& grant_id,
+                                         const std::string& public_key,
+                                         const std::string& source_address);
+  // The certificate authority of connector `name`: public key, KRL.
+  // kNotFound when `name` is no certificate-issuing connector.
+  StatusOr<std::string> CaPublicKey(const std::string& name) const;
+  StatusOr<std::string> RevocationList(const std::string& name) const;
+
   // For the scheduler: pending past its approval deadline -> timed_out.
   Status TimeOut(const Request& r);
   // For the scheduler: approved planned work whose start_at has come.
   Status ActivateDue(const Request& r);
 
  private:
+  StatusOr<CertificateAuthority*> AuthorityOf(const std::string& name) const;
   StatusOr<RequestView> View(Request r);
   Status RecordRejection(const Principal& who, const CreateRequestInput& in,
                          const std::vector<std::string>& reasons,
