@@ -8,6 +8,9 @@
 #include "jit/base/status_macros.h"
 #include "jit/connectors/exec/exec_connector.h"
 #include "jit/connectors/fake/fake_connector.h"
+#include "jit/connectors/linux_sudo/linux_sudo_connector.h"
+#include "jit/connectors/postgres/postgres_connector.h"
+#include "jit/connectors/ssh_cert/ssh_cert_connector.h"
 #include "jit/storage/memory/memory_store.h"
 #include "jit/storage/sqlite/sqlite_store.h"
 #include "jit/workflow/events.h"
@@ -18,6 +21,9 @@ namespace {
 void RegisterBuiltinConnectors(ConnectorRegistry& registry) {
   registry.Add("fake", &MakeFakeConnector);
   registry.Add("exec", &MakeExecConnector);
+  registry.Add("linux_sudo", &MakeLinuxSudoConnector);
+  registry.Add("postgres", &MakePostgresConnector);
+  registry.Add("ssh_cert", &MakeSshCertConnector);
 }
 
 StatusOr<std::unique_ptr<Store>> OpenStore(const Config& c) {

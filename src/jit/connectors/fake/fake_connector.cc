@@ -172,6 +172,72 @@ Status FakeConnector::Revoke(const GrantSpec& g, Deadline deadline) {
   return saved;
 }
 
+StatusOr<std::vector<Holding>> FakeConnector::Discover(Deadline deadline) {
+  std::unique_lock lock(mu_);
+  Status begin = BeginCall(lock, deadline, nullptr);
+  if (!begin.ok()) return begin;
+  std::vector<Holding> out;
+  for (const auto& [id, h] : held_) {
+    out.push_back(Holding{h.target_user, h.entitlement, std::nullopt,
+                          "held for grant " + id});
+  }
+  out.insert(out.end(), planted_.begin(), planted_.end());
+  return out;
+}
+
+bool FakeConnector::Covers(const GrantSpec& g, const Holding& h) const {
+  return h.target_user == g.target_user && h.privilege == g.entitlement;
+}
+
+Status FakeConnector::RevokeHolding(const Holding& h, Deadline deadline) {
+  std::unique_lock lock(mu_);
+  Status begin = BeginCall(lock, deadline, &revoke_calls_);
+  if (!begin.ok()) return begin;
+  auto same = [&](const std::string& user, const std::string& privilege) {
+    return user == h.target_user && privilege == h.privilege;
+  };
+  std::erase_if(planted_, [&](const Holding& p) {
+    return same(p.target_user, p.privilege);
+  });
+  std::map<std::string, Held> previous = held_;
+  std::erase_if(held_, [&](const auto& kv) {
+    return same(kv.second.target_user, kv.second.entitlement);
+  });
+  if (held_.size() == previous.size()) return OkStatus();
+  Status saved = Persist();
+  if (!saved.ok()) held_ = std::move(previous);
+  return saved;
+}
+
+StatusOr<std::vector<Activity>> FakeConnector::ActivitySince(
+    const GrantSpec& g, SystemTime since, Deadline deadline) {
+  std::unique_lock lock(mu_);
+  Status begin = BeginCall(lock, deadline, nullptr);
+  if (!begin.ok()) return begin;
+  std::vector<Activity> out;
+  auto it = activity_.find(g.grant_id);
+  if (it == activity_.end()) return out;
+  for (const Activity& a : it->second) {
+    if (a.at >= since) out.push_back(a);
+  }
+  return out;
+}
+
+void FakeConnector::PlantStanding(Holding h) {
+  std::lock_guard lock(mu_);
+  planted_.push_back(std::move(h));
+}
+
+void FakeConnector::RecordActivity(const std::string& grant_id, Activity a) {
+  std::lock_guard lock(mu_);
+  activity_[grant_id].push_back(std::move(a));
+}
+
+std::vector<Holding> FakeConnector::Planted() const {
+  std::lock_guard lock(mu_);
+  return planted_;
+}
+
 StatusOr<bool> FakeConnector::IsActive(const GrantSpec& g, Deadline deadline) {
   std::unique_lock lock(mu_);
   Status begin = BeginCall(lock, deadline, nullptr);

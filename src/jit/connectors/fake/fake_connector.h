@@ -56,6 +56,22 @@ class FakeConnector final : public Connector {
   StatusOr<std::vector<Session>> KillSessions(const GrantSpec& g,
                                               Deadline deadline) override;
 
+  // Discovery: holdings of granted privileges (privilege = entitlement)
+  // plus planted ones. Covers() matches target user and entitlement.
+  StatusOr<std::vector<Holding>> Discover(Deadline deadline) override;
+  bool Covers(const GrantSpec& g, const Holding& h) const override;
+  // Removes every holding of h.privilege by h.target_user, granted or planted.
+  Status RevokeHolding(const Holding& h, Deadline deadline) override;
+  StatusOr<std::vector<Activity>> ActivitySince(const GrantSpec& g,
+                                                SystemTime since,
+                                                Deadline deadline) override;
+
+  // Test control, in memory only: a standing privilege jitd did not grant,
+  // and something done under grant `grant_id` as the target would record it.
+  void PlantStanding(Holding h);
+  void RecordActivity(const std::string& grant_id, Activity a);
+  std::vector<Holding> Planted() const;
+
   // The next `n` Connector calls (of any method) fail with `code`.
   void FailNext(int n, StatusCode code);
   // While true, every Connector call fails with kUnavailable.
@@ -92,6 +108,8 @@ class FakeConnector final : public Connector {
   std::optional<std::string> state_file_;                 // fixed after Create
   std::map<std::string, Held> held_;                      // guarded by mu_
   std::map<std::string, std::vector<Session>> sessions_;  // guarded by mu_
+  std::vector<Holding> planted_;                          // guarded by mu_
+  std::map<std::string, std::vector<Activity>> activity_;  // guarded by mu_
   int fail_next_ = 0;                                     // guarded by mu_
   StatusCode fail_code_ = StatusCode::kUnavailable;       // guarded by mu_
   bool failing_ = false;                                  // guarded by mu_

@@ -1,0 +1,138 @@
+#include "jit/connectors/ssh_cert/ssh_cert_state.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "jit/base/duration.h"
+#include "jit/base/ids.h"
+
+namespace jit {
+namespace {
+
+constexpr int kStateVersion = 1;
+
+Status Errno(std::string_view what, const std::filesystem::path& path) {
+  return UnavailableError(
+      fmt::format("{} {}: {}", what, path.string(), std::strerror(errno)));
+}
+
+Status WriteAll(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return UnavailableError(std::strerror(errno));
+    bytes.remove_prefix(static_cast<size_t>(n));
+  }
+  return OkStatus();
+}
+
+// Throws nlohmann::json::exception on a missing or mistyped field.
+SshCertGrantRecord RecordFromJson(const nlohmann::json& j) {
+  SshCertGrantRecord r;
+  r.expires_at = FromUnixMillis(j.at("expires_at_ms").get<int64_t>());
+  r.certs_valid_until =
+      FromUnixMillis(j.at("certs_valid_until_ms").get<int64_t>());
+  r.revoked = j.at("revoked").get<bool>();
+  return r;
+}
+
+}  // namespace
+
+Status WriteFileAtomically(const std::filesystem::path& path,
+                           std::string_view bytes,
+                           std::filesystem::perms mode) {
+  std::filesystem::path tmp = path;
+  tmp += ".tmp-" + RandomHex(6);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return Errno("cannot create", tmp);
+  Status written = WriteAll(fd, bytes);
+  bool synced = written.ok() && ::fsync(fd) == 0;
+  bool moded = synced && ::fchmod(fd, static_cast<mode_t>(mode)) == 0;
+  ::close(fd);
+  if (!moded || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    Status err = Errno("cannot write", path);
+    ::unlink(tmp.c_str());
+    return err;
+  }
+  // The rename itself must survive a crash too.
+  int dir = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY);
+  if (dir >= 0) {
+    ::fsync(dir);
+    ::close(dir);
+  }
+  return OkStatus();
+}
+
+StatusOr<SshCertState> SshCertState::Load(const std::filesystem::path& file) {
+  SshCertState state(file);
+  std::error_code ec;
+  if (!std::filesystem::exists(file, ec)) return state;
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return UnavailableError("cannot read " + file.string());
+  std::ostringstream text;
+  text << in.rdbuf();
+  try {
+    nlohmann::json j = nlohmann::json::parse(text.str());
+    if (j.at("version").get<int>() != kStateVersion) {
+      return InternalError(file.string() + ": unknown state version");
+    }
+    state.next_serial_ = j.at("next_serial").get<uint64_t>();
+    for (const auto& [id, rec] : j.at("grants").items()) {
+      state.grants_[id] = RecordFromJson(rec);
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return InternalError(
+        fmt::format("{}: state does not parse: {}", file.string(), e.what()));
+  }
+  if (state.next_serial_ == 0) state.next_serial_ = 1;
+  return state;
+}
+
+Status SshCertState::Save() const {
+  nlohmann::json grants = nlohmann::json::object();
+  for (const auto& [id, r] : grants_) {
+    grants[id] = {{"expires_at_ms", ToUnixMillis(r.expires_at)},
+                  {"certs_valid_until_ms", ToUnixMillis(r.certs_valid_until)},
+                  {"revoked", r.revoked}};
+  }
+  nlohmann::json j = {{"version", kStateVersion},
+                      {"next_serial", next_serial_},
+                      {"grants", std::move(grants)}};
+  return WriteFileAtomically(
+      file_, j.dump(1) + "\n",
+      std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+}
+
+std::vector<std::string> SshCertState::RevokedIds() const {
+  std::vector<std::string> ids;
+  for (const auto& [id, r] : grants_) {
+    if (r.revoked) ids.push_back(id);
+  }
+  return ids;
+}
+
+bool SshCertState::Prune(SystemTime now, std::chrono::seconds retention) {
+  bool dropped = false;
+  for (auto it = grants_.begin(); it != grants_.end();) {
+    const SshCertGrantRecord& r = it->second;
+    SystemTime last = std::max(r.expires_at, r.certs_valid_until);
+    if (last + retention < now) {
+      it = grants_.erase(it);
+      dropped = true;
+    } else {
+      ++it;
+    }
+  }
+  return dropped;
+}
+
+}  // namespace jit

@@ -1,0 +1,195 @@
+// The postgres connector end to end: the real jitd binary granting a role in
+// a real PostgreSQL 15, checked with the real psql client as the target
+// user (THREATS T11, T12).
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "jit/base/duration.h"
+#include "tests/integration/jitd_process.h"
+#include "tests/support/postgres_server.h"
+
+namespace jit::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+const std::string kAliceToken = "pg-it-alice-token-0000";
+const std::string kAdminToken = "pg-it-admin-token-0000";
+
+constexpr char kSetupSql[] = R"sql(
+CREATE ROLE app_admin NOLOGIN;
+CREATE ROLE jitd LOGIN CREATEROLE;
+GRANT pg_signal_backend TO jitd;
+CREATE ROLE alice LOGIN;
+CREATE TABLE secret (v int);
+INSERT INTO secret VALUES (42);
+ALTER TABLE secret OWNER TO app_admin;
+)sql";
+
+std::string Config(const std::string& dsn) {
+  return R"(storage: sqlite
+auth:
+  tokens:
+    - {subject: alice, groups: [dev], token: ")" +
+         kAliceToken + R"("}
+    - {subject: adam, groups: [secops], token: ")" +
+         kAdminToken + R"("}
+roles: {admin: [secops], auditor: [secops], enforcer: [secops]}
+connectors:
+  - name: db
+    type: postgres
+    dsn: ")" +
+         dsn + R"("
+    managed_roles: [app_admin]
+    timeout: 3s
+entitlements:
+  - {name: db-admin, connector: db, params: {role: app_admin}, max_duration: 1h}
+policies:
+  - name: auto-db
+    subjects: {groups: [dev]}
+    entitlements: [db-admin]
+    max_duration: 1h
+    approval: {auto: true}
+)";
+}
+
+class PostgresItTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!PostgresInstalled()) GTEST_SKIP() << "PostgreSQL 15 is not installed";
+    auto pg = PostgresServer::Start();
+    ASSERT_TRUE(pg.ok()) << pg.status().ToString();
+    pg_ = std::move(*pg);
+    ASSERT_TRUE(pg_->Exec(kSetupSql).ok());
+    jitd_ =
+        std::make_unique<JitdProcess>(tmp_.path(), Config(pg_->Dsn("jitd")));
+    Status s = jitd_->Start();
+    ASSERT_TRUE(s.ok()) << s.ToString();
+  }
+
+  // A one-shot `psql -c` as alice; its exit code and output.
+  ProgramResult PsqlAsAlice(const std::string& sql) {
+    return RunProgram({"/usr/bin/psql", "-X", "-v", "ON_ERROR_STOP=1",
+                       pg_->Dsn("alice"), "-c", sql},
+                      {});
+  }
+  bool AliceReadsSecret() {
+    ProgramResult r = PsqlAsAlice("SELECT 'got' || v FROM secret");
+    if (r.exit_code == 0 && r.out.find("got42") != std::string::npos)
+      return true;
+    EXPECT_NE(r.err.find("permission denied for table secret"),
+              std::string::npos)
+        << r.out << r.err;
+    return false;
+  }
+  bool AliceIsMember() {
+    auto n = pg_->QueryValue(
+        "SELECT count(*) FROM pg_auth_members m JOIN pg_roles r ON r.oid = "
+        "m.roleid JOIN pg_roles u ON u.oid = m.member WHERE r.rolname = "
+        "'app_admin' AND u.rolname = 'alice'");
+    EXPECT_TRUE(n.ok()) << n.status().ToString();
+    return n.ok() && *n == "1";
+  }
+  int AliceBackends() {
+    auto n = pg_->QueryValue(
+        "SELECT count(*) FROM pg_stat_activity WHERE usename = 'alice'");
+    return n.ok() ? std::stoi(*n) : -1;
+  }
+  // An auto-approved grant; its id.
+  std::string Activate(const std::string& duration) {
+    Reply r = jitd_->Post("/v1/requests", kAliceToken,
+                          {{"entitlement", "db-admin"},
+                           {"duration", duration},
+                           {"justification", "fix the stuck invoice batch"}});
+    EXPECT_EQ(r.status, 201) << r.raw;
+    EXPECT_EQ(r.body["state"], "active") << r.raw;
+    return r.body.value("grant_id", "");
+  }
+  std::string GrantState(const std::string& id) {
+    return jitd_->Get("/v1/grants/" + id, kAdminToken).body.value("state", "");
+  }
+  bool Allowed() {
+    Reply r = jitd_->Post("/v1/check", kAliceToken,
+                          {{"subject", "alice"}, {"entitlement", "db-admin"}});
+    return r.status == 200 && r.body["allowed"].get<bool>();
+  }
+
+  TempDir tmp_;
+  std::unique_ptr<PostgresServer> pg_;
+  std::unique_ptr<JitdProcess> jitd_;
+};
+
+TEST_F(PostgresItTest, DeniedBeforeAllowedWhileGrantedDeniedAfterExpiry) {
+  EXPECT_FALSE(AliceReadsSecret());
+  std::string id = Activate("3s");
+  ASSERT_FALSE(id.empty());
+  EXPECT_TRUE(AliceIsMember());
+  EXPECT_TRUE(AliceReadsSecret());
+  ASSERT_TRUE(WaitUntil([&] { return GrantState(id) == "ended"; }, 15s))
+      << jitd_->log();
+  EXPECT_FALSE(AliceReadsSecret());
+  EXPECT_FALSE(AliceIsMember());
+}
+
+TEST_F(PostgresItTest, EarlyRevokeEndsAnOpenPsqlWithinTenSeconds) {
+  std::string id = Activate("1h");
+  ASSERT_FALSE(id.empty());
+  PsqlProcess psql(pg_->Dsn("alice"), tmp_.path() + "/psql.out");
+  psql.Send("SELECT 'in' || v FROM secret;\n");
+  ASSERT_TRUE(WaitUntil(
+      [&] { return psql.Output().find("in42") != std::string::npos; }, 10s))
+      << psql.Output();
+
+  const auto start = std::chrono::steady_clock::now();
+  Reply r = jitd_->Post("/v1/grants/" + id + "/revoke", kAliceToken,
+                        {{"reason", "task done"}});
+  ASSERT_EQ(r.status, 200) << r.raw;
+  EXPECT_TRUE(WaitUntil([&] { return AliceBackends() == 0; }, 10s));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
+  psql.Send("SELECT 'still' || v FROM secret;\n");
+  std::optional<int> code = psql.WaitExit(10s);
+  ASSERT_TRUE(code.has_value()) << "psql still running";
+  EXPECT_NE(*code, 0);
+  EXPECT_EQ(psql.Output().find("still42"), std::string::npos);
+  EXPECT_FALSE(AliceIsMember());
+  EXPECT_FALSE(AliceReadsSecret());
+  EXPECT_TRUE(WaitUntil([&] { return GrantState(id) == "ended"; }, 5s));
+}
+
+TEST_F(PostgresItTest, ExpiredWhileJitdWasDownIsRevokedBeforeReady) {
+  std::string id = Activate("2s");
+  ASSERT_FALSE(id.empty());
+  ASSERT_TRUE(AliceIsMember());
+  jitd_->Kill9();
+  const auto expired = std::chrono::steady_clock::now() + 2500ms;
+  ASSERT_TRUE(WaitUntil(
+      [&] { return std::chrono::steady_clock::now() >= expired; }, 5s));
+  EXPECT_TRUE(AliceIsMember());  // nobody revoked it yet
+  Status s = jitd_->Start();     // returns once /readyz is 200
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_FALSE(AliceIsMember()) << jitd_->log();
+  EXPECT_EQ(GrantState(id), "ended");
+}
+
+TEST_F(PostgresItTest, PostgresDownAtRevokeIsRetriedUntilItIsBack) {
+  std::string id = Activate("1h");
+  ASSERT_FALSE(id.empty());
+  ASSERT_TRUE(pg_->Stop().ok());
+  Reply r = jitd_->Post("/v1/grants/" + id + "/revoke", kAliceToken,
+                        {{"reason", "task done"}});
+  ASSERT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(GrantState(id), "revoke_pending");
+  EXPECT_FALSE(Allowed());
+  ASSERT_TRUE(pg_->StartAgain().ok());
+  EXPECT_TRUE(WaitUntil([&] { return GrantState(id) == "ended"; }, 20s))
+      << jitd_->log();
+  EXPECT_FALSE(AliceIsMember());
+  EXPECT_FALSE(AliceReadsSecret());
+}
+
+}  // namespace
+}  // namespace jit::testing
