@@ -91,6 +91,9 @@ pid_t JitdProcess::Spawn() {
   posix_spawn_file_actions_addopen(&actions, 1, log_path.c_str(),
                                    O_WRONLY | O_CREAT | O_APPEND, 0644);
   posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  // Servers a test started (receivers, listeners) must not leak into jitd:
+  // an inherited listening socket would outlive the test's own close.
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
   std::string bin = JITD_BIN;
   std::string flag = "--config";
   std::string cfg = config_path();

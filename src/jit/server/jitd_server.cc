@@ -11,6 +11,7 @@
 #include "jit/connectors/linux_sudo/linux_sudo_connector.h"
 #include "jit/connectors/postgres/postgres_connector.h"
 #include "jit/connectors/ssh_cert/ssh_cert_connector.h"
+#include "jit/connectors/webhook/webhook_connector.h"
 #include "jit/storage/memory/memory_store.h"
 #include "jit/storage/sqlite/sqlite_store.h"
 #include "jit/workflow/events.h"
@@ -24,6 +25,7 @@ void RegisterBuiltinConnectors(ConnectorRegistry& registry) {
   registry.Add("linux_sudo", &MakeLinuxSudoConnector);
   registry.Add("postgres", &MakePostgresConnector);
   registry.Add("ssh_cert", &MakeSshCertConnector);
+  registry.Add("webhook", &MakeWebhookConnector);
 }
 
 StatusOr<std::unique_ptr<Store>> OpenStore(const Config& c) {
