@@ -30,7 +30,8 @@ INSERT INTO secret VALUES (42);
 ALTER TABLE secret OWNER TO app_admin;
 )sql";
 
-std::string Config(const std::string& dsn) {
+// `discovery` is the connector's discovery block ("" = none).
+std::string Config(const std::string& dsn, const std::string& discovery = "") {
   return R"(storage: sqlite
 auth:
   tokens:
@@ -46,7 +47,8 @@ connectors:
          dsn + R"("
     managed_roles: [app_admin]
     timeout: 3s
-entitlements:
+)" + (discovery.empty() ? "" : "    discovery: " + discovery + "\n") +
+         R"(entitlements:
   - {name: db-admin, connector: db, params: {role: app_admin}, max_duration: 1h}
 policies:
   - name: auto-db
@@ -189,6 +191,77 @@ TEST_F(PostgresItTest, PostgresDownAtRevokeIsRetriedUntilItIsBack) {
       << jitd_->log();
   EXPECT_FALSE(AliceIsMember());
   EXPECT_FALSE(AliceReadsSecret());
+}
+
+}  // namespace
+}  // namespace jit::testing
+
+namespace jit::testing {
+namespace {
+
+// Standing privileges planted by hand are found; enforce mode removes them,
+// and privileges jitd granted are never taken for drift.
+class PostgresDriftItTest : public PostgresItTest {
+ protected:
+  void Restart(const std::string& discovery) {
+    jitd_->Stop();
+    jitd_->RewriteConfig(Config(pg_->Dsn("jitd"), discovery));
+    Status s = jitd_->Start();
+    ASSERT_TRUE(s.ok()) << s.ToString();
+  }
+  std::vector<json> DriftEvents() {
+    std::vector<json> out;
+    Reply r = jitd_->Get("/v1/audit?limit=1000", kAdminToken);
+    for (const json& e : r.body["items"]) {
+      if (e["type"] == "drift.found") out.push_back(e);
+    }
+    return out;
+  }
+  bool IsMember(const std::string& user) {
+    auto n = pg_->QueryValue(
+        "SELECT count(*) FROM pg_auth_members m JOIN pg_roles r ON r.oid = "
+        "m.roleid JOIN pg_roles u ON u.oid = m.member WHERE r.rolname = "
+        "'app_admin' AND u.rolname = '" +
+        user + "'");
+    return n.ok() && *n == "1";
+  }
+};
+
+TEST_F(PostgresDriftItTest, PlantedMembershipIsReportedThenRevokedInEnforce) {
+  ASSERT_TRUE(
+      pg_->Exec("CREATE ROLE carol LOGIN; GRANT app_admin TO carol;").ok());
+  std::string id = Activate("1h");
+  ASSERT_FALSE(id.empty());
+
+  Restart("{mode: report, every: 1s}");
+  ASSERT_TRUE(WaitUntil([&] { return !DriftEvents().empty(); }, 15s))
+      << jitd_->log();
+  std::vector<json> found = DriftEvents();
+  ASSERT_EQ(found.size(), 1u) << found.size();
+  json data = found[0]["data"];
+  if (data.is_string()) data = json::parse(data.get<std::string>());
+  EXPECT_EQ(data["target_user"], "carol");
+  EXPECT_EQ(data["privilege"], "app_admin");
+  EXPECT_EQ(data["connector"], "db");
+  EXPECT_EQ(data["action"], "reported");
+  EXPECT_TRUE(IsMember("carol"));  // report mode changes nothing
+  EXPECT_TRUE(IsMember("alice"));
+
+  Restart("{mode: enforce, every: 1s}");
+  ASSERT_TRUE(WaitUntil([&] { return !IsMember("carol"); }, 15s))
+      << jitd_->log();
+  bool revoked_event = false;
+  for (json e : DriftEvents()) {
+    json d = e["data"].is_string() ? json::parse(e["data"].get<std::string>())
+                                   : e["data"];
+    if (d["action"] == "revoked" && d["target_user"] == "carol")
+      revoked_event = true;
+    EXPECT_NE(d["target_user"], "alice");  // jitd's own grant is not drift
+  }
+  EXPECT_TRUE(revoked_event);
+  EXPECT_TRUE(IsMember("alice"));
+  EXPECT_EQ(GrantState(id), "active");
+  EXPECT_TRUE(jitd_->Get("/v1/audit/verify", kAdminToken).body["ok"]);
 }
 
 }  // namespace

@@ -76,6 +76,14 @@ StatusOr<std::unique_ptr<JitdServer>> JitdServer::Create(Config config) {
   s->lifecycle_ = std::make_unique<GrantLifecycle>(*s->deps_);
   s->requests_ = std::make_unique<RequestService>(*s->deps_, *s->lifecycle_);
   s->audit_ = std::make_unique<AuditQuery>(*s->store_, s->metrics_);
+  std::vector<DriftTarget> drift;
+  for (const DiscoveryConfig& d : s->config_.discovery) {
+    drift.push_back(DriftTarget{
+        d.connector, d.mode == "enforce",
+        std::chrono::duration_cast<std::chrono::milliseconds>(d.every)});
+  }
+  s->drift_ = std::make_unique<DriftScanner>(*s->deps_, *s->lifecycle_,
+                                             std::move(drift));
   s->scheduler_ = std::make_unique<ExpiryScheduler>(*s->store_, *s->lifecycle_,
                                                     *s->requests_, s->clock_);
   s->auth_ =
@@ -182,6 +190,7 @@ Status JitdServer::Start() {
     JIT_RETURN_IF_ERROR(enforcement_->Start());
   }
   scheduler_->Start();
+  drift_->Start();
   ready_.store(true);
   return OkStatus();
 }
@@ -192,6 +201,7 @@ void JitdServer::Stop() {
   if (http_) http_->Stop();
   if (enforcement_) enforcement_->Stop();
   if (scheduler_) scheduler_->Stop();
+  if (drift_) drift_->Stop();
 }
 
 // The enforcement socket answers only the two check routes: a local PAM

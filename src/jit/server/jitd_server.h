@@ -16,6 +16,7 @@
 #include "jit/storage/store.h"
 #include "jit/workflow/audit_query.h"
 #include "jit/workflow/deps.h"
+#include "jit/workflow/drift_scanner.h"
 #include "jit/workflow/grant_lifecycle.h"
 #include "jit/workflow/request_service.h"
 
@@ -75,6 +76,7 @@ class JitdServer {
   std::unique_ptr<RequestService> requests_;
   std::unique_ptr<AuditQuery> audit_;
   std::unique_ptr<ExpiryScheduler> scheduler_;
+  std::unique_ptr<DriftScanner> drift_;  // config connectors[].discovery
   std::unique_ptr<Authenticator> auth_;
   std::atomic<bool> ready_{false};
   std::unique_ptr<ApiDeps> api_deps_;

@@ -4,6 +4,10 @@
 
 namespace jit {
 
+std::string EventDataText(const nlohmann::json& data) {
+  return data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 AuditEvent RequestEvent(AuditType type, const std::string& actor,
                         const Request& r, SystemTime now, nlohmann::json data) {
   AuditEvent e;
@@ -13,7 +17,7 @@ AuditEvent RequestEvent(AuditType type, const std::string& actor,
   e.subject = r.subject;
   e.request_id = r.id;
   e.grant_id = r.grant_id;
-  e.data = data.dump();
+  e.data = EventDataText(data);
   return e;
 }
 
@@ -26,7 +30,7 @@ AuditEvent GrantEvent(AuditType type, const std::string& actor, const Grant& g,
   e.subject = g.subject;
   e.request_id = g.request_id;
   e.grant_id = g.id;
-  e.data = data.dump();
+  e.data = EventDataText(data);
   return e;
 }
 

@@ -9,6 +9,11 @@
 
 namespace jit {
 
+// `data` as stored in an event. Text from target systems (statements,
+// command lines) may be invalid UTF-8; such bytes become U+FFFD instead of
+// failing the write.
+std::string EventDataText(const nlohmann::json& data);
+
 // Builds an audit event about `r` (subject, request id, grant id if any).
 AuditEvent RequestEvent(AuditType type, const std::string& actor,
                         const Request& r, SystemTime now,

@@ -48,6 +48,32 @@ AuditType EndEventType(EndReason reason) {
                                        : AuditType::kGrantRevoked;
 }
 
+// Activity items per grant.activity event, and events per grant: a busy
+// grant's trail stays readable and bounded; the rest is counted.
+constexpr size_t kActivityPerEvent = 100;
+constexpr size_t kMaxActivityEvents = 20;
+
+void AppendActivityEvents(const Grant& g, const std::vector<Activity>& items,
+                          SystemTime now, std::vector<AuditEvent>& out) {
+  size_t total = items.size();
+  size_t kept = std::min(total, kActivityPerEvent * kMaxActivityEvents);
+  for (size_t first = 0; first < kept; first += kActivityPerEvent) {
+    json batch = json::array();
+    for (size_t i = first; i < std::min(kept, first + kActivityPerEvent); ++i) {
+      const Activity& a = items[i];
+      batch.push_back({{"at", FormatTime(a.at)},
+                       {"kind", a.kind},
+                       {"session", a.session},
+                       {"text", a.text}});
+    }
+    json data = {{"items", batch}, {"first", first}, {"total", total}};
+    if (first + kActivityPerEvent >= kept && kept < total)
+      data["dropped"] = total - kept;
+    out.push_back(
+        GrantEvent(AuditType::kGrantActivity, kSystemActor, g, now, data));
+  }
+}
+
 }  // namespace
 
 std::chrono::milliseconds RevokeBackoff(int attempt) {
@@ -217,10 +243,10 @@ StatusOr<Request> GrantLifecycle::Activate(
 }
 
 void GrantLifecycle::Publish(const Grant& g) {
-  deps_.index.Put(g,
-                  MonoDeadline(g.expires_at, deps_.clock.Now(),
-                               deps_.clock.MonotonicNow()),
-                  SpecFor(g).target_user);
+  deps_.index.Put(
+      g,
+      MonoDeadline(g.expires_at, deps_.clock.Now(), deps_.clock.MonotonicNow()),
+      SpecFor(g).target_user);
   // An End() committed before the read below is seen here; one committed
   // after it removes the entry again once it has committed. Either way no
   // ended grant stays in the index.
@@ -355,6 +381,17 @@ Status GrantLifecycle::CompleteRevoke(Grant g) {
                                   {"survivors", SessionsJson(*survivors)},
                                   {"revoke_attempts", g.revoke_attempts + 1},
                                   {"revoke_latency_ms", latency.count()}}));
+  // What the target recorded as done under the grant joins its trail in
+  // the same transaction; a target that cannot say is noted, not fatal.
+  StatusOr<std::vector<Activity>> activity =
+      connector->ActivitySince(spec, g.starts_at, ConnectorDeadline());
+  if (activity.ok()) {
+    AppendActivityEvents(ended, *activity, now, cs.events);
+  } else {
+    json data = json::parse(cs.events.back().data);
+    data["activity_error"] = activity.status().message();
+    cs.events.back().data = EventDataText(data);
+  }
   JIT_RETURN_IF_ERROR(deps_.store.Commit(cs));
   deps_.metrics.ObserveRevokeLatency(latency);
   if (!survivors->empty()) {
@@ -399,8 +436,8 @@ StatusOr<Request> GrantLifecycle::Extend(
   JIT_ASSIGN_OR_RETURN(Grant g, deps_.store.GetGrant(ext.extends));
   SystemTime now = deps_.clock.Now();
   Decision d = Recheck(ext, now);
-  std::vector<std::string> reasons = d.allow ? std::vector<std::string>{}
-                                             : d.reasons;
+  std::vector<std::string> reasons =
+      d.allow ? std::vector<std::string>{} : d.reasons;
   std::vector<std::string> approval_problems = CheckApprovals(ext);
   reasons.insert(reasons.end(), approval_problems.begin(),
                  approval_problems.end());

@@ -105,18 +105,18 @@ class FakeConnector final : public Connector {
 
   mutable std::mutex mu_;
   std::condition_variable latency_changed_;
-  std::optional<std::string> state_file_;                 // fixed after Create
-  std::map<std::string, Held> held_;                      // guarded by mu_
-  std::map<std::string, std::vector<Session>> sessions_;  // guarded by mu_
-  std::vector<Holding> planted_;                          // guarded by mu_
+  std::optional<std::string> state_file_;                  // fixed after Create
+  std::map<std::string, Held> held_;                       // guarded by mu_
+  std::map<std::string, std::vector<Session>> sessions_;   // guarded by mu_
+  std::vector<Holding> planted_;                           // guarded by mu_
   std::map<std::string, std::vector<Activity>> activity_;  // guarded by mu_
-  int fail_next_ = 0;                                     // guarded by mu_
-  StatusCode fail_code_ = StatusCode::kUnavailable;       // guarded by mu_
-  bool failing_ = false;                                  // guarded by mu_
-  bool surviving_sessions_ = false;                       // guarded by mu_
-  std::chrono::milliseconds latency_{0};                  // guarded by mu_
-  int grant_calls_ = 0;                                   // guarded by mu_
-  int revoke_calls_ = 0;                                  // guarded by mu_
+  int fail_next_ = 0;                                      // guarded by mu_
+  StatusCode fail_code_ = StatusCode::kUnavailable;        // guarded by mu_
+  bool failing_ = false;                                   // guarded by mu_
+  bool surviving_sessions_ = false;                        // guarded by mu_
+  std::chrono::milliseconds latency_{0};                   // guarded by mu_
+  int grant_calls_ = 0;                                    // guarded by mu_
+  int revoke_calls_ = 0;                                   // guarded by mu_
 };
 
 // ConnectorFactory for `type: fake`. Keys: name, type, state_file (path),
