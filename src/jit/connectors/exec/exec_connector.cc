@@ -9,6 +9,7 @@
 #include "jit/base/duration.h"
 #include "jit/base/status_macros.h"
 #include "jit/connectors/common/config_json.h"
+#include "jit/connectors/common/deadline.h"
 #include "jit/connectors/common/params.h"
 
 namespace jit {
@@ -130,18 +131,6 @@ std::vector<Session> ParseSessions(std::string_view out) {
     sessions.push_back(Session{std::move(id), std::move(description)});
   }
   return sessions;
-}
-
-// Time left to `deadline`, or kDeadlineExceeded naming `context`.
-StatusOr<std::chrono::milliseconds> TimeLeft(Deadline deadline,
-                                             std::string_view context) {
-  auto left = std::chrono::floor<std::chrono::milliseconds>(
-      deadline - std::chrono::steady_clock::now());
-  if (left <= std::chrono::milliseconds::zero()) {
-    return DeadlineExceededError(std::string(context) +
-                                 ": deadline already passed");
-  }
-  return left;
 }
 
 }  // namespace

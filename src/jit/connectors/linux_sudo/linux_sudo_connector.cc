@@ -17,6 +17,7 @@
 #include "jit/base/ids.h"
 #include "jit/base/status_macros.h"
 #include "jit/connectors/common/config_json.h"
+#include "jit/connectors/common/deadline.h"
 #include "jit/connectors/common/params.h"
 #include "jit/connectors/linux_sudo/grant_processes.h"
 #include "jit/connectors/linux_sudo/sudo_log.h"
@@ -41,17 +42,6 @@ const std::vector<std::string> kKnownKeys = {
 const std::vector<std::string> kKnownParams = {"commands", "runas", "user"};
 
 std::string ErrnoText(int err) { return std::strerror(err); }
-
-StatusOr<std::chrono::milliseconds> TimeLeft(Deadline deadline,
-                                             std::string_view context) {
-  auto left = std::chrono::floor<std::chrono::milliseconds>(
-      deadline - std::chrono::steady_clock::now());
-  if (left <= std::chrono::milliseconds::zero()) {
-    return DeadlineExceededError(std::string(context) +
-                                 ": deadline already passed");
-  }
-  return left;
-}
 
 // The account's uid; nullopt when there is no such account.
 StatusOr<std::optional<uid_t>> LookupUid(const std::string& user) {
