@@ -31,7 +31,9 @@ ALTER TABLE secret OWNER TO app_admin;
 )sql";
 
 // `discovery` is the connector's discovery block ("" = none).
-std::string Config(const std::string& dsn, const std::string& discovery = "") {
+// `extra` adds connector lines ("    key: value\n").
+std::string Config(const std::string& dsn, const std::string& discovery = "",
+                   const std::string& extra = "") {
   return R"(storage: sqlite
 auth:
   tokens:
@@ -48,6 +50,7 @@ connectors:
     managed_roles: [app_admin]
     timeout: 3s
 )" + (discovery.empty() ? "" : "    discovery: " + discovery + "\n") +
+         extra +
          R"(entitlements:
   - {name: db-admin, connector: db, params: {role: app_admin}, max_duration: 1h}
 policies:
@@ -63,15 +66,20 @@ class PostgresItTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (!PostgresInstalled()) GTEST_SKIP() << "PostgreSQL 15 is not installed";
-    auto pg = PostgresServer::Start();
+    auto pg = PostgresServer::Start(ServerOptions());
     ASSERT_TRUE(pg.ok()) << pg.status().ToString();
     pg_ = std::move(*pg);
     ASSERT_TRUE(pg_->Exec(kSetupSql).ok());
-    jitd_ =
-        std::make_unique<JitdProcess>(tmp_.path(), Config(pg_->Dsn("jitd")));
+    ASSERT_TRUE(pg_->Exec(ExtraSetupSql()).ok());
+    jitd_ = std::make_unique<JitdProcess>(
+        tmp_.path(), Config(pg_->Dsn("jitd"), "", ConnectorExtra()));
     Status s = jitd_->Start();
     ASSERT_TRUE(s.ok()) << s.ToString();
   }
+
+  virtual PostgresServerOptions ServerOptions() { return {}; }
+  virtual std::string ExtraSetupSql() { return "SELECT 1"; }
+  virtual std::string ConnectorExtra() { return ""; }
 
   // A one-shot `psql -c` as alice; its exit code and output.
   ProgramResult PsqlAsAlice(const std::string& sql) {
@@ -262,6 +270,61 @@ TEST_F(PostgresDriftItTest, PlantedMembershipIsReportedThenRevokedInEnforce) {
   EXPECT_TRUE(IsMember("alice"));
   EXPECT_EQ(GrantState(id), "active");
   EXPECT_TRUE(jitd_->Get("/v1/audit/verify", kAdminToken).body["ok"]);
+}
+
+}  // namespace
+}  // namespace jit::testing
+
+namespace jit::testing {
+namespace {
+
+// With pgaudit, what the elevated user ran joins the grant's audit trail
+// when the grant ends.
+class PostgresActivityItTest : public PostgresItTest {
+ protected:
+  void SetUp() override {
+    if (!PgauditInstalled()) GTEST_SKIP() << "pgaudit is not installed";
+    PostgresItTest::SetUp();
+  }
+  PostgresServerOptions ServerOptions() override {
+    PostgresServerOptions o;
+    o.pgaudit = true;
+    return o;
+  }
+  std::string ExtraSetupSql() override {
+    return "GRANT EXECUTE ON FUNCTION pg_read_file(text, bigint, bigint, "
+           "boolean), pg_stat_file(text, boolean) TO jitd;"
+           "ALTER ROLE alice SET pgaudit.log = 'all'";
+  }
+  std::string ConnectorExtra() override { return "    pgaudit: true\n"; }
+};
+
+TEST_F(PostgresActivityItTest, StatementsRunUnderTheGrantAreInItsTrail) {
+  std::string id = Activate("1h");
+  ASSERT_FALSE(id.empty());
+  ASSERT_TRUE(AliceReadsSecret());
+  ASSERT_EQ(PsqlAsAlice("SELECT 'audit-marker-' || count(*) FROM secret")
+                .exit_code,
+            0);
+  Reply revoked = jitd_->Post("/v1/grants/" + id + "/revoke", kAdminToken,
+                              {{"reason", "done"}});
+  ASSERT_EQ(revoked.status, 200) << revoked.raw;
+  ASSERT_TRUE(WaitUntil([&] { return GrantState(id) == "ended"; }, 15s));
+  std::vector<std::string> statements;
+  Reply audit = jitd_->Get("/v1/audit?limit=1000", kAdminToken);
+  for (const json& e : audit.body["items"]) {
+    if (e["type"] != "grant.activity" || e["grant_id"] != id) continue;
+    json data = e["data"].is_string() ? json::parse(e["data"].get<std::string>())
+                                      : e["data"];
+    for (const json& item : data["items"]) {
+      EXPECT_EQ(item["kind"], "statement");
+      statements.push_back(item["text"]);
+    }
+  }
+  bool marker = false;
+  for (const std::string& s : statements)
+    marker = marker || s.find("audit-marker-") != std::string::npos;
+  EXPECT_TRUE(marker) << "statements: " << json(statements).dump();
 }
 
 }  // namespace
