@@ -258,15 +258,18 @@ TEST_F(PostgresDriftItTest, PlantedMembershipIsReportedThenRevokedInEnforce) {
   Restart("{mode: enforce, every: 1s}");
   ASSERT_TRUE(WaitUntil([&] { return !IsMember("carol"); }, 15s))
       << jitd_->log();
-  bool revoked_event = false;
-  for (json e : DriftEvents()) {
-    json d = e["data"].is_string() ? json::parse(e["data"].get<std::string>())
-                                   : e["data"];
-    if (d["action"] == "revoked" && d["target_user"] == "carol")
-      revoked_event = true;
-    EXPECT_NE(d["target_user"], "alice");  // jitd's own grant is not drift
-  }
-  EXPECT_TRUE(revoked_event);
+  // The target changes first, then its event is committed: wait for both.
+  auto revoked_event = [&] {
+    bool found = false;
+    for (json e : DriftEvents()) {
+      json d = e["data"].is_string() ? json::parse(e["data"].get<std::string>())
+                                     : e["data"];
+      if (d["action"] == "revoked" && d["target_user"] == "carol") found = true;
+      EXPECT_NE(d["target_user"], "alice");  // jitd's own grant is not drift
+    }
+    return found;
+  };
+  EXPECT_TRUE(WaitUntil(revoked_event, 15s)) << jitd_->log();
   EXPECT_TRUE(IsMember("alice"));
   EXPECT_EQ(GrantState(id), "active");
   EXPECT_TRUE(jitd_->Get("/v1/audit/verify", kAdminToken).body["ok"]);
@@ -303,9 +306,9 @@ TEST_F(PostgresActivityItTest, StatementsRunUnderTheGrantAreInItsTrail) {
   std::string id = Activate("1h");
   ASSERT_FALSE(id.empty());
   ASSERT_TRUE(AliceReadsSecret());
-  ASSERT_EQ(PsqlAsAlice("SELECT 'audit-marker-' || count(*) FROM secret")
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      PsqlAsAlice("SELECT 'audit-marker-' || count(*) FROM secret").exit_code,
+      0);
   Reply revoked = jitd_->Post("/v1/grants/" + id + "/revoke", kAdminToken,
                               {{"reason", "done"}});
   ASSERT_EQ(revoked.status, 200) << revoked.raw;
@@ -314,8 +317,9 @@ TEST_F(PostgresActivityItTest, StatementsRunUnderTheGrantAreInItsTrail) {
   Reply audit = jitd_->Get("/v1/audit?limit=1000", kAdminToken);
   for (const json& e : audit.body["items"]) {
     if (e["type"] != "grant.activity" || e["grant_id"] != id) continue;
-    json data = e["data"].is_string() ? json::parse(e["data"].get<std::string>())
-                                      : e["data"];
+    json data = e["data"].is_string()
+                    ? json::parse(e["data"].get<std::string>())
+                    : e["data"];
     for (const json& item : data["items"]) {
       EXPECT_EQ(item["kind"], "statement");
       statements.push_back(item["text"]);

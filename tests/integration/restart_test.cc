@@ -119,3 +119,26 @@ TEST_F(JitdTest, ReloadMayNotChangeAnEntitlementThatHasLiveGrants) {
 
 }  // namespace
 }  // namespace jit::testing
+
+namespace jit::testing {
+namespace {
+
+TEST(JitdConfigTest, DiscoveryOnAConnectorThatCannotListHoldersIsRefused) {
+  TempDir tmp;
+  std::string config = TestConfig(tmp.path() + "/target");
+  const std::string exec_line = "    timeout: 10s\n";
+  size_t at = config.find(exec_line);
+  ASSERT_NE(at, std::string::npos);
+  config.insert(at + exec_line.size(),
+                "    discovery: {mode: report, every: 1m}\n");
+  JitdProcess bad(tmp.path(), config);
+  auto result = bad.RunToExit();
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_NE(result->first, 0);
+  EXPECT_NE(result->second.find("connector target cannot list holders"),
+            std::string::npos)
+      << result->second;
+}
+
+}  // namespace
+}  // namespace jit::testing

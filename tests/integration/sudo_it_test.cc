@@ -128,6 +128,28 @@ TEST_F(SudoIntegrationTest, DeniedBeforeAllowedWhileGrantedEndedByRevoke) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);  // THREATS T12
   EXPECT_FALSE(SudoAllowed());
   EXPECT_THAT(guard_.Leftovers(), IsEmpty());
+
+  // The commands sudo logged under the grant are in the grant's trail.
+  std::vector<std::string> commands;
+  Reply audit = jitd_->Get("/v1/audit?limit=1000", kToken);
+  for (const nlohmann::json& e : audit.body["items"]) {
+    if (e["type"] != "grant.activity" || e["grant_id"] != id) continue;
+    nlohmann::json data =
+        e["data"].is_string()
+            ? nlohmann::json::parse(e["data"].get<std::string>())
+            : e["data"];
+    for (const nlohmann::json& item : data["items"]) {
+      EXPECT_EQ(item["kind"], "command");
+      commands.push_back(item["text"]);
+    }
+  }
+  bool ran_id = false, ran_sleep = false;
+  for (const std::string& c : commands) {
+    ran_id = ran_id || c.find("/usr/bin/id") != std::string::npos;
+    ran_sleep = ran_sleep || c.find("/bin/sleep 60") != std::string::npos;
+  }
+  EXPECT_TRUE(ran_id && ran_sleep)
+      << "activity: " << nlohmann::json(commands).dump();
 }
 
 TEST_F(SudoIntegrationTest, DeniedAfterExpiry) {

@@ -76,8 +76,13 @@ class CertificateAuthority {
 // Grants and removes one kind of privilege in a target system.
 // Thread-safe. Every method is idempotent and returns by `deadline`.
 // Errors: kUnavailable = target unreachable or failed, safe to retry;
-//         kInvalidArgument = bad entitlement params, never retried;
-//         kDeadlineExceeded = did not finish in time, safe to retry.
+//         kDeadlineExceeded = did not finish in time, safe to retry;
+//         kInvalidArgument = bad entitlement params or input;
+//         kFailedPrecondition = the target refuses for a reason a retry will
+//           not change (no such account, a role jitd does not manage).
+// A failed Grant fails the activation; a failed Revoke is retried whatever
+// the code (the privilege must go). ActivitySince may return any code: its
+// failure is recorded, never fatal.
 class Connector {
  public:
   virtual ~Connector() = default;
@@ -97,6 +102,9 @@ class Connector {
 
   // Optional parts; the defaults say "not supported".
 
+  // Whether Discover() is implemented (config `discovery:` is refused for
+  // connectors that cannot list holders).
+  virtual bool CanDiscover() const { return false; }
   // Every holder of a privilege this connector manages, granted by jitd or
   // not. kFailedPrecondition (reason "unsupported") when the target cannot
   // be listed.

@@ -78,6 +78,12 @@ StatusOr<std::unique_ptr<JitdServer>> JitdServer::Create(Config config) {
   s->audit_ = std::make_unique<AuditQuery>(*s->store_, s->metrics_);
   std::vector<DriftTarget> drift;
   for (const DiscoveryConfig& d : s->config_.discovery) {
+    Connector* c = s->connectors_.Find(d.connector);
+    if (c == nullptr || !c->CanDiscover()) {
+      return InvalidArgumentError(
+          s->config_.path + ": connector " + d.connector +
+          " cannot list holders; remove its discovery block");
+    }
     drift.push_back(DriftTarget{
         d.connector, d.mode == "enforce",
         std::chrono::duration_cast<std::chrono::milliseconds>(d.every)});

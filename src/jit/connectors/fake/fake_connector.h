@@ -58,6 +58,7 @@ class FakeConnector final : public Connector {
 
   // Discovery: holdings of granted privileges (privilege = entitlement)
   // plus planted ones. Covers() matches target user and entitlement.
+  bool CanDiscover() const override { return true; }
   StatusOr<std::vector<Holding>> Discover(Deadline deadline) override;
   bool Covers(const GrantSpec& g, const Holding& h) const override;
   // Removes every holding of h.privilege by h.target_user, granted or planted.

@@ -87,6 +87,8 @@ TEST(PostgresConfigTest, ReadsPasswordFileAndRefusesRelativeOrMissing) {
     std::ofstream out(path);
     out << "s3cret\n";
   }
+  std::filesystem::permissions(path, std::filesystem::perms::owner_read |
+                                         std::filesystem::perms::owner_write);
   auto c = Parse(R"({"dsn":"host=x","managed_roles":["r"],"password_file":")" +
                  path + "\"}");
   std::filesystem::remove(path);
@@ -98,6 +100,35 @@ TEST(PostgresConfigTest, ReadsPasswordFileAndRefusesRelativeOrMissing) {
   ExpectInvalid(R"({"dsn":"host=x","managed_roles":["r"],"password_file":")" +
                     path + "\"}",
                 "cannot read");
+}
+
+TEST(PostgresConfigTest, RefusesPasswordFileOthersCanReadOrWrite) {
+  namespace fs = std::filesystem;
+  const fs::path dir =
+      fs::temp_directory_path() / ("jit_pg_pwmode_" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  const std::string path = dir / "pw";
+  {
+    std::ofstream out(path);
+    out << "s3cret\n";
+  }
+  const std::string json =
+      R"({"dsn":"host=x","managed_roles":["r"],"password_file":")" + path +
+      "\"}";
+  for (fs::perms extra : {fs::perms::group_read, fs::perms::group_write,
+                          fs::perms::others_read, fs::perms::others_write}) {
+    fs::permissions(path,
+                    fs::perms::owner_read | fs::perms::owner_write | extra);
+    ExpectInvalid(json, "accessible by group or others");
+  }
+  fs::permissions(path, fs::perms::owner_read);
+  auto ok = Parse(json);
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->password, "s3cret");
+  ExpectInvalid(R"({"dsn":"host=x","managed_roles":["r"],"password_file":")" +
+                    dir.string() + "\"}",
+                "not a regular file");
+  fs::remove_all(dir);
 }
 
 TEST(RoleNameTest, AcceptsOrdinaryNamesOnly) {

@@ -2,10 +2,13 @@
 
 #include <fmt/format.h>
 #include <libpq-fe.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -59,6 +62,23 @@ StatusOr<std::string> ReadPasswordFile(const ConnectorConfigReader& reader,
                                        const std::string& path) {
   if (path.empty() || path[0] != '/') {
     return reader.Error("\"password_file\" must be an absolute path");
+  }
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    return reader.Error(fmt::format("\"password_file\": cannot read \"{}\": {}",
+                                    path, std::strerror(errno)));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return reader.Error(
+        fmt::format("\"password_file\": \"{}\" is not a regular file", path));
+  }
+  // The rule libpq applies to ~/.pgpass: a password others can read is no
+  // secret, and one others can write is not the operator's.
+  if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+    return reader.Error(fmt::format(
+        "\"password_file\": \"{}\" is accessible by group or others "
+        "(chmod 600 it)",
+        path));
   }
   std::ifstream in(path);
   std::string line;
@@ -160,7 +180,7 @@ SELECT pid,
                         'YYYY-MM-DD"T"HH24:MI:SS"Z"'), ''),
        COALESCE(host(client_addr), '')
 FROM pg_stat_activity
-WHERE usename = $1 AND pid <> pg_backend_pid()
+WHERE usename = $1 AND usename <> current_user AND pid <> pg_backend_pid()
 ORDER BY pid)sql";
 
 constexpr char kDiscoverSql[] = R"sql(
@@ -285,6 +305,11 @@ Status PostgresConnector::Error(StatusCode code,
                 fmt::format("connector \"{}\": {}", config_.name, message));
 }
 
+Status PostgresConnector::OwnLoginError() const {
+  return Error(StatusCode::kInvalidArgument,
+               "the target user is the connector's own login");
+}
+
 StatusOr<PostgresConnector::Target> PostgresConnector::TargetOf(
     const GrantSpec& g) const {
   for (const auto& [name, value] : g.params_json) {
@@ -393,10 +418,7 @@ Status PostgresConnector::GrantLogin(PgConnection& conn, const Target& t,
       return Error(StatusCode::kUnavailable,
                    "create login role: " + created.error_message());
     }
-    if (info->is_connector) {
-      return Error(StatusCode::kInvalidArgument,
-                   "the target user is the connector's own login");
-    }
+    if (info->is_connector) return OwnLoginError();
     if (!info->made_by_jitd) {
       return Error(StatusCode::kFailedPrecondition,
                    fmt::format("role \"{}\" exists and was not created by "
@@ -437,10 +459,7 @@ Status PostgresConnector::Grant(const GrantSpec& g, Deadline deadline) {
                              "(create it, or use login: true)",
                              t.user));
   }
-  if (info->is_connector) {
-    return Error(StatusCode::kInvalidArgument,
-                 "the target user is the connector's own login");
-  }
+  if (info->is_connector) return OwnLoginError();
   return GrantMembership(conn, t, deadline);
 }
 
@@ -504,6 +523,12 @@ Status PostgresConnector::RevokeTarget(PgConnection& conn, const Target& t,
       std::optional<RoleInfo> info,
       ReadRoleInfo(conn, t.user, t.role, StepDeadline(deadline)));
   if (!info) return OkStatus();  // no such user: nothing held
+  // Grant refuses the connector's own login, so nothing was granted to it;
+  // ending "its" sessions would end jitd's own connections.
+  if (info->is_connector) return OwnLoginError();
+  // Login mode never granted anything to a role jitd did not make (Grant
+  // refused it): the cleanup after that refusal must not touch it either.
+  if (t.login && !info->made_by_jitd) return OkStatus();
   const bool member = info->member;
   const bool jitd_login = t.login && info->made_by_jitd;
   if (member) {
@@ -565,6 +590,12 @@ StatusOr<std::vector<Session>> PostgresConnector::KillSessions(
     const GrantSpec& g, Deadline deadline) {
   JIT_ASSIGN_OR_RETURN(Target t, TargetOf(g));
   JIT_ASSIGN_OR_RETURN(PgConnection conn, Open(deadline));
+  JIT_ASSIGN_OR_RETURN(
+      std::optional<RoleInfo> info,
+      ReadRoleInfo(conn, t.user, t.role, StepDeadline(deadline)));
+  if (!info) return std::vector<Session>();  // no such user: no backends
+  if (info->is_connector) return OwnLoginError();
+  if (t.login && !info->made_by_jitd) return std::vector<Session>();
   return Terminate(conn, t.user, deadline);
 }
 

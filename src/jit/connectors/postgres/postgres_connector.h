@@ -57,7 +57,16 @@ bool IsAcceptableRoleName(std::string_view name);
 // Revoke: REVOKE, then (login mode, when the user holds no other role)
 // NOLOGIN, then pg_terminate_backend on every backend of the user, then
 // (login mode) DROP ROLE of jitd's role when it has no backends left and
-// owns nothing. Sessions are the user's client backends, id = pid.
+// owns nothing. Sessions are the user's client backends, id = pid; the
+// connector's own backends are never listed or ended. Revoke and
+// KillSessions refuse the connector's own login (kInvalidArgument, as Grant
+// does) and, in login mode, leave a role jitd did not make alone (OK,
+// nothing done): Grant never gave such roles anything, so the cleanup after
+// its refusal must not take anything from them.
+//
+// One membership per user and role: two live grants of the same role to the
+// same user share it, and revoking either removes it (documented limitation,
+// PostgresConnectorTest.TwoGrantsOfOneRoleShareOneMembership).
 //
 // Every call opens its own connection, bounded by min(deadline, now +
 // timeout) per step. Thread-safe (no mutable state).
@@ -78,6 +87,7 @@ class PostgresConnector final : public Connector {
   StatusOr<std::vector<Session>> KillSessions(const GrantSpec& g,
                                               Deadline deadline) override;
 
+  bool CanDiscover() const override { return true; }
   // Every direct member of a managed role except the connector's own
   // login. privilege = role name.
   StatusOr<std::vector<Holding>> Discover(Deadline deadline) override;
@@ -113,6 +123,7 @@ class PostgresConnector final : public Connector {
                                            const std::string& user,
                                            Deadline deadline) const;
   Status Error(StatusCode code, std::string_view message) const;
+  Status OwnLoginError() const;
 
   const PostgresConnectorConfig config_;
 };

@@ -322,6 +322,80 @@ TEST_F(PostgresConnectorTest, NamesNeedingQuotesAreUsedExactly) {
   EXPECT_FALSE(target().Member(odd, "app_read"));
 }
 
+// What the server does after a refused Grant (FailActivation): Revoke,
+// then KillSessions, with the same spec.
+struct Cleanup {
+  Status revoked;
+  StatusOr<std::vector<Session>> killed;
+};
+Cleanup CleanUpAfterRefusal(Connector& c, const GrantSpec& g) {
+  Status revoked = c.Revoke(g, Soon());
+  return Cleanup{revoked, c.KillSessions(g, Soon())};
+}
+
+TEST_F(PostgresConnectorTest, CleanupAfterRefusingOwnLoginSparesJitdsSessions) {
+  // Another connection of the connector's login, as jitd's other threads
+  // and other connectors on the same login hold.
+  UserSession other_jitd(server().Dsn("jitd"), "jitd-other");
+  ASSERT_TRUE(other_jitd.ok()) << other_jitd.error();
+  for (bool login : {false, true}) {
+    SCOPED_TRACE(login ? "login mode" : "membership mode");
+    GrantSpec self = Spec("jitd", "app_read", login);
+    const std::string before = target().Snapshot();
+    EXPECT_EQ(connector().Grant(self, Soon()).code(),
+              StatusCode::kInvalidArgument);
+    Cleanup c = CleanUpAfterRefusal(connector(), self);
+    EXPECT_EQ(c.revoked.code(), StatusCode::kInvalidArgument)
+        << c.revoked.ToString();
+    EXPECT_EQ(c.killed.status().code(), StatusCode::kInvalidArgument);
+    auto listed = connector().ListSessions(self, Soon());
+    ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+    EXPECT_THAT(*listed, IsEmpty());  // never offered up for killing
+    EXPECT_EQ(target().Snapshot(), before);
+    EXPECT_EQ(other_jitd.Run("SELECT 1"), "");
+  }
+  EXPECT_EQ(target().Backends("jitd"), 1);
+}
+
+TEST_F(PostgresConnectorTest, CleanupAfterRefusedLoginModeLeavesForeignRole) {
+  // bob exists, not made by jitd, with a standing membership and a session.
+  ASSERT_TRUE(server().Exec("GRANT app_read TO bob").ok());
+  UserSession bob(server().Dsn("bob"), "standing");
+  ASSERT_TRUE(bob.ok()) << bob.error();
+  const std::string before = target().Snapshot();
+  GrantSpec g = Spec("bob", "app_read", /*login=*/true);
+  EXPECT_EQ(connector().Grant(g, Soon()).code(),
+            StatusCode::kFailedPrecondition);
+  Cleanup c = CleanUpAfterRefusal(connector(), g);
+  EXPECT_TRUE(c.revoked.ok()) << c.revoked.ToString();
+  ASSERT_TRUE(c.killed.ok()) << c.killed.status().ToString();
+  EXPECT_THAT(*c.killed, IsEmpty());
+  EXPECT_EQ(target().Snapshot(), before);
+  EXPECT_TRUE(target().Member("bob", "app_read"));
+  EXPECT_EQ(bob.Run("SET ROLE app_read"), "");  // the session lives on
+  EXPECT_EQ(target().Backends("bob"), 1);
+}
+
+// PostgreSQL keeps one membership per user and role, so two live grants of
+// one role to one user share it: revoking either ends both. A documented
+// limitation (docs/connectors/postgres.md); the contract harness gives each
+// grant its own user, so this test is where the behaviour shows.
+TEST_F(PostgresConnectorTest, TwoGrantsOfOneRoleShareOneMembership) {
+  GrantSpec first = Spec("bob", "app_read");
+  GrantSpec second = Spec("bob", "app_read");
+  first.grant_id = "grt_first";
+  second.grant_id = "grt_second";
+  second.entitlement = "db-app_read-other";
+  ASSERT_TRUE(connector().Grant(first, Soon()).ok());
+  ASSERT_TRUE(connector().Grant(second, Soon()).ok());
+  ASSERT_TRUE(connector().Revoke(first, Soon()).ok());
+  EXPECT_FALSE(target().Member("bob", "app_read"));
+  EXPECT_FALSE(*connector().IsActive(second, Soon()));
+  // Granting the survivor again (what reconciliation does) restores it.
+  ASSERT_TRUE(connector().Grant(second, Soon()).ok());
+  EXPECT_TRUE(*connector().IsActive(second, Soon()));
+}
+
 // --- sessions (THREATS T12) --------------------------------------------------
 
 TEST_F(PostgresConnectorTest, ListSessionsShowsTheUsersBackends) {
@@ -696,7 +770,9 @@ TEST_F(PostgresConnectorTest, ActivityIsEmptyWithoutPgaudit) {
 // database needs a role param and keeps one membership per user and role.
 // The harness maps each contract grant to a user of its own (from the grant
 // id) holding app_read, as an entitlement's params would, and names
-// sessions by the harness's ids instead of backend pids.
+// sessions by the harness's ids instead of backend pids. With one user for
+// all grants GrantsAreIndependent would fail: two grants of one role to one
+// user share a membership (TwoGrantsOfOneRoleShareOneMembership above).
 class MappingConnector;
 
 class PostgresHarness final : public ConnectorHarness {

@@ -1,10 +1,15 @@
 #include "jit/connectors/ssh_cert/ssh_cert_connector.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -26,8 +31,9 @@ namespace fs = std::filesystem;
 // behind must not refuse a fresh certificate.
 constexpr auto kClockSkew = 60s;
 // A grant is forgotten (and leaves the KRL) this long after its last
-// certificate expired: margin for hosts whose clocks run behind.
-constexpr auto kRetention = 1h;
+// certificate expired and after it was revoked: margin for hosts whose
+// clocks run behind and for steps of jitd's own wall clock (M3).
+constexpr auto kRetention = 24h;
 // SIGTERM, then at most this long before SIGKILL.
 constexpr auto kTermGrace = 2s;
 constexpr auto kPollInterval = 50ms;
@@ -71,15 +77,76 @@ StatusOr<std::string> ReadFile(const fs::path& path) {
   return out.str();
 }
 
-std::string ReadTail(const fs::path& path, std::streamoff max_bytes) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) return "";
-  std::streamoff size = in.tellg();
-  std::streamoff start = size > max_bytes ? size - max_bytes : 0;
-  in.seekg(start);
+// Empty when `st` (of `what`) is a file sshd, and nobody else, can have
+// written: owned by root or by this process's user, not writable by group
+// or others. Otherwise why not.
+std::string UntrustedFileReason(const struct stat& st, std::string_view what) {
+  if (!S_ISREG(st.st_mode))
+    return fmt::format("{} is not a regular file", what);
+  if (st.st_uid != 0 && st.st_uid != ::geteuid()) {
+    return fmt::format("{} is owned by uid {}, not root or jitd's user", what,
+                       st.st_uid);
+  }
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    return fmt::format("{} is writable by group or others", what);
+  }
+  return "";
+}
+
+// Why `path` cannot be trusted as sshd's log, or "" when it can; the
+// directory must not let others replace it (sticky directories, like
+// /tmp, keep other users' files in place).
+std::string UntrustedLogReason(const fs::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    return fmt::format("cannot stat {}: {}", path.string(),
+                       std::strerror(errno));
+  }
+  std::string reason = UntrustedFileReason(st, path.string());
+  if (!reason.empty()) return reason;
+  struct stat dir {};
+  const fs::path parent = path.parent_path();
+  if (::stat(parent.c_str(), &dir) != 0) {
+    return fmt::format("cannot stat {}: {}", parent.string(),
+                       std::strerror(errno));
+  }
+  if ((dir.st_mode & (S_IWGRP | S_IWOTH)) != 0 &&
+      (dir.st_mode & S_ISVTX) == 0) {
+    return fmt::format("{} is writable by group or others", parent.string());
+  }
+  return "";
+}
+
+// The last `max_bytes` of sshd's log. kUnavailable when it cannot be read
+// or is not trustworthy (anyone could have written the logins in it).
+StatusOr<std::string> ReadTail(const fs::path& path, std::streamoff max_bytes) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return UnavailableError(fmt::format("cannot read session log {}: {}",
+                                        path.string(), std::strerror(errno)));
+  }
+  struct stat st {};
+  std::string reason = ::fstat(fd, &st) != 0 ? std::strerror(errno)
+                                             : UntrustedFileReason(st, "it");
+  if (reason.empty()) reason = UntrustedLogReason(path);  // the directory
+  const off_t size = st.st_size;
+  const off_t start = size > max_bytes ? size - max_bytes : 0;
   std::string text(static_cast<size_t>(size - start), '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<size_t>(in.gcount()));
+  size_t got = 0;
+  while (reason.empty() && got < text.size()) {
+    ssize_t n = ::pread(fd, text.data() + got, text.size() - got,
+                        start + static_cast<off_t>(got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) reason = std::strerror(errno);
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  if (!reason.empty()) {
+    return UnavailableError(
+        fmt::format("session log {}: {}", path.string(), reason));
+  }
+  text.resize(got);
   return text;
 }
 
@@ -136,6 +203,15 @@ StatusOr<SshCertConnectorConfig> ParseSshCertConnectorConfig(
   if (reader.Has("session_log")) {
     JIT_ASSIGN_OR_RETURN(out.session_log,
                          ReadAbsolutePath(reader, "session_log", {}));
+    std::error_code ec;
+    if (fs::exists(*out.session_log, ec)) {
+      std::string reason = UntrustedLogReason(*out.session_log);
+      if (!reason.empty()) {
+        return reader.Error(
+            "\"session_log\": " + reason +
+            "; anyone able to write it could hide or invent ssh sessions");
+      }
+    }
   }
   JIT_ASSIGN_OR_RETURN(std::optional<std::string> timeout,
                        reader.String("timeout"));
@@ -279,6 +355,7 @@ Status SshCertConnector::Revoke(const GrantSpec& g, Deadline deadline) {
     return OkStatus();  // already in the KRL sshd reads
   }
   r.revoked = true;
+  r.revoked_at = std::max(r.revoked_at, env_.clock.Now());
   r.expires_at = expires_at;
   krl_current_ = false;
   JIT_RETURN_IF_ERROR(SaveState());
@@ -333,6 +410,22 @@ StatusOr<std::string> SshCertConnector::Issue(const GrantSpec& g,
     return Error(StatusCode::kFailedPrecondition, "grant has expired", g);
   }
 
+  JIT_RETURN_IF_ERROR(ReserveSerial(g, req));
+  // Signed without the lock: Revoke and RevocationList never wait for
+  // ssh-keygen runs of an Issue.
+  JIT_ASSIGN_OR_RETURN(std::string cert, SignInTempDir(req, *key, deadline));
+  std::lock_guard lock(mu_);
+  // Revoked while signing: the KRL names the key id, so the certificate is
+  // refused anyway; it is not handed out either.
+  auto it = state_.grants().find(g.grant_id);
+  if (it == state_.grants().end() || it->second.revoked) {
+    return Error(StatusCode::kFailedPrecondition, "grant was revoked", g);
+  }
+  return cert;
+}
+
+Status SshCertConnector::ReserveSerial(const GrantSpec& g,
+                                       CertificateRequest& req) {
   std::lock_guard lock(mu_);
   auto it = state_.grants().find(g.grant_id);
   if (it == state_.grants().end() || it->second.revoked) {
@@ -346,8 +439,7 @@ StatusOr<std::string> SshCertConnector::Issue(const GrantSpec& g,
       std::max(it->second.certs_valid_until, req.valid_before);
   // Saved before signing: a serial is never handed out twice, and the
   // revoked entry outlives every certificate.
-  JIT_RETURN_IF_ERROR(SaveState());
-  return SignInTempDir(req, *key, deadline);
+  return SaveState();
 }
 
 StatusOr<std::string> SshCertConnector::SignInTempDir(
@@ -364,8 +456,9 @@ StatusOr<std::vector<Session>> SshCertConnector::LiveSessions(
     const GrantSpec& g) const {
   std::vector<Session> out;
   if (!config_.session_log) return out;
-  std::vector<SshdCertLogin> logins =
-      ParseSshdLog(ReadTail(*config_.session_log, kMaxLogBytes));
+  JIT_ASSIGN_OR_RETURN(std::string log,
+                       ReadTail(*config_.session_log, kMaxLogBytes));
+  std::vector<SshdCertLogin> logins = ParseSshdLog(log);
   std::erase_if(
       logins, [&g](const SshdCertLogin& l) { return l.key_id != g.grant_id; });
   JIT_ASSIGN_OR_RETURN(std::vector<SshdSession> live,

@@ -18,8 +18,11 @@ namespace jit {
 
 // What `type: ssh_cert` reads. Keys: name, type, krl_path (absolute,
 // default /etc/ssh/jitd_revoked.krl), session_log (absolute, optional: the
-// managed sshd's LogLevel VERBOSE log), timeout (per ssh-keygen run,
-// default 5s). `discovery` is accepted and left to the server.
+// managed sshd's LogLevel VERBOSE log, its own -E file or a syslog file;
+// it must be owned by root or jitd's user and not be writable by group or
+// others, nor lie in a directory others may write to without the sticky
+// bit), timeout (per ssh-keygen run, default 5s). `discovery` is accepted
+// and left to the server.
 struct SshCertConnectorConfig {
   std::string name;
   std::filesystem::path krl_path = "/etc/ssh/jitd_revoked.krl";
@@ -28,7 +31,9 @@ struct SshCertConnectorConfig {
 };
 
 // kInvalidArgument "ORIGIN: ..." for unknown keys, wrong types, relative
-// paths, a bad timeout or a connector name unusable as a directory name.
+// paths, a bad timeout, a connector name unusable as a directory name, or a
+// session_log others could write (checked when it exists; it is checked
+// again at every read).
 StatusOr<SshCertConnectorConfig> ParseSshCertConnectorConfig(
     const ConnectorConfig& config);
 
@@ -42,14 +47,17 @@ StatusOr<SshCertConnectorConfig> ParseSshCertConnectorConfig(
 //    forwarding unless the entitlement allows it (T23).
 //  - Revoke adds the grant id to the persisted revoked list and rewrites
 //    the KRL at krl_path atomically (every certificate of the grant, by key
-//    id). Entries whose certificates have all expired are pruned.
+//    id). Entries are pruned 24 h after both their certificates' end and
+//    their revocation (by jitd's wall clock; the margin covers its jumps).
 //  - Sessions are sshd connections authenticated with a certificate of the
 //    grant, found through session_log and /proc (so only on the host jitd
 //    runs on); KillSessions ends the connection's processes (T12). Without
-//    session_log no session is ever listed.
+//    session_log no session is ever listed; an unreadable or untrusted
+//    session_log, or sshd fds jitd cannot read, are kUnavailable.
 //
 // State lives in DATA_DIR/ssh_cert/NAME (0700): the CA key (0600), its .pub
-// and state.json. Thread-safe: one mutex serialises state and KRL changes.
+// and state.json. Thread-safe: one mutex serialises state and KRL changes;
+// Issue signs outside it, so Revoke never waits for a signing.
 // Errors as Connector; Issue also kInvalidArgument for a bad public key or
 // source address and kFailedPrecondition for a grant that is not issuable
 // (never granted, revoked or expired).
@@ -90,6 +98,9 @@ class SshCertConnector final : public Connector, public CertificateAuthority {
   Status WriteKrl(Deadline deadline);
   // Prunes and saves state_. Caller holds mu_.
   Status SaveState();
+  // Under mu_: checks `g` is issuable, sets req.serial and extends the
+  // grant's certs_valid_until to req.valid_before, saved.
+  Status ReserveSerial(const GrantSpec& g, CertificateRequest& req);
   StatusOr<std::string> SignInTempDir(const CertificateRequest& req,
                                       const std::string& public_key,
                                       Deadline deadline);

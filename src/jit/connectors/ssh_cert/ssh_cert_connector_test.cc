@@ -6,12 +6,14 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <fstream>
+#include <future>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -22,6 +24,7 @@
 #include "jit/base/duration.h"
 #include "jit/base/ids.h"
 #include "jit/connectors/connector_contract_test.h"
+#include "jit/connectors/ssh_cert/sshd_sessions.h"
 #include "tests/support/sshd_server.h"
 #include "tests/support/system_user.h"
 
@@ -528,6 +531,69 @@ TEST_F(SshCertConnectorTest, SessionsOfOtherGrantsAreLeftAlone) {
   EXPECT_EQ(others->size(), 1u);
 }
 
+// "ssh login USER from A port P, ..." -> P.
+std::string ClientPortOf(const Session& s) {
+  const std::string& d = s.description;
+  size_t at = d.find(" port ");
+  return d.substr(at + 6, d.find(',', at) - at - 6);
+}
+
+// Lines anyone can put into a syslog file (`logger`): they must neither
+// hide a login nor tie a connection to a grant through a pid that is not
+// the connection's sshd (T12).
+TEST_F(SshCertConnectorTest, ForgedLogLinesNeitherHideNorMoveSessions) {
+  GrantSpec mine = rig_.Spec();
+  GrantSpec other = rig_.Spec();
+  ASSERT_TRUE(rig_.connector().Grant(mine, Soon()).ok());
+  ASSERT_TRUE(rig_.connector().Grant(other, Soon()).ok());
+  fs::path key = rig_.NewKey();
+  StatusOr<fs::path> cert = rig_.IssueFor(mine, key);
+  ASSERT_TRUE(cert.ok());
+  Child ssh(rig_.sshd().ClientArgv(key, *cert, rig_.user().name(),
+                                   {"echo ready; exec sleep 60"}));
+  ASSERT_EQ(ssh.ReadLine(10s), "ready") << rig_.sshd().LogText();
+  StatusOr<std::vector<Session>> open =
+      rig_.connector().ListSessions(mine, Soon());
+  ASSERT_TRUE(open.ok()) << open.status().ToString();
+  ASSERT_EQ(open->size(), 1u) << rig_.sshd().LogText();
+  const std::string monitor = (*open)[0].id;
+  const std::string port = ClientPortOf((*open)[0]);
+  const std::string connection = "Connection from 127.0.0.1 port " + port +
+                                 " on 127.0.0.1 port 1 rdomain \"\"";
+  const std::string accepted =
+      "Accepted publickey for " + rig_.user().name() + " from 127.0.0.1 port " +
+      port + " ssh2: ED25519-CERT SHA256:x ID " + other.grant_id +
+      " (serial 99) CA ED25519 SHA256:y";
+  const std::string listener = std::to_string(rig_.sshd().pid());
+  {
+    std::ofstream log(rig_.log_path(), std::ios::app);
+    log << "Nov 23 22:26:01 host alice: " << connection << "\n"
+        << "Nov 23 22:26:01 host sshd[" << monitor << "]: " << connection
+        << "\n"
+        << "Invalid user x " << connection << "\n"
+        << "Nov 23 22:26:01 host sshd[" << listener << "]: " << accepted << "\n"
+        << "Nov 23 22:26:01 host alice: " << accepted << "\n";
+  }
+  StatusOr<std::vector<Session>> still =
+      rig_.connector().ListSessions(mine, Soon());
+  ASSERT_TRUE(still.ok()) << still.status().ToString();
+  EXPECT_EQ(still->size(), 1u);
+  StatusOr<std::vector<Session>> moved =
+      rig_.connector().ListSessions(other, Soon());
+  ASSERT_TRUE(moved.ok()) << moved.status().ToString();
+  EXPECT_THAT(*moved, IsEmpty());
+  EXPECT_FALSE(ssh.ExitsWithin(100ms));
+  // With the pid of the process holding the connection a syslog line is
+  // taken (as sshd's own would be): it can add a grant, never hide one.
+  std::ofstream(rig_.log_path(), std::ios::app)
+      << "Nov 23 22:26:01 host sshd[" << monitor << "]: " << accepted << "\n";
+  StatusOr<std::vector<Session>> tagged =
+      rig_.connector().ListSessions(other, Soon());
+  ASSERT_TRUE(tagged.ok()) << tagged.status().ToString();
+  ASSERT_EQ(tagged->size(), 1u);
+  EXPECT_EQ((*tagged)[0].id, monitor);
+}
+
 TEST_F(SshCertConnectorTest, HostilePublicKeysAndParamsAreRefused) {
   GrantSpec g = rig_.Spec();
   ASSERT_TRUE(rig_.connector().Grant(g, Soon()).ok());
@@ -652,7 +718,7 @@ TEST(SshCertConnectorStateTest, ExpiredRevocationsArePrunedFromKrl) {
   old_grant.expires_at = clock.Now() + 10min;
   GrantSpec young = old_grant;
   young.grant_id = NewId("grt_");
-  young.expires_at = clock.Now() + 5h;
+  young.expires_at = clock.Now() + 30h;
   ASSERT_TRUE((*c)->Revoke(old_grant, Soon()).ok());
   ASSERT_TRUE((*c)->Revoke(young, Soon()).ok());
 
@@ -677,13 +743,247 @@ TEST(SshCertConnectorStateTest, ExpiredRevocationsArePrunedFromKrl) {
   EXPECT_TRUE(revoked(young.grant_id));
   EXPECT_FALSE(revoked(NewId("grt_")));
 
-  clock.Advance(10min + 2h);  // old_grant's certificates long dead
+  clock.Advance(10min + 25h);  // old_grant's certificates long dead
   GrantSpec another = young;
   another.grant_id = NewId("grt_");
   ASSERT_TRUE((*c)->Revoke(another, Soon()).ok());
   EXPECT_FALSE(revoked(old_grant.grant_id));
   EXPECT_TRUE(revoked(young.grant_id));
   EXPECT_TRUE(revoked(another.grant_id));
+}
+
+// A wall clock stepped forward (NTP, `date -s`) must not drop revoked
+// grants whose certificates are still valid in real time (M3, T13).
+TEST(SshCertConnectorStateTest, WallClockJumpKeepsLiveRevocations) {
+  TestTempDir dir;
+  FakeClock clock(std::chrono::system_clock::now());
+  PosixCommandRunner runner;
+  Environment env{clock, runner, dir.path() / "data"};
+  nlohmann::json cfg = {{"name", "sshca"},
+                        {"type", "ssh_cert"},
+                        {"krl_path", (dir.path() / "revoked.krl").string()}};
+  StatusOr<std::unique_ptr<Connector>> c =
+      MakeSshCertConnector({"sshca", "ssh_cert", cfg.dump(), "t:1"}, env);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  GrantSpec g;
+  g.grant_id = NewId("grt_");
+  g.params_json = {{"principal", "\"deploy\""}};
+  g.starts_at = clock.Now();
+  g.expires_at = clock.Now() + 10min;
+  ASSERT_TRUE((*c)->Revoke(g, Soon()).ok());
+  clock.JumpWall(2h);  // real time: the certificates still have 10 min
+  GrantSpec another = g;
+  another.grant_id = NewId("grt_");
+  another.expires_at = clock.Now() + 10min;
+  ASSERT_TRUE((*c)->Revoke(another, Soon()).ok());  // rewrites the KRL
+  nlohmann::json state = nlohmann::json::parse(
+      ReadFile(dir.path() / "data/ssh_cert/sshca/state.json"));
+  EXPECT_TRUE(state["grants"].contains(g.grant_id)) << state.dump();
+  // The KRL names key ids; checked with a certificate of the grant.
+  fs::path key = dir.path() / "k";
+  ASSERT_EQ(
+      RunTool({kSshKeygen, "-q", "-t", "ed25519", "-N", "", "-f", key.string()})
+          .exit_code,
+      0);
+  ASSERT_EQ(RunTool({kSshKeygen, "-q", "-s",
+                     (dir.path() / "data/ssh_cert/sshca/ca").string(), "-I",
+                     g.grant_id, "-n", "deploy", key.string() + ".pub"})
+                .exit_code,
+            0);
+  CommandResult r =
+      RunTool({kSshKeygen, "-Q", "-f", (dir.path() / "revoked.krl").string(),
+               key.string() + "-cert.pub"});
+  EXPECT_NE(r.out.find("REVOKED"), std::string::npos) << r.out;
+}
+
+// Runs ssh-keygen, holding certificate signings (argv with -I) until
+// Release() or 10 s.
+class SlowSigningRunner final : public CommandRunner {
+ public:
+  StatusOr<CommandResult> Run(const std::vector<std::string>& argv,
+                              const std::map<std::string, std::string>& env,
+                              std::chrono::milliseconds timeout) override {
+    if (std::find(argv.begin(), argv.end(), "-I") != argv.end()) {
+      std::unique_lock lock(mu_);
+      signing_ = true;
+      changed_.notify_all();
+      changed_.wait_for(lock, 10s, [this] { return released_; });
+      signing_ = false;
+    }
+    return inner_.Run(argv, env, timeout);
+  }
+  bool WaitUntilSigning() {
+    std::unique_lock lock(mu_);
+    return changed_.wait_for(lock, 10s, [this] { return signing_; });
+  }
+  bool signing() {
+    std::lock_guard lock(mu_);
+    return signing_;
+  }
+  void Release() {
+    std::lock_guard lock(mu_);
+    released_ = true;
+    changed_.notify_all();
+  }
+
+ private:
+  PosixCommandRunner inner_;
+  std::mutex mu_;
+  std::condition_variable changed_;
+  bool signing_ = false;   // guarded by mu_
+  bool released_ = false;  // guarded by mu_
+};
+
+// Revoke and RevocationList do not wait for a slow signing (M4); the
+// certificate signed meanwhile is not handed out.
+TEST(SshCertConnectorStateTest, RevokeDoesNotWaitForASlowIssue) {
+  TestTempDir dir;
+  SystemClock clock;
+  SlowSigningRunner runner;
+  Environment env{clock, runner, dir.path() / "data"};
+  nlohmann::json cfg = {{"name", "sshca"},
+                        {"type", "ssh_cert"},
+                        {"krl_path", (dir.path() / "revoked.krl").string()}};
+  StatusOr<std::unique_ptr<Connector>> made =
+      MakeSshCertConnector({"sshca", "ssh_cert", cfg.dump(), "t:1"}, env);
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
+  Connector& c = **made;
+  GrantSpec g;
+  g.grant_id = NewId("grt_");
+  g.params_json = {{"principal", "\"deploy\""}};
+  g.starts_at = clock.Now();
+  g.expires_at = WholeSecondsFromNow(1h);
+  ASSERT_TRUE(c.Grant(g, Soon()).ok());
+  fs::path key = dir.path() / "user";
+  ASSERT_EQ(
+      RunTool({kSshKeygen, "-q", "-t", "ed25519", "-N", "", "-f", key.string()})
+          .exit_code,
+      0);
+  auto issued = std::async(std::launch::async, [&] {
+    return c.AsCertificateAuthority()->Issue(g, ReadFile(key.string() + ".pub"),
+                                             "", Soon());
+  });
+  ASSERT_TRUE(runner.WaitUntilSigning());
+  const auto start = std::chrono::steady_clock::now();
+  Status revoked = c.Revoke(g, start + 5s);
+  StatusOr<std::string> krl = c.AsCertificateAuthority()->RevocationList();
+  const bool still_signing = runner.signing();
+  runner.Release();
+  EXPECT_TRUE(revoked.ok()) << revoked.ToString();
+  EXPECT_TRUE(krl.ok());
+  EXPECT_TRUE(still_signing);  // done before the signing ended
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  EXPECT_EQ(issued.get().status().code(), StatusCode::kFailedPrecondition);
+}
+
+// A session_log that cannot be read is an error, not "no sessions" (T12).
+TEST(SshCertConnectorStateTest, UnreadableOrUntrustedSessionLogIsUnavailable) {
+  TestTempDir dir;
+  SystemClock clock;
+  PosixCommandRunner runner;
+  Environment env{clock, runner, dir.path() / "data"};
+  const fs::path log = dir.path() / "sshd.log";
+  nlohmann::json cfg = {{"name", "sshca"},
+                        {"type", "ssh_cert"},
+                        {"krl_path", (dir.path() / "revoked.krl").string()},
+                        {"session_log", log.string()}};
+  StatusOr<std::unique_ptr<Connector>> c =
+      MakeSshCertConnector({"sshca", "ssh_cert", cfg.dump(), "t:1"}, env);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  GrantSpec g;
+  g.grant_id = NewId("grt_");
+  g.params_json = {{"principal", "\"deploy\""}};
+  g.starts_at = clock.Now();
+  g.expires_at = clock.Now() + 1h;
+  EXPECT_EQ((*c)->ListSessions(g, Soon()).status().code(),
+            StatusCode::kUnavailable);  // missing
+  EXPECT_EQ((*c)->KillSessions(g, Soon()).status().code(),
+            StatusCode::kUnavailable);
+  WriteFile(log, "");
+  fs::permissions(log, fs::perms::owner_read | fs::perms::owner_write);
+  StatusOr<std::vector<Session>> none = (*c)->ListSessions(g, Soon());
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_THAT(*none, IsEmpty());
+  fs::permissions(log, fs::perms::others_write, fs::perm_options::add);
+  EXPECT_EQ((*c)->ListSessions(g, Soon()).status().code(),
+            StatusCode::kUnavailable);  // made writable after config load
+}
+
+// Refused at config load: a session_log others can write (T12).
+TEST(SshCertConnectorConfigTest, SessionLogOthersCanWriteIsRefused) {
+  TestTempDir dir;
+  const fs::path log = dir.path() / "auth.log";
+  WriteFile(log, "");
+  auto parse = [&](const fs::path& path) {
+    nlohmann::json cfg = {
+        {"name", "c"}, {"type", "ssh_cert"}, {"session_log", path.string()}};
+    return ParseSshCertConnectorConfig(
+               {"c", "ssh_cert", cfg.dump(), "jitd.yaml:4"})
+        .status();
+  };
+  const fs::perms rw = fs::perms::owner_read | fs::perms::owner_write;
+  fs::permissions(log, rw | fs::perms::group_read | fs::perms::others_read);
+  EXPECT_TRUE(parse(log).ok()) << parse(log).ToString();
+  EXPECT_TRUE(parse(dir.path() / "not-yet-there.log").ok());
+  for (fs::perms extra : {fs::perms::group_write, fs::perms::others_write}) {
+    fs::permissions(log, rw | extra);
+    Status s = parse(log);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(s.message().rfind("jitd.yaml:4: ", 0), 0u) << s.message();
+  }
+  fs::permissions(log, rw);
+  const fs::path open_dir = dir.path() / "open";
+  fs::create_directory(open_dir);
+  fs::permissions(open_dir, fs::perms::all);
+  WriteFile(open_dir / "auth.log", "");
+  fs::permissions(open_dir / "auth.log", rw);
+  EXPECT_EQ(parse(open_dir / "auth.log").code(), StatusCode::kInvalidArgument);
+  fs::permissions(open_dir, fs::perms::sticky_bit, fs::perm_options::add);
+  EXPECT_TRUE(parse(open_dir / "auth.log").ok());
+  if (RunningAsRoot()) {  // a file of another user
+    ASSERT_EQ(::chown(log.c_str(), 65534, 65534), 0);
+    EXPECT_EQ(parse(log).code(), StatusCode::kInvalidArgument);
+  }
+}
+
+// jitd without permission to read an sshd process's fds must say so
+// instead of finding no session there (T12). The lookup runs in a child
+// that gives up root.
+TEST(FindLiveSshdSessionsRootTest, UnreadableSshdFdsAreUnavailable) {
+  if (!RunningAsRoot()) GTEST_SKIP() << "needs root: changes uid";
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  pid_t probe = ::fork();  // a root process named like sshd
+  ASSERT_GE(probe, 0);
+  if (probe == 0) {
+    ::prctl(PR_SET_NAME, "sshd-probe");
+    ::close(ready[0]);
+    ::close(ready[1]);  // tells the parent the name is set
+    ::pause();
+    ::_exit(0);
+  }
+  ::close(ready[1]);
+  char c;
+  (void)::read(ready[0], &c, 1);  // EOF once the probe closed its end
+  ::close(ready[0]);
+  pid_t looker = ::fork();
+  ASSERT_GE(looker, 0);
+  if (looker == 0) {
+    if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(3);
+    SshdCertLogin login;
+    login.client_address = "127.0.0.1";
+    login.client_port = 1;
+    StatusOr<std::vector<SshdSession>> found = FindLiveSshdSessions({login});
+    ::_exit(found.ok()                                          ? 1
+            : found.status().code() == StatusCode::kUnavailable ? 0
+                                                                : 2);
+  }
+  int status = 0;
+  ::waitpid(looker, &status, 0);
+  ::kill(probe, SIGKILL);
+  ::waitpid(probe, nullptr, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
 TEST(SshCertConnectorConfigTest, BadConfigIsInvalidArgumentWithOrigin) {

@@ -42,6 +42,10 @@ SshCertGrantRecord RecordFromJson(const nlohmann::json& j) {
   r.certs_valid_until =
       FromUnixMillis(j.at("certs_valid_until_ms").get<int64_t>());
   r.revoked = j.at("revoked").get<bool>();
+  // Absent in states written before it was kept: the validity's end.
+  r.revoked_at = FromUnixMillis(
+      j.value("revoked_at_ms",
+              ToUnixMillis(std::max(r.expires_at, r.certs_valid_until))));
   return r;
 }
 
@@ -102,7 +106,8 @@ Status SshCertState::Save() const {
   for (const auto& [id, r] : grants_) {
     grants[id] = {{"expires_at_ms", ToUnixMillis(r.expires_at)},
                   {"certs_valid_until_ms", ToUnixMillis(r.certs_valid_until)},
-                  {"revoked", r.revoked}};
+                  {"revoked", r.revoked},
+                  {"revoked_at_ms", ToUnixMillis(r.revoked_at)}};
   }
   nlohmann::json j = {{"version", kStateVersion},
                       {"next_serial", next_serial_},
@@ -125,6 +130,7 @@ bool SshCertState::Prune(SystemTime now, std::chrono::seconds retention) {
   for (auto it = grants_.begin(); it != grants_.end();) {
     const SshCertGrantRecord& r = it->second;
     SystemTime last = std::max(r.expires_at, r.certs_valid_until);
+    if (r.revoked) last = std::max(last, r.revoked_at);
     if (last + retention < now) {
       it = grants_.erase(it);
       dropped = true;

@@ -19,6 +19,9 @@ struct SshCertGrantRecord {
   // revoked entry stays in the KRL at least until then.
   SystemTime certs_valid_until{};
   bool revoked = false;
+  // Wall time of the last Revoke; the entry stays in the KRL at least
+  // `retention` after it, whatever the validity says.
+  SystemTime revoked_at{};
 };
 
 // The CA's persisted book-keeping: the next certificate serial and the
@@ -40,8 +43,11 @@ class SshCertState {
   // Ids of revoked grants, sorted.
   std::vector<std::string> RevokedIds() const;
   // Drops grants whose certificates all expired before `now - retention`
-  // (a revoked one then leaves the KRL: its certificates are dead anyway).
-  // Returns whether anything was dropped.
+  // and, when revoked, that were revoked before `now - retention` too (a
+  // revoked one then leaves the KRL: its certificates are dead anyway).
+  // `retention` is the margin for clocks: a forward step of jitd's wall
+  // clock larger than it can drop an entry early. Returns whether anything
+  // was dropped.
   bool Prune(SystemTime now, std::chrono::seconds retention);
 
  private:

@@ -1,9 +1,12 @@
 #include "jit/connectors/ssh_cert/sshd_sessions.h"
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <charconv>
 #include <cstring>
 #include <filesystem>
@@ -107,12 +110,57 @@ std::optional<SshdCertLogin> ParseAcceptedLine(std::string_view rest) {
   return login;
 }
 
-// Text after `marker` in `line`, if present.
-std::optional<std::string_view> After(std::string_view line,
-                                      std::string_view marker) {
-  size_t at = line.find(marker);
-  if (at == std::string_view::npos) return std::nullopt;
-  return line.substr(at + marker.size());
+// Text after `prefix` when `text` starts with it.
+std::optional<std::string_view> AfterPrefix(std::string_view text,
+                                            std::string_view prefix) {
+  if (text.substr(0, prefix.size()) != prefix) return std::nullopt;
+  return text.substr(prefix.size());
+}
+
+constexpr std::string_view kConnectionFrom = "Connection from ";
+constexpr std::string_view kAcceptedPublickey = "Accepted publickey for ";
+
+// One sshd message: its text and the pid of its syslog tag (0: -E line).
+struct SshdMessage {
+  std::string_view text;
+  pid_t pid = 0;
+};
+
+// PID of a syslog tag "sshd[PID]:" or "sshd-session[PID]:".
+std::optional<pid_t> SshdTagPid(std::string_view tag) {
+  for (std::string_view program : {"sshd[", "sshd-session["}) {
+    std::optional<std::string_view> rest = AfterPrefix(tag, program);
+    if (!rest || rest->size() < 3 || rest->substr(rest->size() - 2) != "]:")
+      continue;
+    std::optional<pid_t> pid = Number<pid_t>(rest->substr(0, rest->size() - 2));
+    if (pid && *pid > 0) return pid;
+  }
+  return std::nullopt;
+}
+
+// The sshd message of `line`: the whole line when it starts with one of
+// the messages read here (-E), else the text after the syslog tag (the
+// first word ending in ':') when that tag is sshd's.
+std::optional<SshdMessage> ReadSshdMessage(std::string_view line) {
+  if (AfterPrefix(line, kConnectionFrom) ||
+      AfterPrefix(line, kAcceptedPublickey)) {
+    return SshdMessage{line, 0};
+  }
+  size_t pos = 0;
+  while (pos < line.size()) {
+    size_t start = line.find_first_not_of(' ', pos);
+    if (start == std::string_view::npos) return std::nullopt;
+    size_t end = line.find(' ', start);
+    std::string_view word =
+        line.substr(start, end == std::string_view::npos ? end : end - start);
+    if (word.back() == ':') {
+      std::optional<pid_t> pid = SshdTagPid(word);
+      if (!pid || end == std::string_view::npos) return std::nullopt;
+      return SshdMessage{line.substr(end + 1), *pid};
+    }
+    pos = end;
+  }
+  return std::nullopt;
 }
 
 std::string ReadText(const std::filesystem::path& path) {
@@ -170,89 +218,139 @@ std::map<uint64_t, Connection> EstablishedTcp() {
 struct ProcInfo {
   pid_t ppid = 0;
   pid_t sid = 0;
+  unsigned long long start_ticks = 0;
   std::string comm;
 };
 
-// Every process from /proc/PID/stat.
+// /proc/PID/stat of a live process; nullopt when gone or a zombie.
+std::optional<ProcInfo> ReadProc(pid_t pid) {
+  std::string stat = ReadText("/proc/" + std::to_string(pid) + "/stat");
+  size_t open = stat.find('(');
+  size_t close = stat.rfind(')');  // comm may hold spaces and parentheses
+  if (open == std::string::npos || close == std::string::npos || close < open)
+    return std::nullopt;
+  std::vector<std::string_view> w =
+      Words(std::string_view(stat).substr(close + 1));
+  constexpr size_t kStartTime = 19;  // field 22, counted from state (3)
+  if (w.size() <= kStartTime || w[0] == "Z" || w[0] == "X")
+    return std::nullopt;  // zombies hold nothing
+  std::optional<pid_t> ppid = Number<pid_t>(w[1]);
+  std::optional<pid_t> sid = Number<pid_t>(w[3]);
+  std::optional<unsigned long long> start =
+      Number<unsigned long long>(w[kStartTime]);
+  if (!ppid || !sid || !start) return std::nullopt;
+  return ProcInfo{*ppid, *sid, *start, stat.substr(open + 1, close - open - 1)};
+}
+
+// Every live process.
 std::map<pid_t, ProcInfo> ProcessTable() {
   std::map<pid_t, ProcInfo> out;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
     std::optional<pid_t> pid = Number<pid_t>(entry.path().filename().string());
     if (!pid) continue;
-    std::string stat = ReadText(entry.path() / "stat");
-    size_t open = stat.find('(');
-    size_t close = stat.rfind(')');  // comm may hold spaces and parentheses
-    if (open == std::string::npos || close == std::string::npos) continue;
-    std::vector<std::string_view> w =
-        Words(std::string_view(stat).substr(close + 1));
-    if (w.size() < 5 || w[0] == "Z") continue;  // zombies hold nothing
-    std::optional<pid_t> ppid = Number<pid_t>(w[1]);
-    std::optional<pid_t> sid = Number<pid_t>(w[3]);
-    if (!ppid || !sid) continue;
-    out[*pid] = ProcInfo{*ppid, *sid, stat.substr(open + 1, close - open - 1)};
+    if (std::optional<ProcInfo> info = ReadProc(*pid)) out[*pid] = *info;
   }
   return out;
 }
 
-std::set<uint64_t> SocketInodes(pid_t pid) {
-  std::set<uint64_t> out;
+bool ProcessGone(pid_t pid) {
   std::error_code ec;
-  std::filesystem::path fds = "/proc/" + std::to_string(pid) + "/fd";
-  for (const auto& entry : std::filesystem::directory_iterator(fds, ec)) {
+  return !std::filesystem::exists("/proc/" + std::to_string(pid), ec) && !ec;
+}
+
+// The socket inodes among `pid`'s fds; empty when the process is gone.
+// kUnavailable when its fds cannot be read (not root): a session held
+// there would otherwise go unseen.
+StatusOr<std::set<uint64_t>> SocketInodes(pid_t pid) {
+  std::set<uint64_t> out;
+  const std::filesystem::path fds = "/proc/" + std::to_string(pid) + "/fd";
+  auto unreadable = [&](const std::error_code& ec) -> Status {
+    return UnavailableError(
+        fmt::format("cannot read {}: {}", fds.string(), ec.message()));
+  };
+  std::error_code ec;
+  std::filesystem::directory_iterator it(fds, ec);
+  for (; !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
     std::error_code link_ec;
-    std::string target =
-        std::filesystem::read_symlink(entry.path(), link_ec).string();
-    if (link_ec || target.rfind("socket:[", 0) != 0) continue;
+    std::string target = std::filesystem::read_symlink(it->path(), link_ec);
+    if (link_ec || target.rfind("socket:[", 0) != 0) continue;  // fd closed
     std::optional<uint64_t> inode =
         Number<uint64_t>(std::string_view(target).substr(8, target.size() - 9));
     if (inode) out.insert(*inode);
   }
-  return out;
+  if (!ec) return out;
+  if (ProcessGone(pid)) return std::set<uint64_t>();
+  return unreadable(ec);
 }
 
-bool Matches(const SshdCertLogin& login, const Connection& c) {
+bool Matches(const SshdCertLogin& login, const Connection& c, pid_t holder) {
   if (login.client_address != c.remote.address ||
       login.client_port != c.remote.port) {
     return false;
+  }
+  if (login.sshd_pid != 0) {
+    // sshd logs with the pid of the connection's monitor, which holds the
+    // socket itself. Its parent (the listener) must not pass.
+    return login.sshd_pid == holder;
   }
   if (login.server_port == 0) return true;
   return login.server_address == c.local.address &&
          login.server_port == c.local.port;
 }
 
+// A login is told apart by connection, logging process and grant.
+struct LoginKey {
+  Endpoint client;
+  pid_t pid = 0;
+  std::string key_id;
+  auto operator<=>(const LoginKey&) const = default;
+};
+
 }  // namespace
 
 std::vector<SshdCertLogin> ParseSshdLog(std::string_view log) {
-  std::map<Endpoint, Endpoint> server_of;  // client -> server end
-  std::map<Endpoint, SshdCertLogin> latest;
+  // (client end, tag pid) -> server end
+  std::map<std::pair<Endpoint, pid_t>, Endpoint> server_of;
+  std::map<LoginKey, SshdCertLogin> logins;
   while (!log.empty()) {
     size_t nl = log.find('\n');
     std::string_view line = log.substr(0, nl);
     log =
         nl == std::string_view::npos ? std::string_view() : log.substr(nl + 1);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (auto rest = After(line, "Connection from ")) {
-      if (auto ends = ParseConnectionLine(*rest)) {
-        server_of[ends->first] = ends->second;
-        latest.erase(ends->first);
+    std::optional<SshdMessage> msg = ReadSshdMessage(line);
+    if (!msg) continue;
+    if (auto rest = AfterPrefix(msg->text, kConnectionFrom)) {
+      std::optional<std::pair<Endpoint, Endpoint>> ends =
+          ParseConnectionLine(*rest);
+      if (!ends) continue;
+      if (msg->pid != 0) {  // a tagged line only adds what is not known
+        server_of.try_emplace({ends->first, msg->pid}, ends->second);
+        continue;
       }
+      server_of[{ends->first, 0}] = ends->second;
+      std::erase_if(logins, [&](const auto& entry) {
+        return entry.first.pid == 0 && entry.first.client == ends->first;
+      });
       continue;
     }
-    if (auto rest = After(line, "Accepted publickey for ")) {
+    if (auto rest = AfterPrefix(msg->text, kAcceptedPublickey)) {
       std::optional<SshdCertLogin> login = ParseAcceptedLine(*rest);
       if (!login) continue;
+      login->sshd_pid = msg->pid;
       Endpoint client{login->client_address, login->client_port};
-      auto server = server_of.find(client);
+      auto server = server_of.find({client, msg->pid});
       if (server != server_of.end()) {
         login->server_address = server->second.address;
         login->server_port = server->second.port;
       }
-      latest[client] = *std::move(login);
+      LoginKey key{client, msg->pid, login->key_id};
+      logins[std::move(key)] = *std::move(login);
     }
   }
   std::vector<SshdCertLogin> out;
-  for (auto& [client, login] : latest) out.push_back(std::move(login));
+  for (auto& [key, login] : logins) out.push_back(std::move(login));
   return out;
 }
 
@@ -268,11 +366,13 @@ StatusOr<std::vector<SshdSession>> FindLiveSshdSessions(
   for (const auto& [pid, info] : procs) {
     // "sshd", or "sshd-session" in OpenSSH 9.8 and later.
     if (info.comm.rfind("sshd", 0) != 0) continue;
-    for (uint64_t inode : SocketInodes(pid)) {
+    StatusOr<std::set<uint64_t>> inodes = SocketInodes(pid);
+    if (!inodes.ok()) return inodes.status();
+    for (uint64_t inode : *inodes) {
       auto conn = tcp.find(inode);
       if (conn == tcp.end()) continue;
       for (size_t i = 0; i < logins.size(); ++i) {
-        if (Matches(logins[i], conn->second)) holder[pid] = i;
+        if (Matches(logins[i], conn->second, pid)) holder[pid] = i;
       }
     }
   }
@@ -285,6 +385,31 @@ StatusOr<std::vector<SshdSession>> FindLiveSshdSessions(
     out.push_back(SshdSession{pid, logins[index]});
   }
   return out;
+}
+
+std::optional<ProcessIdentity> IdentifyProcess(pid_t pid) {
+  std::optional<ProcInfo> info = ReadProc(pid);
+  if (!info) return std::nullopt;
+  return ProcessIdentity{pid, info->start_ticks};
+}
+
+bool SignalIfSame(const ProcessIdentity& p, int sig) {
+  auto same = [&p] {
+    std::optional<ProcInfo> now = ReadProc(p.pid);
+    return now && now->start_ticks == p.start_ticks;
+  };
+  int fd = static_cast<int>(::syscall(SYS_pidfd_open, p.pid, 0));
+  if (fd < 0) {
+    // Kernels before 5.3: no pinning; the start time is checked just
+    // before kill().
+    return errno == ENOSYS && same() && ::kill(p.pid, sig) == 0;
+  }
+  // With the pidfd open the pid cannot be reused: if the start time still
+  // matches, the pidfd is the process that was selected.
+  bool sent =
+      same() && ::syscall(SYS_pidfd_send_signal, fd, sig, nullptr, 0) == 0;
+  ::close(fd);
+  return sent;
 }
 
 void SignalProcessTrees(const std::set<pid_t>& roots, int sig) {
@@ -307,7 +432,8 @@ void SignalProcessTrees(const std::set<pid_t>& roots, int sig) {
   }
   const pid_t self = ::getpid();
   for (pid_t pid : targets) {
-    if (pid > 1 && pid != self) ::kill(pid, sig);
+    if (pid <= 1 || pid == self) continue;
+    (void)SignalIfSame(ProcessIdentity{pid, procs.at(pid).start_ticks}, sig);
   }
 }
 

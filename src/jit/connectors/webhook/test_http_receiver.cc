@@ -206,7 +206,7 @@ void TestHttpReceiver::Stop() {
 }
 
 std::string TestHttpReceiver::Url(std::string_view path) const {
-  return fmt::format("{}://127.0.0.1:{}{}",
+  return fmt::format("{}://localhost:{}{}",
                      options_.cert_file.empty() ? "http" : "https", port_,
                      path);
 }

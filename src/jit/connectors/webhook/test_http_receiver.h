@@ -68,7 +68,7 @@ class TestHttpReceiver {
   void Stop();
 
   uint16_t port() const { return port_; }
-  // "http(s)://127.0.0.1:PORT" + path.
+  // "http(s)://localhost:PORT" + path.
   std::string Url(std::string_view path = "/jitd") const;
 
   // Answers the next deliveries with these, in order (still recorded).

@@ -44,19 +44,22 @@ StatusOr<WebhookUrl> ReadUrl(const ConnectorConfigReader& reader,
   StatusOr<WebhookUrl> url = ParseWebhookUrl(text);
   if (!url.ok())
     return reader.Error(fmt::format("\"{}\": {}", key, url.status().message()));
-  if (url->scheme == UrlScheme::kHttp &&
-      private_addresses != PrivateAddresses::kAllow) {
-    return reader.Error(fmt::format(
-        "\"{}\": {} must be https (http only with allow_private_addresses, "
-        "for tests on loopback)",
-        key, text));
-  }
   if (url->literal) {
     Status allowed = CheckAddress(*url->literal, private_addresses);
     if (!allowed.ok()) {
       return reader.Error(
           fmt::format("\"{}\": {}: {}", key, text, allowed.message()));
     }
+  }
+  // Signed bodies must not cross a network in clear text. The transport
+  // checks again at every call that "localhost" resolves to loopback only.
+  if (url->scheme == UrlScheme::kHttp &&
+      (url->host != "localhost" || url->literal ||
+       private_addresses != PrivateAddresses::kAllow)) {
+    return reader.Error(fmt::format(
+        "\"{}\": {} must be https (http only to host localhost with "
+        "allow_private_addresses, for tests)",
+        key, text));
   }
   return url;
 }

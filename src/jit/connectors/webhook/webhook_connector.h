@@ -41,19 +41,23 @@ struct WebhookConnectorConfig {
 // whitespace is cut, at most 4 KiB; not readable or writable by others);
 // timeout (duration, default 5s, at most 60s); retries (0..10, default 3);
 // ca_file (PEM, loaded here); allow_private_addresses (default false);
-// discovery (ignored: the server's key). URLs must be https, except http
-// with allow_private_addresses (for tests on loopback). An address literal
-// in a URL is checked here (CheckAddress); names are checked at every call.
+// discovery (ignored: the server's key). URLs must be https, except
+// http://localhost with allow_private_addresses (for tests; the transport
+// sends http to loopback addresses only). An address literal in a URL is
+// checked here (CheckAddress); names are checked at every call.
 // kInvalidArgument "ORIGIN: ..." otherwise.
 StatusOr<WebhookConnectorConfig> ParseWebhookConnectorConfig(
     const ConnectorConfig& config);
 
 // A connector that delivers every action as a signed JSON POST to its
 // configured URLs only (docs/connectors/webhook.md has the wire format and
-// the signing scheme). Thread-safe (no mutable state).
+// the signing scheme). Thread-safe. Host names are looked up on threads the
+// connector owns (WebhookTransport), so every call returns by its deadline;
+// destroying the connector waits for lookups still running.
 //
 // Each call is one delivery (one delivery id) of up to 1 + retries
-// attempts, each bounded by min(timeout, time left to the deadline).
+// attempts, each bounded by min(timeout, time left to the deadline), name
+// lookup included.
 // Answers and errors:
 //   2xx           success; `check` needs {"active": bool}; `sessions` and
 //                 `kill_sessions` read an optional {"sessions": [{"id",

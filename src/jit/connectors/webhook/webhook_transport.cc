@@ -52,46 +52,39 @@ Status TransportError(std::string_view step, const error_code& ec,
       fmt::format("{} {}: {}", step, url.text, ec.message()));
 }
 
-// The resolver's answer lives in shared state: if the wait times out, the
-// lookup thread may still complete later, and must not write into a frame
-// that is gone.
-struct Resolution {
-  std::optional<error_code> ec;
-  tcp::resolver::results_type results;
-};
-
-StatusOr<std::vector<tcp::endpoint>> Resolve(net::io_context& io,
+StatusOr<std::vector<tcp::endpoint>> Resolve(HostResolver& resolver,
                                              const WebhookUrl& url,
                                              SteadyTime end) {
-  if (url.literal) {
-    return std::vector<tcp::endpoint>{tcp::endpoint(
-        *url.literal, static_cast<unsigned short>(std::stoi(url.port)))};
-  }
-  tcp::resolver resolver(io);
-  auto state = std::make_shared<Resolution>();
-  resolver.async_resolve(
-      url.host, url.port, tcp::resolver::numeric_service,
-      [state](const error_code& ec, tcp::resolver::results_type r) {
-        state->ec = ec;
-        state->results = std::move(r);
-      });
-  io.restart();
-  while (!state->ec && std::chrono::steady_clock::now() < end &&
-         io.run_one_until(end) > 0) {
-  }
-  if (!state->ec) {
-    resolver.cancel();
+  const auto port = static_cast<unsigned short>(std::stoi(url.port));
+  if (url.literal) return std::vector<tcp::endpoint>{{*url.literal, port}};
+  StatusOr<AddressList> addresses = resolver.Resolve(url.host, end);
+  if (addresses.status().code() == StatusCode::kDeadlineExceeded)
     return DeadlineExceededError("timed out: resolving " + url.text);
-  }
-  if (*state->ec) {
-    return UnavailableError(
-        fmt::format("cannot resolve {}: {}", url.host, state->ec->message()));
-  }
+  if (!addresses.ok()) return addresses.status();
   std::vector<tcp::endpoint> endpoints;
-  for (const auto& entry : state->results)
-    endpoints.push_back(entry.endpoint());
-  if (endpoints.empty()) return UnavailableError("no address for " + url.host);
+  for (const net::ip::address& a : *addresses) endpoints.emplace_back(a, port);
   return endpoints;
+}
+
+bool IsLoopback(const net::ip::address& a) {
+  if (a.is_v6() && a.to_v6().is_v4_mapped())
+    return net::ip::make_address_v4(net::ip::v4_mapped, a.to_v6())
+        .is_loopback();
+  return a.is_loopback();
+}
+
+// Signed bodies travel unencrypted over http, so only to this machine.
+Status CheckPlainHttp(const std::vector<tcp::endpoint>& endpoints,
+                      const WebhookUrl& url) {
+  if (url.scheme != UrlScheme::kHttp) return OkStatus();
+  for (const tcp::endpoint& e : endpoints) {
+    if (!IsLoopback(e.address())) {
+      return FailedPreconditionError(fmt::format(
+          "refusing {}: {} resolves to {}, and http goes to loopback only",
+          url.text, url.host, e.address().to_string()));
+    }
+  }
+  return OkStatus();
 }
 
 // Every address must pass: one refused address means the name is not ours
@@ -167,7 +160,8 @@ StatusOr<WebhookAnswer> Exchange(net::io_context& io, Stream& stream,
 }  // namespace
 
 StatusOr<std::unique_ptr<WebhookTransport>> WebhookTransport::Create(
-    const std::string& ca_file, PrivateAddresses private_addresses) {
+    const std::string& ca_file, PrivateAddresses private_addresses,
+    HostLookup lookup) {
   auto tls = std::make_unique<ssl::context>(ssl::context::tls_client);
   tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                    ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
@@ -184,18 +178,19 @@ StatusOr<std::unique_ptr<WebhookTransport>> WebhookTransport::Create(
         fmt::format("cannot load CA certificates{}{}: {}",
                     ca_file.empty() ? "" : " from ", ca_file, ec.message()));
   }
-  return std::unique_ptr<WebhookTransport>(
-      new WebhookTransport(std::move(tls), private_addresses));
+  return std::unique_ptr<WebhookTransport>(new WebhookTransport(
+      std::move(tls), private_addresses, std::move(lookup)));
 }
 
 StatusOr<WebhookAnswer> WebhookTransport::Post(
     const WebhookUrl& url, const HeaderList& headers, const std::string& body,
     std::chrono::milliseconds timeout) const {
   const SteadyTime end = std::chrono::steady_clock::now() + timeout;
-  net::io_context io;
   JIT_ASSIGN_OR_RETURN(std::vector<tcp::endpoint> endpoints,
-                       Resolve(io, url, end));
+                       Resolve(*resolver_, url, end));
   JIT_RETURN_IF_ERROR(CheckAll(endpoints, url, private_addresses_));
+  JIT_RETURN_IF_ERROR(CheckPlainHttp(endpoints, url));
+  net::io_context io;
   http::request<http::string_body> request = BuildRequest(url, headers, body);
 
   if (url.scheme == UrlScheme::kHttp) {
