@@ -351,6 +351,11 @@ StatusOr<RequestView> RequestService::Cancel(const Principal& who,
       NextRequestState(r.state, RequestEvent::kCancel);
   if (!next_state.ok()) return ConflictError(r, "cancel");
   SystemTime now = deps_.clock.Now();
+  // approved -> cancelled calls off planned work only. An approved request
+  // whose start has come is being activated: the approval already won the
+  // race (THREATS T8); end the grant instead.
+  if (r.state == RequestState::kApproved && (!r.start_at || *r.start_at <= now))
+    return ConflictError(r, "cancel");
   Request next = r;
   next.state = *next_state;
   next.updated_at = now;

@@ -316,6 +316,28 @@ TEST_F(RequestServiceTest, ActiveRequestCannotBeCancelled) {
   EXPECT_TRUE(rig.Allowed("alice", "dev-shell"));
 }
 
+TEST_F(RequestServiceTest, ApprovedWorkCanBeCalledOffOnlyBeforeItStarts) {
+  SystemTime start = RigStart() + hours(1);
+  std::string before =
+      rig.AskAt("alice", "db-write", minutes(30), start)->request.id;
+  std::string due =
+      rig.AskAt("alice", "db-write", minutes(30), start)->request.id;
+  ASSERT_TRUE(IsOk(rig.requests.Approve(rig.P("bob"), before, "")));
+  ASSERT_TRUE(IsOk(rig.requests.Approve(rig.P("bob"), due, "")));
+  StatusOr<RequestView> called_off =
+      rig.requests.Cancel(rig.P("alice"), before, "not needed");
+  ASSERT_TRUE(IsOk(called_off));
+  EXPECT_EQ(called_off->request.state, RequestState::kCancelled);
+
+  // Its start has come: it is being activated, the approval won (T8).
+  rig.clock.Advance(hours(1));
+  EXPECT_TRUE(HasError(rig.requests.Cancel(rig.P("alice"), due, "too late"),
+                       StatusCode::kAborted, "conflict"));
+  EXPECT_EQ(rig.StoredRequest(due).state, RequestState::kApproved);
+  rig.RunDue();
+  EXPECT_EQ(rig.StoredRequest(due).state, RequestState::kActive);
+}
+
 // --- Re-checks at activation (T6, T7) -------------------------------------
 
 TEST_F(RequestServiceTest, RequestEditedAfterApprovalIsNotActivated) {
