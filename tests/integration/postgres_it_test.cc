@@ -333,3 +333,55 @@ TEST_F(PostgresActivityItTest, StatementsRunUnderTheGrantAreInItsTrail) {
 
 }  // namespace
 }  // namespace jit::testing
+
+namespace jit::testing {
+namespace {
+
+// Two live grants of one role to one user share one membership: ending the
+// first leaves it (and alice's sessions) for the second; ending the second
+// takes it away.
+TEST_F(PostgresItTest, TheLastOfTwoGrantsOfARoleTakesItAway) {
+  std::string first = Activate("1h");
+  std::string second = Activate("1h");
+  ASSERT_FALSE(first.empty());
+  ASSERT_FALSE(second.empty());
+  PsqlProcess open(pg_->Dsn("alice"), tmp_.path() + "/psql.out");
+  ASSERT_TRUE(WaitUntil([&] { return AliceBackends() == 1; }, 10s));
+
+  ASSERT_EQ(jitd_
+                ->Post("/v1/grants/" + first + "/revoke", kAdminToken,
+                       {{"reason", "first task done"}})
+                .status,
+            200);
+  ASSERT_TRUE(WaitUntil([&] { return GrantState(first) == "ended"; }, 15s));
+  EXPECT_TRUE(AliceIsMember());
+  EXPECT_TRUE(AliceReadsSecret());
+  EXPECT_TRUE(Allowed());
+  EXPECT_GE(AliceBackends(), 1);  // the open session belongs to both
+  bool kept = false;
+  std::string seen;
+  Reply audit = jitd_->Get("/v1/audit?limit=1000", kAdminToken);
+  for (const json& e : audit.body["items"]) {
+    if (e["type"] != "grant.sessions_killed" || e["grant_id"] != first)
+      continue;
+    json d = e["data"].is_string() ? json::parse(e["data"].get<std::string>())
+                                   : e["data"];
+    seen = d.dump();
+    kept = d["revoked_in_target"] == false &&
+           d["kept_for_grants"] == json::array({second});
+  }
+  EXPECT_TRUE(kept) << seen;
+
+  ASSERT_EQ(jitd_
+                ->Post("/v1/grants/" + second + "/revoke", kAdminToken,
+                       {{"reason", "second task done"}})
+                .status,
+            200);
+  ASSERT_TRUE(WaitUntil([&] { return GrantState(second) == "ended"; }, 15s));
+  EXPECT_FALSE(AliceIsMember());
+  EXPECT_FALSE(AliceReadsSecret());
+  EXPECT_TRUE(WaitUntil([&] { return AliceBackends() == 0; }, 10s));
+}
+
+}  // namespace
+}  // namespace jit::testing

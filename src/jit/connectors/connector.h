@@ -102,6 +102,15 @@ class Connector {
 
   // Optional parts; the defaults say "not supported".
 
+  // Whether `a` and `b` give the very same privilege in the target (one
+  // PostgreSQL membership), so revoking one would take the other's away.
+  // jitd then leaves the privilege in place while another grant holds it.
+  virtual bool SharesPrivilege(const GrantSpec& a, const GrantSpec& b) const {
+    (void)a;
+    (void)b;
+    return false;
+  }
+
   // Whether Discover() is implemented (config `discovery:` is refused for
   // connectors that cannot list holders).
   virtual bool CanDiscover() const { return false; }

@@ -131,6 +131,22 @@ std::optional<GrantIndex::Hit> GrantIndex::CheckTarget(
   return Best(by_target_, key, now, mono_now);
 }
 
+std::vector<std::string> GrantIndex::GrantsOfTarget(
+    const std::string& connector, const std::string& target_user,
+    SystemTime now, MonoTime mono_now) const {
+  std::vector<std::string> out;
+  if (target_user.empty()) return out;
+  std::string key = Key(connector, target_user);
+  std::shared_lock lock(mu_);
+  auto bucket = by_target_.find(key);
+  if (bucket == by_target_.end()) return out;
+  for (const Entry& e : bucket->second) {
+    if (now < e.expires_at && mono_now < e.mono_deadline)
+      out.push_back(e.grant_id);
+  }
+  return out;
+}
+
 size_t GrantIndex::size() const {
   std::shared_lock lock(mu_);
   return key_of_.size();

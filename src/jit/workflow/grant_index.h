@@ -48,8 +48,13 @@ class GrantIndex {
   // The allowing grant on `connector` for target account `target_user`
   // with the latest expiry, if any (PAM asks this way).
   std::optional<Hit> CheckTarget(const std::string& connector,
-                                 const std::string& target_user,
-                                 SystemTime now, MonoTime mono_now) const;
+                                 const std::string& target_user, SystemTime now,
+                                 MonoTime mono_now) const;
+  // Every allowing grant on `connector` for account `target_user`.
+  std::vector<std::string> GrantsOfTarget(const std::string& connector,
+                                          const std::string& target_user,
+                                          SystemTime now,
+                                          MonoTime mono_now) const;
   size_t size() const;
 
  private:

@@ -356,11 +356,18 @@ Status GrantLifecycle::CompleteRevoke(Grant g) {
         g, UnavailableError("connector " + g.connector + " is not configured"));
   }
   GrantSpec spec = SpecFor(g);
-  Status revoked = connector->Revoke(spec, ConnectorDeadline());
-  if (!revoked.ok()) return RecordRevokeFailure(g, revoked);
-  StatusOr<std::vector<Session>> survivors =
-      connector->KillSessions(spec, ConnectorDeadline());
-  if (!survivors.ok()) return RecordRevokeFailure(g, survivors.status());
+  // Another active grant holding the very same privilege keeps it (and its
+  // sessions) in place; the last grant to end takes it away. Only active
+  // grants count, so of two ending together the later one revokes.
+  std::vector<std::string> kept_for =
+      ActiveSharers(*connector, g.connector, spec);
+  StatusOr<std::vector<Session>> survivors = std::vector<Session>{};
+  if (kept_for.empty()) {
+    Status revoked = connector->Revoke(spec, ConnectorDeadline());
+    if (!revoked.ok()) return RecordRevokeFailure(g, revoked);
+    survivors = connector->KillSessions(spec, ConnectorDeadline());
+    if (!survivors.ok()) return RecordRevokeFailure(g, survivors.status());
+  }
 
   SystemTime now = deps_.clock.Now();
   SystemTime decided = g.ended_reason == EndReason::kExpired
@@ -377,7 +384,8 @@ Status GrantLifecycle::CompleteRevoke(Grant g) {
   cs.grants.push_back({ended, GrantState::kRevokePending});
   cs.events.push_back(GrantEvent(AuditType::kGrantSessionsKilled, kSystemActor,
                                  ended, now,
-                                 {{"revoked_in_target", true},
+                                 {{"revoked_in_target", kept_for.empty()},
+                                  {"kept_for_grants", kept_for},
                                   {"survivors", SessionsJson(*survivors)},
                                   {"revoke_attempts", g.revoke_attempts + 1},
                                   {"revoke_latency_ms", latency.count()}}));
@@ -399,6 +407,21 @@ Status GrantLifecycle::CompleteRevoke(Grant g) {
                   survivors->size());
   }
   return OkStatus();
+}
+
+std::vector<std::string> GrantLifecycle::ActiveSharers(
+    const Connector& connector, const std::string& connector_name,
+    const GrantSpec& spec) const {
+  std::vector<std::string> out;
+  SystemTime now = deps_.clock.Now();
+  for (const std::string& id : deps_.index.GrantsOfTarget(
+           connector_name, spec.target_user, now, deps_.clock.MonotonicNow())) {
+    if (id == spec.grant_id) continue;
+    StatusOr<Grant> other = deps_.store.GetGrant(id);
+    if (!other.ok() || !Allows(*other, now)) continue;
+    if (connector.SharesPrivilege(spec, SpecFor(*other))) out.push_back(id);
+  }
+  return out;
 }
 
 Status GrantLifecycle::RecordRevokeFailure(Grant g, const Status& why) {

@@ -73,6 +73,11 @@ class GrantLifecycle {
 
  private:
   Deadline ConnectorDeadline() const;
+  // Active grants other than spec's on `connector_name` that hold the same
+  // privilege in the target (Connector::SharesPrivilege).
+  std::vector<std::string> ActiveSharers(const Connector& connector,
+                                         const std::string& connector_name,
+                                         const GrantSpec& spec) const;
   StatusOr<Request> Refuse(Request req,
                            std::optional<RequestState> stored_state,
                            std::vector<AuditEvent> leading_events,

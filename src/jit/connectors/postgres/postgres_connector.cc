@@ -625,6 +625,13 @@ bool PostgresConnector::Covers(const GrantSpec& g, const Holding& h) const {
   return t.ok() && t->user == h.target_user && t->role == h.privilege;
 }
 
+bool PostgresConnector::SharesPrivilege(const GrantSpec& a,
+                                        const GrantSpec& b) const {
+  StatusOr<Target> ta = TargetOf(a);
+  StatusOr<Target> tb = TargetOf(b);
+  return ta.ok() && tb.ok() && ta->user == tb->user && ta->role == tb->role;
+}
+
 Status PostgresConnector::RevokeHolding(const Holding& h, Deadline deadline) {
   const auto& managed = config_.managed_roles;
   if (std::find(managed.begin(), managed.end(), h.privilege) == managed.end() ||

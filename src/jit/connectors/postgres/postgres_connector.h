@@ -93,6 +93,8 @@ class PostgresConnector final : public Connector {
   StatusOr<std::vector<Holding>> Discover(Deadline deadline) override;
   // Same user and same role.
   bool Covers(const GrantSpec& g, const Holding& h) const override;
+  // Same account and role: one membership (or one login role) in the server.
+  bool SharesPrivilege(const GrantSpec& a, const GrantSpec& b) const override;
   // REVOKE + terminate the holder's backends. kInvalidArgument when the
   // holding names a role that is not managed.
   Status RevokeHolding(const Holding& h, Deadline deadline) override;
