@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "jit/base/duration.h"
@@ -182,6 +183,23 @@ TEST(GrantIndexTest, PutWithAnotherAccountMovesTheTargetEntry) {
   EXPECT_FALSE(index.CheckTarget("sudo", "alice", kWall0, kMono0));
   EXPECT_TRUE(index.CheckTarget("sudo", "alice_adm", kWall0, kMono0));
   EXPECT_EQ(index.size(), 1u);
+}
+
+TEST(GrantIndexTest, GrantsOfTargetListsEveryAllowingGrantOfTheAccount) {
+  GrantIndex index;
+  PutForTarget(index, MakeGrant("g1", "alice", "db", kWall0 + minutes(5)),
+               "alice");
+  PutForTarget(index, MakeGrant("g2", "alice", "db-ro", kWall0 + minutes(9)),
+               "alice");
+  PutForTarget(index, MakeGrant("g3", "bob", "db", kWall0 + minutes(9)), "bob");
+  std::vector<std::string> ids =
+      index.GrantsOfTarget("sudo", "alice", kWall0, kMono0);
+  std::sort(ids.begin(), ids.end());
+  EXPECT_EQ(ids, (std::vector<std::string>{"g1", "g2"}));
+  EXPECT_EQ(index.GrantsOfTarget("sudo", "alice", kWall0 + minutes(6),
+                                 kMono0 + minutes(6)),
+            std::vector<std::string>{"g2"});
+  EXPECT_TRUE(index.GrantsOfTarget("other", "alice", kWall0, kMono0).empty());
 }
 
 TEST(MonoDeadlineTest, AddsTheRemainingWallTimeToMonotonicNow) {
