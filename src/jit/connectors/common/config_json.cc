@@ -88,6 +88,18 @@ StatusOr<std::optional<bool>> ConnectorConfigReader::Bool(
   return std::optional<bool>(v->get<bool>());
 }
 
+StatusOr<std::optional<Duration>> ConnectorConfigReader::DurationValue(
+    std::string_view key) const {
+  StatusOr<std::optional<std::string>> text = String(key);
+  if (!text.ok()) return text.status();
+  if (!*text) return std::optional<Duration>();
+  StatusOr<Duration> d = ParseDuration(**text);
+  if (!d.ok()) {
+    return Error("\"" + std::string(key) + "\": " + d.status().message());
+  }
+  return std::optional<Duration>(*d);
+}
+
 StatusOr<std::optional<std::vector<std::string>>>
 ConnectorConfigReader::StringList(std::string_view key) const {
   using Result = std::optional<std::vector<std::string>>;

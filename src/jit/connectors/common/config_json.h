@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "jit/base/duration.h"
 #include "jit/base/status.h"
 #include "jit/connectors/connector.h"
 
@@ -30,6 +31,9 @@ class ConnectorConfigReader {
   // value has another type (or, for lists and maps, holds a non-string).
   StatusOr<std::optional<std::string>> String(std::string_view key) const;
   StatusOr<std::optional<bool>> Bool(std::string_view key) const;
+  // A duration text ("5s", "1m30s"); kInvalidArgument naming the key when
+  // it does not parse.
+  StatusOr<std::optional<Duration>> DurationValue(std::string_view key) const;
   StatusOr<std::optional<std::vector<std::string>>> StringList(
       std::string_view key) const;
   StatusOr<std::optional<std::map<std::string, std::string>>> StringMap(

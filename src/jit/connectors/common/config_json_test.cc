@@ -28,6 +28,21 @@ TEST(ConnectorConfigReaderTest, ReadsEachKindOfValue) {
   EXPECT_FALSE(reader->Has("absent"));
 }
 
+TEST(ConnectorConfigReaderTest, DurationValueParsesOrNamesTheKey) {
+  auto reader = ConnectorConfigReader::Parse(
+      Config(R"({"timeout":"1m30s","bad":"soon","num":true})"),
+      {"timeout", "bad", "num", "absent"});
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  EXPECT_EQ(reader->DurationValue("timeout")->value(),
+            std::chrono::seconds(90));
+  EXPECT_FALSE(reader->DurationValue("absent")->has_value());
+  auto bad = reader->DurationValue("bad");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(bad.status().message(), HasSubstr("jitd.yaml:9: \"bad\": "));
+  EXPECT_FALSE(reader->DurationValue("num").ok());
+}
+
 TEST(ConnectorConfigReaderTest, UnknownKeyIsRefusedWithOriginAndKnownKeys) {
   auto reader = ConnectorConfigReader::Parse(
       Config(R"({"name":"demo","nmae":1})"), {"type", "name"});

@@ -209,13 +209,9 @@ StatusOr<LinuxSudoConfig> ParseLinuxSudoConfig(const ConnectorConfig& config) {
     if (!valid.ok()) return reader.Error(valid.message());
     out.pam_service = std::move(pam_service);
   }
-  JIT_ASSIGN_OR_RETURN(std::optional<std::string> timeout,
-                       reader.String("timeout"));
-  if (timeout) {
-    StatusOr<Duration> d = ParseDuration(*timeout);
-    if (!d.ok()) return reader.Error("\"timeout\": " + d.status().message());
-    out.timeout = *d;
-  }
+  JIT_ASSIGN_OR_RETURN(std::optional<Duration> timeout,
+                       reader.DurationValue("timeout"));
+  if (timeout) out.timeout = *timeout;
   return out;
 }
 

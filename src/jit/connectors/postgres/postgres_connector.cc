@@ -145,11 +145,9 @@ StatusOr<std::vector<std::string>> ReadManagedRoles(
 
 StatusOr<std::chrono::milliseconds> ReadTimeout(
     const ConnectorConfigReader& reader) {
-  JIT_ASSIGN_OR_RETURN(std::optional<std::string> text,
-                       reader.String("timeout"));
-  if (!text) return std::chrono::milliseconds(5s);
-  StatusOr<Duration> d = ParseDuration(*text);
-  if (!d.ok()) return reader.Error("\"timeout\": " + d.status().message());
+  JIT_ASSIGN_OR_RETURN(std::optional<Duration> d,
+                       reader.DurationValue("timeout"));
+  if (!d) return std::chrono::milliseconds(5s);
   return *d;
 }
 

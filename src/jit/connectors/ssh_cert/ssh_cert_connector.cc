@@ -213,13 +213,9 @@ StatusOr<SshCertConnectorConfig> ParseSshCertConnectorConfig(
       }
     }
   }
-  JIT_ASSIGN_OR_RETURN(std::optional<std::string> timeout,
-                       reader.String("timeout"));
-  if (timeout) {
-    StatusOr<Duration> d = ParseDuration(*timeout);
-    if (!d.ok()) return reader.Error("\"timeout\": " + d.status().message());
-    out.timeout = *d;
-  }
+  JIT_ASSIGN_OR_RETURN(std::optional<Duration> timeout,
+                       reader.DurationValue("timeout"));
+  if (timeout) out.timeout = *timeout;
   return out;
 }
 

@@ -135,11 +135,9 @@ StatusOr<std::string> ReadSecretFile(const ConnectorConfigReader& reader) {
 }
 
 StatusOr<milliseconds> ReadTimeout(const ConnectorConfigReader& reader) {
-  JIT_ASSIGN_OR_RETURN(std::optional<std::string> text,
-                       reader.String("timeout"));
-  if (!text) return milliseconds(std::chrono::seconds(5));
-  StatusOr<Duration> d = ParseDuration(*text);
-  if (!d.ok()) return reader.Error("\"timeout\": " + d.status().message());
+  JIT_ASSIGN_OR_RETURN(std::optional<Duration> d,
+                       reader.DurationValue("timeout"));
+  if (!d) return milliseconds(std::chrono::seconds(5));
   if (*d > kMaxTimeout) return reader.Error("\"timeout\" is over 60s");
   return *d;
 }
