@@ -74,8 +74,15 @@ TEST(ConfigTest, BadFilesNameFileLineAndReason) {
        "unknown connector"},
       {"syntax", "auth: [\n", "bad.yaml:"},
       {"oidc not yet", "auth:\n  oidc: {issuer: x}\n", "bad.yaml:2"},
-      {"postgres not yet", "storage: {postgres: \"postgresql://x\"}\n",
-       "bad.yaml:1"},
+      {"postgres password inline",
+       "storage: {postgres: \"postgresql://jitd:pw@x/jitd\"}\n",
+       "bad.yaml:1: the PostgreSQL connection string must not contain a "
+       "password"},
+      {"postgres unknown key", "storage:\n  postgres: {dsn: x}\n",
+       "bad.yaml:2: unknown key \"dsn\""},
+      {"postgres dsn_file relative",
+       "storage:\n  postgres: {dsn_file: pg.dsn}\n",
+       "bad.yaml:2: dsn_file \"pg.dsn\": must be an absolute path"},
       {"discovery mode",
        "connectors:\n  - name: a\n    type: fake\n    discovery: {mode: "
        "fix}\n",
@@ -113,6 +120,28 @@ TEST(ConfigTest, DiscoveryIsTheServersKeyAndEnforcementSocketIsRead) {
   EXPECT_EQ(c->discovery[0].every, std::chrono::seconds(30));
   // The connector itself never sees the server's key.
   EXPECT_EQ(c->connectors[0].config_json.find("discovery"), std::string::npos);
+}
+
+TEST(ConfigTest, PostgresStorageTakesAnInlineDsnOrADsnFile) {
+  auto inline_dsn = LoadConfig(WriteTemp(
+      "pg-inline.yaml",
+      std::string(kGood) + "storage: {postgres: \"host=db user=jitd\"}\n"));
+  ASSERT_TRUE(inline_dsn.ok()) << inline_dsn.status().ToString();
+  EXPECT_EQ(inline_dsn->storage, "postgres");
+  EXPECT_EQ(inline_dsn->postgres_dsn, "host=db user=jitd");
+
+  // A password is fine in a file only jitd can read.
+  std::string dsn_path =
+      WriteTemp("pg-config-test.dsn", "host=db user=jitd password=s3cret\n");
+  std::filesystem::permissions(
+      dsn_path,
+      std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  auto from_file = LoadConfig(WriteTemp(
+      "pg-file.yaml", std::string(kGood) + "storage:\n  postgres: {dsn_file: " +
+                          dsn_path + "}\n"));
+  ASSERT_TRUE(from_file.ok()) << from_file.status().ToString();
+  EXPECT_EQ(from_file->storage, "postgres");
+  EXPECT_EQ(from_file->postgres_dsn, "host=db user=jitd password=s3cret");
 }
 
 TEST(ConfigTest, MissingFileIsAClearError) {
