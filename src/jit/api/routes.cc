@@ -57,13 +57,14 @@ StatusOr<int> ParseLimit(const HttpRequest& http) {
   return v;
 }
 
-StatusOr<int64_t> ParseSeq(const std::optional<std::string>& text) {
+StatusOr<int64_t> ParseSeq(const std::optional<std::string>& text,
+                           std::string_view name = "after") {
   if (!text || text->empty()) return int64_t{0};
   int64_t v = 0;
   auto [p, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
   if (ec != std::errc() || p != text->data() + text->size() || v < 0) {
     return InvalidArgumentError(
-        "after must be a non-negative event sequence number");
+        std::string(name) + " must be a non-negative event sequence number");
   }
   return v;
 }
@@ -203,12 +204,27 @@ HttpResponse ApiRoutes::Dispatch(const Principal& who, const HttpRequest& http,
     auto r = deps_.audit.Verify(who);
     if (!r.ok()) return ErrorResponse(r.status());
     if (r->ok)
-      return JsonResponse(
-          200, {{"ok", true}, {"events", r->events}, {"head", r->head}});
+      return JsonResponse(200, {{"ok", true},
+                                {"events", r->events},
+                                {"head", r->head},
+                                {"checkpoints", r->checkpoints}});
     return JsonResponse(200, {{"ok", false},
                               {"events", r->events},
                               {"first_bad_seq", *r->first_bad_seq},
-                              {"reason", r->reason}});
+                              {"reason", r->reason},
+                              {"checkpoints", r->checkpoints}});
+  }
+  if (Is(seg, {"v1", "audit", "checkpoint"})) {
+    return m == "GET" ? SignedCheckpoint(who, http) : MethodNotAllowed();
+  }
+  if (Is(seg, {"v1", "audit", "pubkey"})) {
+    if (m != "GET") return MethodNotAllowed();
+    auto pem = deps_.audit.PublicKeyPem();
+    if (!pem.ok()) return ErrorResponse(pem.status());
+    HttpResponse out;
+    out.content_type = "text/plain; charset=utf-8";
+    out.body = *pem;
+    return out;
   }
   if (Is(seg, {"v1", "audit", "stream"})) {
     return m == "GET" ? StreamAudit(who, http) : MethodNotAllowed();
@@ -419,6 +435,19 @@ HttpResponse ApiRoutes::StreamAudit(const Principal& who,
     }
   };
   return r;
+}
+
+HttpResponse ApiRoutes::SignedCheckpoint(const Principal& who,
+                                         const HttpRequest& http) const {
+  std::optional<int64_t> seq;
+  if (http.Query("seq")) {
+    auto parsed = ParseSeq(http.Query("seq"), "seq");
+    if (!parsed.ok()) return ErrorResponse(parsed.status());
+    seq = *parsed;
+  }
+  auto c = deps_.audit.SignEvent(who, seq);
+  if (!c.ok()) return ErrorResponse(c.status());
+  return JsonResponse(200, json::parse(CheckpointToJson(*c)));
 }
 
 HttpResponse ApiRoutes::Entitlements(const Principal& who) const {

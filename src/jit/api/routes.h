@@ -53,6 +53,8 @@ class ApiRoutes {
   HttpResponse Check(const Principal& who, const HttpRequest& http) const;
   HttpResponse CheckTarget(const Principal& who, const HttpRequest& http) const;
   HttpResponse ReadAudit(const Principal& who, const HttpRequest& http) const;
+  HttpResponse SignedCheckpoint(const Principal& who,
+                                const HttpRequest& http) const;
   HttpResponse StreamAudit(const Principal& who, const HttpRequest& http) const;
   HttpResponse Entitlements(const Principal& who) const;
   HttpResponse Summary(const Principal& who, const HttpRequest& http) const;

@@ -9,7 +9,7 @@
 namespace jit {
 namespace {
 
-constexpr std::array<std::pair<AuditType, std::string_view>, 17> kTypes = {{
+constexpr std::array<std::pair<AuditType, std::string_view>, 18> kTypes = {{
     {AuditType::kRequestCreated, "request.created"},
     {AuditType::kRequestRejected, "request.rejected"},
     {AuditType::kRequestApproved, "request.approved"},
@@ -27,6 +27,7 @@ constexpr std::array<std::pair<AuditType, std::string_view>, 17> kTypes = {{
     {AuditType::kEmergencyUsed, "emergency.used"},
     {AuditType::kPolicyLoaded, "policy.loaded"},
     {AuditType::kDriftFound, "drift.found"},
+    {AuditType::kAuditCheckpoint, "audit.checkpoint"},
 }};
 
 void Field(std::string& out, std::string_view value) {

@@ -28,6 +28,7 @@ enum class AuditType {
   kEmergencyUsed,
   kPolicyLoaded,
   kDriftFound,
+  kAuditCheckpoint,  // a signed statement of the log's head so far
 };
 
 std::string_view ToString(AuditType t);

@@ -256,7 +256,8 @@ TEST(AuditTypeTest, EveryTypeRoundTripsThroughText) {
       AuditType::kGrantRevoked,      AuditType::kGrantExpired,
       AuditType::kGrantRevokeFailed, AuditType::kGrantSessionsKilled,
       AuditType::kEmergencyUsed,     AuditType::kPolicyLoaded,
-      AuditType::kDriftFound,
+      AuditType::kDriftFound,        AuditType::kGrantCredentialIssued,
+      AuditType::kGrantActivity,     AuditType::kAuditCheckpoint,
   };
   std::vector<std::string> names;
   for (AuditType t : kAll) {
@@ -268,6 +269,7 @@ TEST(AuditTypeTest, EveryTypeRoundTripsThroughText) {
   EXPECT_EQ(names[0], "request.created");
   EXPECT_EQ(names[11], "grant.sessions_killed");
   EXPECT_EQ(names[14], "drift.found");
+  EXPECT_EQ(names[17], "audit.checkpoint");
 }
 
 TEST(AuditTypeTest, UnknownTypeIsInvalidArgument) {

@@ -74,8 +74,9 @@ StatusOr<Json> ApiClient::Post(std::string_view target,
   return Call("POST", target, body.dump());
 }
 
-StatusOr<Json> ApiClient::Call(std::string_view method, std::string_view target,
-                               std::string_view body) const {
+StatusOr<ClientResponse> ApiClient::Exchange(std::string_view method,
+                                             std::string_view target,
+                                             std::string_view body) const {
   StatusOr<ClientResponse> response =
       http_.Do(method, target, config_.token, body);
   if (!response.ok()) {
@@ -85,6 +86,19 @@ StatusOr<Json> ApiClient::Call(std::string_view method, std::string_view target,
   if (response->status < 200 || response->status > 299) {
     return ErrorFromResponse(*response);
   }
+  return response;
+}
+
+StatusOr<std::string> ApiClient::GetText(std::string_view target) const {
+  StatusOr<ClientResponse> response = Exchange("GET", target, "");
+  if (!response.ok()) return response.status();
+  return std::move(response->body);
+}
+
+StatusOr<Json> ApiClient::Call(std::string_view method, std::string_view target,
+                               std::string_view body) const {
+  StatusOr<ClientResponse> response = Exchange(method, target, body);
+  if (!response.ok()) return response.status();
   StatusOr<Json> json = ParseJson(response->body);
   if (!json.ok()) {
     return InternalError(

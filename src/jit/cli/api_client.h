@@ -32,6 +32,8 @@ class ApiClient {
   static StatusOr<ApiClient> Create(const ServerConfig& config);
 
   StatusOr<Json> Get(std::string_view target) const;
+  // A GET whose 2xx answer is text, not JSON (errors otherwise as Get).
+  StatusOr<std::string> GetText(std::string_view target) const;
   StatusOr<Json> Post(std::string_view target, const Json& body) const;
 
   // Reads the server-sent events at `target`; see HttpClient::Stream.
@@ -43,6 +45,9 @@ class ApiClient {
  private:
   ApiClient(HttpClient http, ServerConfig config)
       : http_(std::move(http)), config_(std::move(config)) {}
+  StatusOr<ClientResponse> Exchange(std::string_view method,
+                                    std::string_view target,
+                                    std::string_view body) const;
   StatusOr<Json> Call(std::string_view method, std::string_view target,
                       std::string_view body) const;
 

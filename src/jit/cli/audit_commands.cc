@@ -5,10 +5,15 @@
 #include <algorithm>
 #include <chrono>
 #include <deque>
+#include <fstream>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "jit/audit/checkpoint.h"
+#include "jit/audit/export_verifier.h"
+#include "jit/base/duration.h"
 #include "jit/cli/cli_context.h"
 #include "jit/cli/terminal_text.h"
 
@@ -24,9 +29,19 @@ struct TailArgs {
   bool follow = false;
 };
 
+struct ExportArgs {
+  std::string from, to;
+};
+
+struct VerifyArgs {
+  std::string offline;  // an export file: verify without a server
+  std::string pubkey;
+};
+
 struct AuditGroup : CommandGroup {
   TailArgs tail;
-  int64_t export_after = 0;
+  ExportArgs export_args;
+  VerifyArgs verify;
 };
 
 using EventSink = std::function<void(const Json& event)>;
@@ -156,9 +171,10 @@ int RunVerify(const CliContext& ctx, const ApiClient& api) {
   if (ctx.json()) {
     ctx.PrintJson(*verify);
   } else if (ok) {
-    ctx.out() << SanitizeForTerminal(fmt::format("ok: {} events, head {}",
-                                                 JsonText(*verify, "events"),
-                                                 JsonText(*verify, "head")))
+    ctx.out() << SanitizeForTerminal(fmt::format(
+                     "ok: {} events, head {}, {} signed checkpoints",
+                     JsonText(*verify, "events"), JsonText(*verify, "head"),
+                     JsonText(*verify, "checkpoints")))
               << '\n';
   } else {
     ctx.out() << SanitizeForTerminal(fmt::format(
@@ -169,11 +185,129 @@ int RunVerify(const CliContext& ctx, const ApiClient& api) {
   return ok ? kExitOk : kExitFailure;
 }
 
-int RunExport(const CliContext& ctx, const ApiClient& api, int64_t after) {
-  StatusOr<int64_t> last = ReadEvents(api, after, [&ctx](const Json& e) {
+// Checks an export file with a public key, without any server.
+int RunVerifyOffline(const CliContext& ctx, const VerifyArgs& args) {
+  if (args.pubkey.empty()) {
+    return ctx.UsageError(InvalidArgumentError(
+        "--offline needs --pubkey KEY.pem (from `jit audit pubkey`)"));
+  }
+  StatusOr<std::string> pem = ReadTextFile(args.pubkey);
+  if (!pem.ok()) return ctx.UsageError(pem.status());
+  StatusOr<CheckpointKey> key = CheckpointKey::FromPem(*pem);
+  if (!key.ok()) {
+    return ctx.UsageError(InvalidArgumentError(
+        fmt::format("{}: {}", args.pubkey, key.status().message())));
+  }
+  std::ifstream in(args.offline, std::ios::binary);
+  if (!in) return ctx.UsageError(NotFoundError("cannot read " + args.offline));
+  ExportVerifier verifier(*key);
+  for (std::string line; std::getline(in, line);) {
+    if (!verifier.AddLine(line)) break;
+  }
+  const ExportVerdict v = verifier.Finish();
+  if (ctx.json()) {
+    Json out = {{"ok", v.ok},
+                {"events", v.events},
+                {"first_seq", v.first_seq},
+                {"last_seq", v.last_seq},
+                {"head", v.head},
+                {"checkpoints", v.checkpoints},
+                {"checkpoints_other_keys", v.checkpoints_other_keys},
+                {"key_id", key->key_id()}};
+    if (!v.ok) {
+      out["first_bad_seq"] = v.first_bad_seq ? Json(*v.first_bad_seq) : Json();
+      out["line"] = v.bad_line;
+      out["reason"] = v.reason;
+    }
+    ctx.PrintJson(out);
+  } else if (v.ok) {
+    ctx.out() << SanitizeForTerminal(fmt::format(
+                     "ok: {} events (seq {}..{}), head {}, {} signed "
+                     "checkpoints, signed by key {}",
+                     v.events, v.first_seq, v.last_seq, v.head, v.checkpoints,
+                     key->key_id()))
+              << '\n';
+  } else {
+    const std::string where =
+        v.first_bad_seq ? fmt::format("seq {}", *v.first_bad_seq) : "header";
+    ctx.out() << SanitizeForTerminal(fmt::format("BROKEN at {} (line {}): {}",
+                                                 where, v.bad_line, v.reason))
+              << '\n';
+  }
+  return v.ok ? kExitOk : kExitFailure;
+}
+
+StatusOr<Json> SignedCheckpoint(const ApiClient& api, int64_t seq) {
+  return api.Get(
+      WithQuery("/v1/audit/checkpoint", {{"seq", std::to_string(seq)}}));
+}
+
+// Writes the events with from <= time < to between a signed anchor (the
+// hash just before the first) and a signed end (the hash of the last), so
+// that the file proves its own completeness (docs/audit.md).
+int RunExport(const CliContext& ctx, const ApiClient& api,
+              const ExportArgs& args) {
+  std::optional<SystemTime> from, to;
+  for (auto [text, out] : {std::pair{&args.from, &from}, {&args.to, &to}}) {
+    if (text->empty()) continue;
+    StatusOr<SystemTime> t = ParseTime(*text);
+    if (!t.ok()) return ctx.UsageError(t.status());
+    *out = *t;
+  }
+  bool header_written = false;
+  int64_t last_before = 0;  // seq of the last event before the range
+  int64_t last_seq = 0, events = 0;
+  bool done = false;
+  auto write_header = [&](int64_t anchor_seq) -> Status {
+    StatusOr<Json> anchor = SignedCheckpoint(api, anchor_seq);
+    if (!anchor.ok()) return anchor.status();
+    WriteJson(ctx.out(),
+              Json{{"jitd_audit_export", 1},
+                   {"from", args.from.empty() ? Json() : Json(args.from)},
+                   {"to", args.to.empty() ? Json() : Json(args.to)},
+                   {"anchor", *anchor}},
+              /*indent=*/-1);
+    header_written = true;
+    last_seq = anchor_seq;
+    return OkStatus();
+  };
+  Status header_error;
+  StatusOr<int64_t> read = ReadEvents(api, 0, [&](const Json& e) {
+    if (done || !header_error.ok()) return;
+    const int64_t seq = JsonInt(e, "seq").value_or(0);
+    StatusOr<SystemTime> t = ParseTime(JsonText(e, "time"));
+    if (t.ok() && from && *t < *from) {
+      last_before = seq;
+      return;
+    }
+    if (t.ok() && to && *t >= *to) {
+      done = true;
+      return;
+    }
+    if (!header_written) header_error = write_header(seq - 1);
+    if (!header_error.ok()) return;
     WriteJson(ctx.out(), e, /*indent=*/-1);
+    last_seq = seq;
+    ++events;
   });
-  if (!last.ok()) return ctx.Fail(last.status());
+  if (!read.ok()) return ctx.Fail(read.status());
+  if (!header_error.ok()) return ctx.Fail(header_error);
+  if (!header_written) {
+    if (Status s = write_header(last_before); !s.ok()) return ctx.Fail(s);
+  }
+  StatusOr<Json> end = SignedCheckpoint(api, last_seq);
+  if (!end.ok()) return ctx.Fail(end.status());
+  WriteJson(ctx.out(),
+            Json{{"jitd_audit_export_end",
+                  {{"events", events}, {"checkpoint", *end}}}},
+            /*indent=*/-1);
+  return kExitOk;
+}
+
+int RunPubkey(const CliContext& ctx, const ApiClient& api) {
+  StatusOr<std::string> pem = api.GetText("/v1/audit/pubkey");
+  if (!pem.ok()) return ctx.Fail(pem.status());
+  ctx.out() << *pem;
   return kExitOk;
 }
 
@@ -193,15 +327,31 @@ void AddAuditCommands(CLI::App& app, CliContext& ctx) {
 
   CLI::App* verify = audit->add_subcommand(
       "verify", "check the hash chain; exit 0 intact, 1 broken");
-  ctx.OnRunWithApi(
-      verify, [&ctx](const ApiClient& api) { return RunVerify(ctx, api); });
+  verify->add_option("--offline", group.verify.offline,
+                     "check an export file here, without a server");
+  verify->add_option("--pubkey", group.verify.pubkey,
+                     "the audit public key (PEM) for --offline");
+  ctx.OnRun(verify, [&ctx, &args = group.verify]() {
+    if (!args.offline.empty()) return RunVerifyOffline(ctx, args);
+    return ctx.RunWithApi(
+        [&ctx](const ApiClient& api) { return RunVerify(ctx, api); });
+  });
 
-  CLI::App* out = audit->add_subcommand("export", "all events as JSON Lines");
-  out->add_option("--after", group.export_after, "start after this seq");
+  CLI::App* out = audit->add_subcommand(
+      "export", "events as JSON Lines between a signed start and end");
+  out->add_option("--from", group.export_args.from,
+                  "first event time (RFC 3339), default: the beginning");
+  out->add_option("--to", group.export_args.to,
+                  "end time, exclusive (RFC 3339), default: now");
   ctx.OnRunWithApi(out,
-                   [&ctx, &after = group.export_after](const ApiClient& api) {
-                     return RunExport(ctx, api, after);
+                   [&ctx, &args = group.export_args](const ApiClient& api) {
+                     return RunExport(ctx, api, args);
                    });
+
+  CLI::App* pubkey = audit->add_subcommand(
+      "pubkey", "the public key that checks exports (PEM)");
+  ctx.OnRunWithApi(
+      pubkey, [&ctx](const ApiClient& api) { return RunPubkey(ctx, api); });
 }
 
 }  // namespace jit

@@ -1,5 +1,8 @@
 #include "jit/cli/cli_context.h"
 
+#include <fstream>
+#include <sstream>
+
 #include "jit/cli/cli_config.h"
 #include "jit/cli/terminal_text.h"
 
@@ -19,14 +22,17 @@ void CliContext::OnRun(CLI::App* command, Action action) {
 }
 
 void CliContext::OnRunWithApi(CLI::App* command, ApiAction action) {
-  OnRun(command, [this, action = std::move(action)]() {
-    StatusOr<ServerConfig> config =
-        ResolveServerConfig(server_flag_, token_flag_, env_);
-    if (!config.ok()) return UsageError(config.status());
-    StatusOr<ApiClient> api = ApiClient::Create(*config);
-    if (!api.ok()) return UsageError(api.status());
-    return action(*api);
-  });
+  OnRun(command,
+        [this, action = std::move(action)]() { return RunWithApi(action); });
+}
+
+int CliContext::RunWithApi(const ApiAction& action) const {
+  StatusOr<ServerConfig> config =
+      ResolveServerConfig(server_flag_, token_flag_, env_);
+  if (!config.ok()) return UsageError(config.status());
+  StatusOr<ApiClient> api = ApiClient::Create(*config);
+  if (!api.ok()) return UsageError(api.status());
+  return action(*api);
 }
 
 int CliContext::RunChosen() const {
@@ -55,6 +61,14 @@ int CliContext::UsageError(const Status& status) const {
 
 void CliContext::PrintJson(const Json& value) const {
   WriteJson(out_, value, /*indent=*/2);
+}
+
+StatusOr<std::string> ReadTextFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFoundError("cannot read " + path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
 }  // namespace jit

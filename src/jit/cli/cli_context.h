@@ -52,6 +52,9 @@ class CliContext {
   // Like OnRun, with a client for the configured server. A missing or bad
   // server configuration prints why and exits kExitUsage.
   void OnRunWithApi(CLI::App* command, ApiAction action);
+  // Runs `action` with a client for the configured server now (for an
+  // action that needs one only on some paths); errors as OnRunWithApi.
+  int RunWithApi(const ApiAction& action) const;
   // Runs the chosen command's action; kExitUsage when none was chosen.
   int RunChosen() const;
 
@@ -80,5 +83,9 @@ void AddRequestCommands(CLI::App& app, CliContext& ctx);
 void AddGrantCommands(CLI::App& app, CliContext& ctx);
 void AddAuditCommands(CLI::App& app, CliContext& ctx);
 void AddPolicyCommands(CLI::App& app, CliContext& ctx);
+
+// The whole file at `path`; kNotFound "cannot read PATH" when it cannot be
+// read.
+StatusOr<std::string> ReadTextFile(const std::string& path);
 
 }  // namespace jit

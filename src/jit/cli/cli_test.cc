@@ -16,6 +16,8 @@
 #include <vector>
 
 #include "jit/api/http_server.h"
+#include "jit/audit/checkpoint.h"
+#include "jit/audit/event.h"
 #include "jit/base/duration.h"
 
 namespace jit {
@@ -743,9 +745,12 @@ TEST_F(CliTest, AuditTailFollowPollsWhenTheStreamIsUnavailable) {
 
 TEST_F(CliTest, AuditVerifyReportsAnIntactChain) {
   jitd_.On("GET", "/v1/audit/verify",
-           Json({{"ok", true}, {"events", 42}, {"head", "9f86d0"}}));
+           Json({{"ok", true},
+                 {"events", 42},
+                 {"head", "9f86d0"},
+                 {"checkpoints", 3}}));
   EXPECT_EQ(Run({"audit", "verify"}), kExitOk) << err_;
-  EXPECT_EQ(out_, "ok: 42 events, head 9f86d0\n");
+  EXPECT_EQ(out_, "ok: 42 events, head 9f86d0, 3 signed checkpoints\n");
 }
 
 TEST_F(CliTest, AuditVerifyReportsTheFirstBadSeq) {
@@ -757,28 +762,145 @@ TEST_F(CliTest, AuditVerifyReportsTheFirstBadSeq) {
   EXPECT_EQ(out_, "BROKEN at seq 17: hash mismatch\n");
 }
 
-TEST_F(CliTest, AuditExportPagesThroughEverythingAsJsonLines) {
-  jitd_.On("GET", "/v1/audit", List({EventJson(11, "a"), EventJson(12, "b")}));
-  jitd_.On("GET", "/v1/audit", List({EventJson(13, "c")}));
-  jitd_.On("GET", "/v1/audit", List(Json::array()));
-  ASSERT_EQ(Run({"audit", "export", "--after", "10"}), kExitOk) << err_;
-  const std::vector<HttpRequest> sent = jitd_.received();
-  ASSERT_EQ(sent.size(), 3u);
-  EXPECT_EQ(sent[0].Query("after").value_or(""), "10");
-  EXPECT_EQ(sent[1].Query("after").value_or(""), "12");
-  EXPECT_EQ(sent[2].Query("after").value_or(""), "13");
-  std::istringstream lines(out_);
-  std::vector<int64_t> seqs;
-  for (std::string line; std::getline(lines, line);) {
-    seqs.push_back(Json::parse(line)["seq"].get<int64_t>());
+// A real hash chain of `n` events at `first` + i minutes, as GET /v1/audit
+// shows them.
+std::vector<Json> ChainJson(int n, SystemTime first) {
+  std::vector<Json> out;
+  std::string prev(kGenesisHash);
+  for (int i = 1; i <= n; ++i) {
+    AuditEvent e;
+    e.seq = i;
+    e.time = first + std::chrono::minutes(i);
+    e.type = AuditType::kRequestCreated;
+    e.actor = "alice";
+    e.subject = "alice";
+    e.request_id = "req_" + std::to_string(i);
+    e.data = R"({"entitlement":"db"})";
+    e.prev_hash = prev;
+    e.hash = ComputeEventHash(e);
+    prev = e.hash;
+    out.push_back({{"seq", e.seq},
+                   {"time", FormatTime(e.time)},
+                   {"type", "request.created"},
+                   {"actor", e.actor},
+                   {"subject", e.subject},
+                   {"request_id", e.request_id},
+                   {"grant_id", nullptr},
+                   {"data", Json::parse(e.data)},
+                   {"prev_hash", e.prev_hash},
+                   {"hash", e.hash}});
   }
-  EXPECT_THAT(seqs, ElementsAre(11, 12, 13));
+  return out;
+}
+
+class AuditExportTest : public CliTest {
+ protected:
+  void SetUp() override {
+    CliTest::SetUp();
+    signer_ = std::move(CheckpointSigner::Ephemeral()).value();
+    chain_ = ChainJson(6, kNow - std::chrono::hours(1));
+    jitd_.On("GET", "/v1/audit", List(Json(chain_)));
+    jitd_.On("GET", "/v1/audit", List(Json::array()));
+    key_path_ = home_ + "/audit.pub";
+    std::ofstream(key_path_) << signer_->public_key().pem();
+  }
+  // Answers the next checkpoint requests, for these seqs in turn.
+  void SignFor(std::initializer_list<int64_t> seqs) {
+    for (int64_t seq : seqs) {
+      std::string hash(kGenesisHash);
+      if (seq > 0) hash = chain_[seq - 1]["hash"];
+      jitd_.On("GET", "/v1/audit/checkpoint",
+               Json::parse(CheckpointToJson(signer_->Sign(seq, hash, kNow))));
+    }
+  }
+  std::string Export(std::vector<std::string> args) {
+    args.insert(args.begin(), {"audit", "export"});
+    EXPECT_EQ(Run(args), kExitOk) << err_;
+    std::string file = home_ + "/export.jsonl";
+    std::ofstream(file) << out_;
+    return file;
+  }
+  std::vector<std::string> Lines(const std::string& text) {
+    std::vector<std::string> lines;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    return lines;
+  }
+  std::unique_ptr<CheckpointSigner> signer_;
+  std::vector<Json> chain_;
+  std::string key_path_;
+};
+
+TEST_F(AuditExportTest, WritesTheRangeBetweenASignedAnchorAndEnd) {
+  SignFor({2, 4});
+  // Events at -59m .. -54m; the range keeps seq 3 and 4.
+  std::string file =
+      Export({"--from", FormatTime(kNow - std::chrono::minutes(57)), "--to",
+              FormatTime(kNow - std::chrono::minutes(55))});
+  std::vector<std::string> lines = Lines(out_);
+  ASSERT_EQ(lines.size(), 4u) << out_;
+  EXPECT_EQ(Json::parse(lines[0])["anchor"]["seq"], 2);
+  EXPECT_EQ(Json::parse(lines[1])["seq"], 3);
+  EXPECT_EQ(Json::parse(lines[2])["seq"], 4);
+  EXPECT_EQ(Json::parse(lines[3])["jitd_audit_export_end"]["events"], 2);
+  std::vector<HttpRequest> sent = jitd_.received();
+  std::vector<std::string> signed_seqs;
+  for (const HttpRequest& r : sent) {
+    if (r.path == "/v1/audit/checkpoint")
+      signed_seqs.push_back(r.Query("seq").value_or(""));
+  }
+  EXPECT_THAT(signed_seqs, ElementsAre("2", "4"));
+
+  EXPECT_EQ(Run({"audit", "verify", "--offline", file, "--pubkey", key_path_}),
+            kExitOk)
+      << out_ << err_;
+  EXPECT_THAT(out_, HasSubstr("ok: 2 events (seq 3..4)"));
+}
+
+TEST_F(AuditExportTest, OfflineVerifyNamesTheFirstBadSeqOfAnEditedFile) {
+  SignFor({0, 6});
+  std::string file = Export({});
+  std::vector<std::string> lines = Lines(out_);
+  ASSERT_EQ(lines.size(), 8u);
+  Json edited = Json::parse(lines[4]);  // seq 4
+  edited["actor"] = "mallory";
+  lines[4] = edited.dump();
+  std::ofstream out(file, std::ios::trunc);
+  for (const std::string& line : lines) out << line << '\n';
+  out.close();
+  EXPECT_EQ(Run({"audit", "verify", "--offline", file, "--pubkey", key_path_}),
+            kExitFailure);
+  EXPECT_THAT(out_, HasSubstr("BROKEN at seq 4 (line 5)"));
+  EXPECT_EQ(jitd_.received().size(), 4u);  // verify asked the server nothing
+}
+
+TEST_F(AuditExportTest, OfflineVerifyRefusesAnotherKey) {
+  SignFor({0, 6});
+  std::string file = Export({});
+  auto other = std::move(CheckpointSigner::Ephemeral()).value();
+  std::ofstream(key_path_, std::ios::trunc) << other->public_key().pem();
+  EXPECT_EQ(Run({"audit", "verify", "--offline", file, "--pubkey", key_path_}),
+            kExitFailure);
+  EXPECT_THAT(out_, HasSubstr("BROKEN at header"));
+}
+
+TEST_F(AuditExportTest, OfflineVerifyWithoutAKeyIsAUsageError) {
+  EXPECT_EQ(Run({"audit", "verify", "--offline", home_ + "/none.jsonl"}),
+            kExitUsage);
+  EXPECT_THAT(err_, HasSubstr("--pubkey"));
+  EXPECT_EQ(Run({"audit", "verify", "--offline", home_ + "/none.jsonl",
+                 "--pubkey", key_path_}),
+            kExitUsage);
+  EXPECT_THAT(err_, HasSubstr("cannot read"));
 }
 
 TEST_F(CliTest, AuditExportStopsWhenSeqDoesNotAdvance) {
   jitd_.On("GET", "/v1/audit", List({EventJson(1, "a")}));  // repeats forever
+  jitd_.On("GET", "/v1/audit/checkpoint", Json::object());
   EXPECT_EQ(Run({"audit", "export"}), kExitFailure);
-  EXPECT_EQ(jitd_.received().size(), 2u);
+  int pages = 0;
+  for (const HttpRequest& r : jitd_.received()) pages += r.path == "/v1/audit";
+  EXPECT_EQ(pages, 2);
 }
 
 // --- policy (offline)

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "jit/base/status_macros.h"
+#include "jit/storage/postgres/pg_dsn.h"
 
 namespace jit {
 namespace {
@@ -155,6 +156,20 @@ Status LoadRoles(const std::string& path, const YAML::Node& roles, Config& c) {
   return OkStatus();
 }
 
+// A duration at `node` of at least `min`.
+StatusOr<Duration> DurationAtLeast(const std::string& path,
+                                   const YAML::Node& node,
+                                   const std::string& name, Duration min) {
+  JIT_ASSIGN_OR_RETURN(std::string text, Scalar(path, node, name));
+  StatusOr<Duration> parsed = ParseDuration(text);
+  if (!parsed.ok()) return Err(path, node, parsed.status().message());
+  if (*parsed < min) {
+    return Err(path, node,
+               name + " must be at least " + FormatDuration(min));
+  }
+  return *parsed;
+}
+
 StatusOr<DiscoveryConfig> LoadDiscovery(const std::string& path,
                                         const YAML::Node& node,
                                         const std::string& connector) {
@@ -171,17 +186,43 @@ StatusOr<DiscoveryConfig> LoadDiscovery(const std::string& path,
     return Err(path, node, "discovery.mode must be report or enforce");
   }
   if (node["every"].IsDefined()) {
-    JIT_ASSIGN_OR_RETURN(std::string every,
-                         Scalar(path, node["every"], "discovery.every"));
-    StatusOr<Duration> parsed = ParseDuration(every);
-    if (!parsed.ok())
-      return Err(path, node["every"], parsed.status().message());
-    if (*parsed < std::chrono::seconds(1)) {
-      return Err(path, node["every"], "discovery.every must be at least 1s");
-    }
-    d.every = *parsed;
+    JIT_ASSIGN_OR_RETURN(d.every,
+                         DurationAtLeast(path, node["every"], "discovery.every",
+                                         std::chrono::seconds(1)));
   }
   return d;
+}
+
+Status LoadAudit(const std::string& path, const YAML::Node& node, Config& c) {
+  if (!node.IsDefined()) return OkStatus();
+  if (!node.IsMap()) {
+    return Err(path, node,
+               "audit must be a mapping {checkpoint_every, "
+               "checkpoint_events}");
+  }
+  JIT_RETURN_IF_ERROR(CheckKeys(path, node, "audit",
+                                {"checkpoint_every", "checkpoint_events"}));
+  if (node["checkpoint_every"].IsDefined()) {
+    JIT_ASSIGN_OR_RETURN(
+        c.checkpoint_every,
+        DurationAtLeast(path, node["checkpoint_every"],
+                        "audit.checkpoint_every", std::chrono::seconds(1)));
+  }
+  YAML::Node events = node["checkpoint_events"];
+  if (events.IsDefined()) {
+    JIT_ASSIGN_OR_RETURN(std::string text,
+                         Scalar(path, events, "audit.checkpoint_events"));
+    int64_t value = 0;
+    auto [end, ec] =
+        std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() || value < 1 ||
+        value > 1'000'000) {
+      return Err(path, events,
+                 "audit.checkpoint_events must be a number from 1 to 1000000");
+    }
+    c.checkpoint_events = value;
+  }
+  return OkStatus();
 }
 
 Status LoadConnectors(const std::string& path, const YAML::Node& list,
@@ -214,11 +255,38 @@ Status LoadConnectors(const std::string& path, const YAML::Node& list,
   return OkStatus();
 }
 
+// `storage: {postgres: DSN}` or `storage: {postgres: {dsn_file: PATH}}`. An
+// inline DSN must not carry a password (the file may be world-readable).
+Status LoadPostgresStorage(const std::string& path, const YAML::Node& storage,
+                           Config& c) {
+  JIT_RETURN_IF_ERROR(CheckKeys(path, storage, "storage", {"postgres"}));
+  YAML::Node pg = storage["postgres"];
+  if (!pg.IsDefined()) return Err(path, storage, "storage.postgres is missing");
+  Status checked;
+  if (pg.IsMap()) {
+    JIT_RETURN_IF_ERROR(CheckKeys(path, pg, "storage.postgres", {"dsn_file"}));
+    JIT_ASSIGN_OR_RETURN(std::string file, Scalar(path, pg["dsn_file"],
+                                                  "storage.postgres.dsn_file"));
+    StatusOr<std::string> dsn = ReadDsnFile(file);
+    if (!dsn.ok()) return Err(path, pg["dsn_file"], dsn.status().message());
+    c.postgres_dsn = std::move(dsn).value();
+    checked = CheckDsn(c.postgres_dsn, DsnPassword::kAllowed);
+  } else {
+    JIT_ASSIGN_OR_RETURN(c.postgres_dsn,
+                         Scalar(path, pg, "storage.postgres (a DSN)"));
+    checked = CheckDsn(c.postgres_dsn, DsnPassword::kRefused);
+  }
+  if (!checked.ok()) return Err(path, pg, checked.message());
+  c.storage = "postgres";
+  return OkStatus();
+}
+
 Status LoadTop(const std::string& path, const YAML::Node& root, Config& c) {
   JIT_RETURN_IF_ERROR(CheckKeys(
       path, root, "the config file",
       {"listen", "data_dir", "storage", "auth", "roles", "connectors",
-       "entitlements", "policies", "log_level", "enforcement_socket"}));
+       "entitlements", "policies", "log_level", "enforcement_socket",
+       "audit"}));
   if (root["listen"].IsDefined()) {
     JIT_ASSIGN_OR_RETURN(std::string listen,
                          Scalar(path, root["listen"], "listen"));
@@ -251,20 +319,24 @@ Status LoadTop(const std::string& path, const YAML::Node& root, Config& c) {
   }
   YAML::Node storage = root["storage"];
   if (storage.IsDefined()) {
-    if (!storage.IsScalar()) {
+    if (storage.IsMap()) {
+      JIT_RETURN_IF_ERROR(LoadPostgresStorage(path, storage, c));
+    } else if (!storage.IsScalar()) {
       return Err(path, storage,
-                 "storage: only sqlite (the default) or memory are available "
-                 "in this version");
-    }
-    c.storage = storage.as<std::string>();
-    if (c.storage != "sqlite" && c.storage != "memory") {
-      return Err(path, storage, "storage must be sqlite or memory");
+                 "storage must be sqlite, memory or {postgres: DSN}");
+    } else {
+      c.storage = storage.as<std::string>();
+      if (c.storage != "sqlite" && c.storage != "memory") {
+        return Err(path, storage,
+                   "storage must be sqlite, memory or {postgres: DSN}");
+      }
     }
   }
   if (root["auth"].IsDefined())
     JIT_RETURN_IF_ERROR(LoadTokens(path, root["auth"], c));
   JIT_RETURN_IF_ERROR(LoadRoles(path, root["roles"], c));
   JIT_RETURN_IF_ERROR(LoadConnectors(path, root["connectors"], c));
+  JIT_RETURN_IF_ERROR(LoadAudit(path, root["audit"], c));
   return OkStatus();
 }
 

@@ -27,12 +27,19 @@ struct Config {
   uint16_t listen_port = 8420;
   std::string data_dir = "./var/jitd";
   std::string storage = "sqlite";  // or "memory" (tests, demos: nothing kept)
+                                   // or "postgres"
+  // libpq connection string for storage "postgres" (from `dsn_file` it may
+  // hold a password: never log it).
+  std::string postgres_dsn;
   std::vector<TokenEntry> tokens;
   RoleGroups roles;
   std::vector<ConnectorConfig> connectors;
   std::vector<DiscoveryConfig> discovery;
   // Unix socket for local enforcement points (pam_jit); empty = none.
   std::string enforcement_socket;
+  // `audit:` when the log's head is signed (CheckpointSchedule).
+  Duration checkpoint_every = std::chrono::minutes(1);
+  int64_t checkpoint_events = 1000;
   std::shared_ptr<const PolicySet> policies;
   std::string log_level = "info";
 };

@@ -13,6 +13,7 @@
 #include "jit/connectors/ssh_cert/ssh_cert_connector.h"
 #include "jit/connectors/webhook/webhook_connector.h"
 #include "jit/storage/memory/memory_store.h"
+#include "jit/storage/postgres/postgres_store.h"
 #include "jit/storage/sqlite/sqlite_store.h"
 #include "jit/workflow/events.h"
 
@@ -38,6 +39,11 @@ StatusOr<std::unique_ptr<Store>> OpenStore(const Config& c) {
                             ec.message());
   std::filesystem::permissions(c.data_dir, std::filesystem::perms::owner_all,
                                std::filesystem::perm_options::replace, ec);
+  if (c.storage == "postgres") {
+    JIT_ASSIGN_OR_RETURN(std::unique_ptr<PostgresStore> pg,
+                         PostgresStore::Open(c.postgres_dsn));
+    return std::unique_ptr<Store>(std::move(pg));
+  }
   JIT_ASSIGN_OR_RETURN(std::unique_ptr<SqliteStore> s,
                        SqliteStore::Open(c.data_dir + "/jitd.db"));
   return std::unique_ptr<Store>(std::move(s));
@@ -75,7 +81,9 @@ StatusOr<std::unique_ptr<JitdServer>> JitdServer::Create(Config config) {
                    s->metrics_, s->clock_});
   s->lifecycle_ = std::make_unique<GrantLifecycle>(*s->deps_);
   s->requests_ = std::make_unique<RequestService>(*s->deps_, *s->lifecycle_);
+  JIT_RETURN_IF_ERROR(s->OpenCheckpoints());
   s->audit_ = std::make_unique<AuditQuery>(*s->store_, s->metrics_);
+  s->audit_->UseCheckpoints(s->checkpoints_.get());
   std::vector<DriftTarget> drift;
   for (const DiscoveryConfig& d : s->config_.discovery) {
     Connector* c = s->connectors_.Find(d.connector);
@@ -99,6 +107,20 @@ StatusOr<std::unique_ptr<JitdServer>> JitdServer::Create(Config config) {
               *s->store_, s->metrics_, s->index_, s->clock_, s->ready_});
   s->routes_ = std::make_unique<ApiRoutes>(*s->api_deps_);
   return s;
+}
+
+// The audit signing key lives beside the database; the memory store keeps
+// nothing, so its key is not kept either.
+Status JitdServer::OpenCheckpoints() {
+  const bool keep = config_.storage != "memory";
+  const std::string dir = config_.data_dir + "/audit";
+  JIT_ASSIGN_OR_RETURN(signer_, keep ? CheckpointSigner::OpenOrCreate(dir)
+                                     : CheckpointSigner::Ephemeral());
+  checkpoints_ = std::make_unique<CheckpointWriter>(
+      *store_, *signer_, clock_,
+      CheckpointSchedule{config_.checkpoint_events, config_.checkpoint_every},
+      keep ? dir + "/latest_checkpoint.json" : "");
+  return checkpoints_->Load();
 }
 
 // Revokes cut short by a crash or waiting for their backoff are tried once
@@ -197,6 +219,7 @@ Status JitdServer::Start() {
   }
   scheduler_->Start();
   drift_->Start();
+  checkpoints_->Start();
   ready_.store(true);
   return OkStatus();
 }
@@ -208,6 +231,7 @@ void JitdServer::Stop() {
   if (enforcement_) enforcement_->Stop();
   if (scheduler_) scheduler_->Stop();
   if (drift_) drift_->Stop();
+  if (checkpoints_) checkpoints_->Stop();
 }
 
 // The enforcement socket answers only the two check routes: a local PAM

@@ -15,6 +15,7 @@
 #include "jit/server/config.h"
 #include "jit/storage/store.h"
 #include "jit/workflow/audit_query.h"
+#include "jit/workflow/checkpoint_writer.h"
 #include "jit/workflow/deps.h"
 #include "jit/workflow/drift_scanner.h"
 #include "jit/workflow/grant_lifecycle.h"
@@ -49,6 +50,7 @@ class JitdServer {
  private:
   HttpResponse EnforcementRoute(const HttpRequest& r) const;
   explicit JitdServer(Config config);
+  Status OpenCheckpoints();
   Status Reconcile();
   // Calls `fn` for every grant in state active or revoke_pending; stops at
   // the first error.
@@ -74,6 +76,8 @@ class JitdServer {
   std::unique_ptr<WorkflowDeps> deps_;
   std::unique_ptr<GrantLifecycle> lifecycle_;
   std::unique_ptr<RequestService> requests_;
+  std::unique_ptr<CheckpointSigner> signer_;  // key in data_dir/audit
+  std::unique_ptr<CheckpointWriter> checkpoints_;
   std::unique_ptr<AuditQuery> audit_;
   std::unique_ptr<ExpiryScheduler> scheduler_;
   std::unique_ptr<DriftScanner> drift_;  // config connectors[].discovery

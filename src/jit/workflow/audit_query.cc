@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "jit/base/duration.h"
 #include "jit/base/status_macros.h"
 
 namespace jit {
@@ -74,7 +75,13 @@ StatusOr<AuditPage> AuditQuery::Read(const Principal& who, int64_t after,
 StatusOr<VerifyResult> AuditQuery::Verify(const Principal& who) const {
   if (!who.ReadsAll())
     return PermissionDeniedError("verifying the audit log needs auditor");
-  ChainVerifier verifier;
+  // Read before the scan: a checkpoint written during it covers events the
+  // scan may not reach.
+  const std::optional<Checkpoint> latest =
+      checkpoints_ != nullptr ? checkpoints_->Latest() : std::nullopt;
+  ChainVerifier verifier(
+      std::string(kGenesisHash), 1,
+      checkpoints_ != nullptr ? &checkpoints_->key() : nullptr);
   int64_t after = 0;
   for (int page = 0; page < kMaxScanPages; ++page) {
     JIT_ASSIGN_OR_RETURN(std::vector<AuditEvent> got,
@@ -86,8 +93,52 @@ StatusOr<VerifyResult> AuditQuery::Verify(const Principal& who) const {
     if (!verifier.Result().ok || static_cast<int>(got.size()) < kPage) break;
   }
   VerifyResult result = verifier.Result();
+  if (result.ok && latest) {
+    JIT_ASSIGN_OR_RETURN(std::vector<AuditEvent> signed_event,
+                         store_.ReadAudit(latest->seq - 1, 1));
+    // Which events went or changed the file cannot tell; everything after
+    // the last checkpoint in the log that still holds is unproven.
+    const std::string unproven =
+        "; nothing after seq " + std::to_string(result.proven_through) +
+        ", the last signed checkpoint that holds, is proven";
+    if (latest->seq > result.events) {
+      result.ok = false;
+      result.first_bad_seq = result.proven_through + 1;
+      result.reason = "the log ends at seq " + std::to_string(result.events) +
+                      " but the checkpoint signed at " +
+                      FormatTime(latest->time) + " covers seq " +
+                      std::to_string(latest->seq) + " (events removed)" +
+                      unproven;
+    } else if (latest->seq > 0 &&
+               (signed_event.empty() || signed_event[0].hash != latest->hash)) {
+      result.ok = false;
+      result.first_bad_seq = result.proven_through + 1;
+      result.reason = "event " + std::to_string(latest->seq) +
+                      " differs from the latest signed checkpoint (rewritten)" +
+                      unproven;
+    }
+  }
   metrics_.SetAuditChainOk(result.ok);
   return result;
+}
+
+StatusOr<Checkpoint> AuditQuery::SignEvent(const Principal& who,
+                                           std::optional<int64_t> seq) const {
+  if (!who.ReadsAll())
+    return PermissionDeniedError("signed checkpoints need auditor");
+  if (checkpoints_ == nullptr)
+    return FailedPreconditionError("this jitd has no audit signing key");
+  if (!seq) {
+    JIT_ASSIGN_OR_RETURN(AuditHead head, store_.GetAuditHead());
+    seq = head.seq;
+  }
+  return checkpoints_->SignEvent(*seq);
+}
+
+StatusOr<std::string> AuditQuery::PublicKeyPem() const {
+  if (checkpoints_ == nullptr)
+    return FailedPreconditionError("this jitd has no audit signing key");
+  return checkpoints_->key().pem();
 }
 
 StatusOr<ReportSummary> AuditQuery::Summary(const Principal& who,

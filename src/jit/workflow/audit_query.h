@@ -6,6 +6,7 @@
 
 #include "jit/audit/verifier.h"
 #include "jit/storage/store.h"
+#include "jit/workflow/checkpoint_writer.h"
 #include "jit/workflow/metrics.h"
 #include "jit/workflow/principal.h"
 
@@ -110,14 +111,28 @@ class AuditQuery {
  public:
   AuditQuery(Store& store, Metrics& metrics)
       : store_(store), metrics_(metrics) {}
+  // Signed checkpoints to check and sign with; without them Verify checks
+  // the hash chain only. Call before use; `w` outlives this.
+  void UseCheckpoints(const CheckpointWriter* w) { checkpoints_ = w; }
 
   // Events after `after`, at most `limit` (1..1000), visible to `who`.
   // Scans a bounded number of events per call; `next_cursor` is set
   // whenever the scan stopped before the end of the log.
   StatusOr<AuditPage> Read(const Principal& who, int64_t after,
                            int limit) const;
-  // Verifies the whole chain; updates jitd_audit_chain_ok. Auditors/admins.
+  // Verifies the whole chain, the signed checkpoints in it, and that the
+  // log still holds the event the latest checkpoint signed (nothing cut
+  // off its end, nothing rewritten); updates jitd_audit_chain_ok.
+  // Auditors/admins.
   StatusOr<VerifyResult> Verify(const Principal& who) const;
+  // A checkpoint over event `seq` (nullopt: the head) signed now, for
+  // exports. Auditors/admins; kNotFound for a seq the log lacks;
+  // kFailedPrecondition when jitd has no signing key.
+  StatusOr<Checkpoint> SignEvent(const Principal& who,
+                                 std::optional<int64_t> seq) const;
+  // The PEM public key that checks checkpoints; kFailedPrecondition
+  // without one.
+  StatusOr<std::string> PublicKeyPem() const;
   // Counts over events with from <= time < to. Auditors/admins.
   StatusOr<ReportSummary> Summary(const Principal& who, SystemTime from,
                                   SystemTime to) const;
@@ -126,6 +141,7 @@ class AuditQuery {
  private:
   Store& store_;
   Metrics& metrics_;
+  const CheckpointWriter* checkpoints_ = nullptr;
 };
 
 }  // namespace jit

@@ -59,6 +59,12 @@ class ConnectorSet {
 };
 
 // Everything the workflow services borrow; all outlive the services.
+// Gives every event of `events` whose data has no "policy_version" the
+// hash of the policies in force, `version`: the log then says under which
+// policy each step happened. (Defined in events.cc.)
+void StampPolicyVersion(std::vector<AuditEvent>& events,
+                        const std::string& version);
+
 struct WorkflowDeps {
   Store& store;
   PolicyHolder& policies;
@@ -70,6 +76,13 @@ struct WorkflowDeps {
   // A pending request nobody answers times out after this unless the
   // policy sets approval_timeout.
   std::chrono::milliseconds default_approval_timeout = std::chrono::hours(24);
+
+  // Store::Commit, with the version of the policies in force stamped on
+  // every event (StampPolicyVersion). Same errors.
+  Status Commit(ChangeSet& cs) const {
+    StampPolicyVersion(cs.events, policies.Get()->policies->version_hash());
+    return store.Commit(cs);
+  }
 };
 
 }  // namespace jit

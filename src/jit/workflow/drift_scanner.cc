@@ -119,7 +119,7 @@ StatusOr<DriftPass> DriftScanner::ScanOnce(const DriftTarget& target) {
     }
   }
   pass.reported = static_cast<int>(cs.events.size());
-  if (!cs.events.empty()) JIT_RETURN_IF_ERROR(deps_.store.Commit(cs));
+  if (!cs.events.empty()) JIT_RETURN_IF_ERROR(deps_.Commit(cs));
   known = std::move(present);
   return pass;
 }

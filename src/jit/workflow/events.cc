@@ -1,6 +1,7 @@
 #include "jit/workflow/events.h"
 
 #include "jit/base/duration.h"
+#include "jit/workflow/deps.h"
 
 namespace jit {
 
@@ -17,6 +18,8 @@ AuditEvent RequestEvent(AuditType type, const std::string& actor,
   e.subject = r.subject;
   e.request_id = r.id;
   e.grant_id = r.grant_id;
+  if (data.is_object() && !data.contains("policy") && !r.policy.empty())
+    data["policy"] = r.policy;
   e.data = EventDataText(data);
   return e;
 }
@@ -47,6 +50,17 @@ nlohmann::json RequestFacts(const Request& r) {
   if (r.start_at) j["start_at"] = FormatTime(*r.start_at);
   if (!r.extends.empty()) j["extends"] = r.extends;
   return j;
+}
+
+void StampPolicyVersion(std::vector<AuditEvent>& events,
+                        const std::string& version) {
+  for (AuditEvent& e : events) {
+    if (e.data.find("\"policy_version\"") != std::string::npos) continue;
+    nlohmann::json data = nlohmann::json::parse(e.data, nullptr, false);
+    if (!data.is_object() || data.contains("policy_version")) continue;
+    data["policy_version"] = version;
+    e.data = EventDataText(data);
+  }
 }
 
 }  // namespace jit

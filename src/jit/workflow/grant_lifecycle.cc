@@ -165,7 +165,7 @@ StatusOr<Request> GrantLifecycle::Refuse(
   cs.events.push_back(
       RequestEvent(AuditType::kRequestRejected, actor, req, now,
                    {{"reasons", reasons}, {"at", "activation"}}));
-  JIT_RETURN_IF_ERROR(deps_.store.Commit(cs));
+  JIT_RETURN_IF_ERROR(deps_.Commit(cs));
   deps_.metrics.CountRequestState(req.state);
   spdlog::warn("request_id={} activation refused: {}", req.id,
                reasons.empty() ? "" : reasons.front());
@@ -226,7 +226,7 @@ StatusOr<Request> GrantLifecycle::Activate(
   data["policy_version"] = snap->policies->version_hash();
   cs.events.push_back(
       GrantEvent(AuditType::kGrantActivated, actor, g, now, data));
-  JIT_RETURN_IF_ERROR(deps_.store.Commit(cs));
+  JIT_RETURN_IF_ERROR(deps_.Commit(cs));
   deps_.metrics.CountRequestState(req.state);
 
   Connector* connector = deps_.connectors.Find(g.connector);
@@ -281,7 +281,7 @@ Status GrantLifecycle::FailActivation(Request req, Grant g, const Status& why) {
       RequestEvent(AuditType::kRequestRejected, kSystemActor, failed, now,
                    {{"reasons", {"connector refused: " + why.message()}},
                     {"at", "activation"}}));
-  JIT_RETURN_IF_ERROR(deps_.store.Commit(cs));
+  JIT_RETURN_IF_ERROR(deps_.Commit(cs));
   deps_.metrics.CountRequestState(RequestState::kFailed);
   return OkStatus();
 }
@@ -329,7 +329,7 @@ StatusOr<Grant> GrantLifecycle::End(const std::string& grant_id,
   // Deny first (fail closed while committing); on failure restore only what
   // the store still holds active, as a racing End() may have won.
   deps_.index.Remove(grant_id);
-  Status committed = deps_.store.Commit(cs);
+  Status committed = deps_.Commit(cs);
   if (!committed.ok()) {
     RestoreIndex(grant_id);
     return committed;
@@ -400,7 +400,7 @@ Status GrantLifecycle::CompleteRevoke(Grant g) {
     data["activity_error"] = activity.status().message();
     cs.events.back().data = EventDataText(data);
   }
-  JIT_RETURN_IF_ERROR(deps_.store.Commit(cs));
+  JIT_RETURN_IF_ERROR(deps_.Commit(cs));
   deps_.metrics.ObserveRevokeLatency(latency);
   if (!survivors->empty()) {
     spdlog::error("grant_id={} {} session(s) survived revoke", g.id,
@@ -441,7 +441,7 @@ Status GrantLifecycle::RecordRevokeFailure(Grant g, const Status& why) {
                   {"attempt", retry.revoke_attempts},
                   {"next_attempt_at", FormatTime(*retry.next_attempt_at)},
                   {"alert", alert}}));
-  JIT_RETURN_IF_ERROR(deps_.store.Commit(cs));
+  JIT_RETURN_IF_ERROR(deps_.Commit(cs));
   if (alert) {
     deps_.metrics.CountRevokeAlert();
     spdlog::error("grant_id={} ALERT: revoke failing for over 5 minutes: {}",
@@ -496,7 +496,7 @@ StatusOr<Request> GrantLifecycle::Extend(
   data["extension_request_id"] = ext.id;
   cs.events.push_back(
       GrantEvent(AuditType::kGrantExtended, actor, moved, now, data));
-  JIT_RETURN_IF_ERROR(deps_.store.Commit(cs));
+  JIT_RETURN_IF_ERROR(deps_.Commit(cs));
   deps_.metrics.CountRequestState(ext.state);
   if (deps_.index.Lengthen(moved.id, moved.expires_at, ext.duration)) {
     StatusOr<Grant> stored = deps_.store.GetGrant(moved.id);

@@ -118,7 +118,7 @@ Status RequestService::RecordRejection(const Principal& who,
        at}}.dump();
   ChangeSet cs;
   cs.events.push_back(std::move(e));
-  return deps_.store.Commit(cs);
+  return deps_.Commit(cs);
 }
 
 StatusOr<RequestView> RequestService::Create(const Principal& who,
@@ -165,7 +165,7 @@ StatusOr<RequestView> RequestService::Admit(Request req, const Decision& d,
     ChangeSet cs;
     cs.requests.push_back({req, std::nullopt});
     cs.events = std::move(events);
-    JIT_RETURN_IF_ERROR(deps_.store.Commit(cs));
+    JIT_RETURN_IF_ERROR(deps_.Commit(cs));
     deps_.metrics.CountRequestState(req.state);
     return View(std::move(req));
   }
@@ -183,7 +183,7 @@ StatusOr<RequestView> RequestService::Admit(Request req, const Decision& d,
     ChangeSet cs;
     cs.requests.push_back({req, std::nullopt});
     cs.events = std::move(events);
-    JIT_RETURN_IF_ERROR(deps_.store.Commit(cs));
+    JIT_RETURN_IF_ERROR(deps_.Commit(cs));
     deps_.metrics.CountRequestState(req.state);
     return View(std::move(req));
   }
@@ -244,7 +244,7 @@ StatusOr<RequestView> RequestService::Approve(const Principal& who,
                     {"approvals_required", r.approvals_required},
                     {"final", enough},
                     {"binding", a.binding}}));
-  Status committed = deps_.store.Commit(cs);
+  Status committed = deps_.Commit(cs);
   if (committed.code() == StatusCode::kAlreadyExists) {
     return AbortedError("you have already decided request " + id);
   }
@@ -277,7 +277,7 @@ StatusOr<RequestView> RequestService::Settle(const Principal& who, Request r) {
                     {"approvals_required", r.approvals_required},
                     {"final", true},
                     {"binding", binding}}));
-  Status committed = deps_.store.Commit(cs);
+  Status committed = deps_.Commit(cs);
   if (committed.code() == StatusCode::kAborted) {
     JIT_ASSIGN_OR_RETURN(Request stored, deps_.store.GetRequest(r.id));
     return View(std::move(stored));
@@ -326,7 +326,7 @@ StatusOr<RequestView> RequestService::Deny(const Principal& who,
   cs.events.push_back(
       RequestEvent(AuditType::kRequestDenied, who.name(), next, now,
                    {{"approver", who.name()}, {"comment", comment}}));
-  Status committed = deps_.store.Commit(cs);
+  Status committed = deps_.Commit(cs);
   if (committed.code() == StatusCode::kAlreadyExists) {
     return AbortedError("you have already decided request " + id);
   }
@@ -364,7 +364,7 @@ StatusOr<RequestView> RequestService::Cancel(const Principal& who,
   cs.events.push_back(
       RequestEvent(AuditType::kRequestCancelled, who.name(), next, now,
                    {{"comment", comment}, {"from", ToString(r.state)}}));
-  JIT_RETURN_IF_ERROR(deps_.store.Commit(cs));
+  JIT_RETURN_IF_ERROR(deps_.Commit(cs));
   deps_.metrics.CountRequestState(next.state);
   return View(std::move(next));
 }
@@ -536,7 +536,7 @@ StatusOr<std::string> RequestService::IssueCertificate(
                   {"certificate_sha256", Sha256Hex(certificate)},
                   {"source_address", source_address},
                   {"valid_before", FormatTime(g.expires_at)}}));
-  JIT_RETURN_IF_ERROR(deps_.store.Commit(cs));
+  JIT_RETURN_IF_ERROR(deps_.Commit(cs));
   return certificate;
 }
 
@@ -591,7 +591,7 @@ Status RequestService::TimeOut(const Request& r) {
       AuditType::kRequestTimedOut, kSystemActor, next, now,
       {{"approval_deadline",
         r.approval_deadline ? FormatTime(*r.approval_deadline) : ""}}));
-  JIT_RETURN_IF_ERROR(deps_.store.Commit(cs));
+  JIT_RETURN_IF_ERROR(deps_.Commit(cs));
   deps_.metrics.CountRequestState(next.state);
   return OkStatus();
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "jit/base/clock.h"
+#include "jit/base/files.h"
 #include "jit/base/status.h"
 
 namespace jit {
@@ -57,11 +58,5 @@ class SshCertState {
   uint64_t next_serial_ = 1;
   std::map<std::string, SshCertGrantRecord> grants_;
 };
-
-// Writes `bytes` to `path` atomically: a temp file in the same directory,
-// fsync, chmod `mode`, rename over `path`. kUnavailable on failure (the old
-// file is left as it was).
-Status WriteFileAtomically(const std::filesystem::path& path,
-                           std::string_view bytes, std::filesystem::perms mode);
 
 }  // namespace jit

@@ -1,0 +1,72 @@
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "jit/audit/checkpoint.h"
+#include "jit/base/clock.h"
+#include "jit/storage/store.h"
+
+namespace jit {
+
+// When to sign the log's head: after `every_events` new events, or after
+// `every` (monotonic) when at least one event is new. Idle logs get none.
+struct CheckpointSchedule {
+  int64_t every_events = 1000;
+  Duration every = std::chrono::minutes(1);
+};
+
+// Signs the audit log's head from time to time and records the signature
+// twice: as an `audit.checkpoint` event in the log itself (so exports carry
+// it) and in a file beside the database (`latest_path`), so that removing
+// events from the end of the log, or rewriting it with fresh hashes, no
+// longer matches what was signed (THREATS T21). Thread-safe.
+class CheckpointWriter {
+ public:
+  // `latest_path` empty: no file (memory store). Nothing is read yet.
+  CheckpointWriter(Store& store, const CheckpointSigner& signer,
+                   const Clock& clock, CheckpointSchedule schedule,
+                   std::string latest_path);
+  ~CheckpointWriter() { Stop(); }
+
+  // Reads the latest-checkpoint file when there is one. kInvalidArgument
+  // when it is not a checkpoint of this key (nothing is trusted from it);
+  // kUnavailable when it exists but cannot be read.
+  Status Load();
+  // Writes a checkpoint when the schedule says so; answers it, or nullopt
+  // when none was due. Store errors as Store::Commit (nothing written).
+  StatusOr<std::optional<Checkpoint>> RunDue();
+  // The last checkpoint written or loaded.
+  std::optional<Checkpoint> Latest() const;
+  // A checkpoint over event `seq` (0 = the empty log) signed now, not
+  // recorded anywhere: the anchors and ends of exports. kNotFound when the
+  // log has no event `seq`.
+  StatusOr<Checkpoint> SignEvent(int64_t seq) const;
+  const CheckpointKey& key() const { return signer_.public_key(); }
+
+  // RunDue() every second until Stop().
+  void Start();
+  void Stop();
+
+ private:
+  Status SaveLatest(const Checkpoint& c);
+
+  Store& store_;
+  const CheckpointSigner& signer_;
+  const Clock& clock_;
+  const CheckpointSchedule schedule_;
+  const std::string latest_path_;
+  mutable std::mutex mu_;  // one RunDue at a time; guards the fields below
+  std::optional<Checkpoint> latest_;
+  int64_t covered_through_ = 0;  // seq of the last checkpoint event
+  MonoTime last_at_;
+  bool stopping_ = false;
+  std::condition_variable wake_;
+  std::thread thread_;
+};
+
+}  // namespace jit

@@ -1,0 +1,255 @@
+#include "jit/workflow/checkpoint_writer.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "jit/base/duration.h"
+#include "jit/base/ids.h"
+#include "jit/storage/memory/memory_store.h"
+#include "jit/workflow/audit_query.h"
+
+namespace jit {
+namespace {
+
+using ::testing::HasSubstr;
+
+const SystemTime kStart = ParseTime("2026-11-24T09:00:00Z").value();
+const Principal kAuditor{Subject{"carol", "carol", {"audit"}}, false, true};
+
+class CheckpointWriterTest : public testing::Test {
+ protected:
+  CheckpointWriterTest()
+      : dir_(std::filesystem::path(testing::TempDir()) /
+             ("jitd-cpw-" + RandomHex(6))),
+        clock_(kStart),
+        signer_(std::move(CheckpointSigner::Ephemeral()).value()) {
+    std::filesystem::create_directories(dir_);
+  }
+  ~CheckpointWriterTest() override { std::filesystem::remove_all(dir_); }
+
+  std::string LatestPath() const { return (dir_ / "latest.json").string(); }
+
+  std::unique_ptr<CheckpointWriter> Writer(Store& store,
+                                           CheckpointSchedule schedule = {
+                                               5, std::chrono::minutes(1)}) {
+    auto w = std::make_unique<CheckpointWriter>(store, *signer_, clock_,
+                                                schedule, LatestPath());
+    EXPECT_TRUE(w->Load().ok());
+    return w;
+  }
+
+  // Appends `n` ordinary events to `store`.
+  static void Append(Store& store, int n, const std::string& who = "alice") {
+    for (int i = 0; i < n; ++i) {
+      ChangeSet cs;
+      AuditEvent e;
+      e.time = kStart;
+      e.type = AuditType::kRequestCreated;
+      e.actor = who;
+      e.subject = who;
+      e.data = R"({"i":)" + std::to_string(i) + "}";
+      cs.events.push_back(e);
+      ASSERT_TRUE(store.Commit(cs).ok());
+    }
+  }
+
+  std::vector<AuditEvent> Events(Store& store) {
+    return store.ReadAudit(0, 1000).value();
+  }
+
+  std::filesystem::path dir_;
+  FakeClock clock_;
+  std::unique_ptr<CheckpointSigner> signer_;
+  Metrics metrics_;
+};
+
+TEST_F(CheckpointWriterTest, AnIdleLogGetsNoCheckpoint) {
+  MemoryStore store;
+  auto w = Writer(store);
+  clock_.Advance(std::chrono::hours(1));
+  EXPECT_FALSE(w->RunDue().value().has_value());
+  EXPECT_TRUE(Events(store).empty());
+}
+
+TEST_F(CheckpointWriterTest, SignsAfterEnoughEventsOrEnoughTime) {
+  MemoryStore store;
+  auto w = Writer(store);
+  Append(store, 4);
+  EXPECT_FALSE(w->RunDue().value().has_value());  // 4 < 5, 0 s
+  Append(store, 1);
+  std::optional<Checkpoint> c = w->RunDue().value();
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->seq, 5);
+  std::vector<AuditEvent> events = Events(store);
+  ASSERT_EQ(events.size(), 6u);
+  EXPECT_EQ(events[5].type, AuditType::kAuditCheckpoint);
+  EXPECT_EQ(events[5].actor, "jitd");
+  EXPECT_EQ(c->hash, events[4].hash);
+  EXPECT_TRUE(signer_->public_key().Verify(*c));
+
+  Append(store, 1);
+  EXPECT_FALSE(w->RunDue().value().has_value());  // 1 event, 0 s since
+  clock_.Advance(std::chrono::seconds(59));
+  EXPECT_FALSE(w->RunDue().value().has_value());
+  clock_.Advance(std::chrono::seconds(1));
+  c = w->RunDue().value();
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->seq, 7);
+
+  // A checkpoint's own event does not make the next one due.
+  clock_.Advance(std::chrono::minutes(5));
+  EXPECT_FALSE(w->RunDue().value().has_value());
+}
+
+TEST_F(CheckpointWriterTest, TheLatestIsKeptInAFileAndLoadedAgain) {
+  MemoryStore store;
+  auto w = Writer(store);
+  Append(store, 5);
+  Checkpoint c = w->RunDue().value().value();
+  auto again = Writer(store);
+  ASSERT_TRUE(again->Latest().has_value());
+  EXPECT_EQ(again->Latest()->seq, c.seq);
+  EXPECT_EQ(again->Latest()->signature, c.signature);
+}
+
+TEST_F(CheckpointWriterTest, AFileSignedByAnotherKeyIsRefused) {
+  auto other = std::move(CheckpointSigner::Ephemeral()).value();
+  std::ofstream(LatestPath())
+      << CheckpointToJson(other->Sign(3, std::string(64, 'a'), kStart));
+  MemoryStore store;
+  CheckpointWriter w(store, *signer_, clock_, {}, LatestPath());
+  Status s = w.Load();
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("not signed by this jitd"));
+}
+
+TEST_F(CheckpointWriterTest, SignEventAnswersForAnyStoredSeq) {
+  MemoryStore store;
+  auto w = Writer(store);
+  Append(store, 3);
+  Checkpoint c = w->SignEvent(2).value();
+  EXPECT_EQ(c.hash, Events(store)[1].hash);
+  EXPECT_TRUE(signer_->public_key().Verify(c));
+  EXPECT_EQ(w->SignEvent(0).value().hash, std::string(kGenesisHash));
+  EXPECT_EQ(w->SignEvent(4).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(w->SignEvent(-1).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(CheckpointWriterTest, VerifyCountsCheckpointsOfAnIntactLog) {
+  MemoryStore store;
+  auto w = Writer(store);
+  AuditQuery audit(store, metrics_);
+  audit.UseCheckpoints(w.get());
+  for (int round = 0; round < 3; ++round) {
+    Append(store, 5);
+    ASSERT_TRUE(w->RunDue().value().has_value());
+  }
+  VerifyResult r = audit.Verify(kAuditor).value();
+  EXPECT_TRUE(r.ok) << r.reason;
+  EXPECT_EQ(r.events, 18);
+  EXPECT_EQ(r.checkpoints, 3);
+}
+
+// A log that lost its end (or was rebuilt shorter) no longer holds the
+// event the latest checkpoint signed.
+TEST_F(CheckpointWriterTest, VerifyCatchesALogCutShorterThanItsCheckpoint) {
+  MemoryStore full;
+  auto w = Writer(full);
+  Append(full, 10);
+  ASSERT_TRUE(w->RunDue().value().has_value());  // covers seq 10
+
+  MemoryStore cut;  // the same first 7 events, nothing after
+  Append(cut, 7);
+  auto on_cut = Writer(cut);  // loads the checkpoint file
+  AuditQuery audit(cut, metrics_);
+  audit.UseCheckpoints(on_cut.get());
+  VerifyResult r = audit.Verify(kAuditor).value();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad_seq, 1);  // no checkpoint in the cut log holds
+  EXPECT_THAT(r.reason, HasSubstr("events removed"));
+
+  // Nor is the cut log signed over: that would bless the removal.
+  Append(cut, 10);
+  auto refused = on_cut->RunDue();
+  EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(on_cut->Latest()->seq, 10);
+  auto reloaded = Writer(cut);
+  EXPECT_EQ(reloaded->Latest()->seq, 10);  // the file still says so
+}
+
+TEST_F(CheckpointWriterTest, FirstBadSeqFollowsTheLastCheckpointThatHolds) {
+  MemoryStore original;
+  auto w = Writer(original);
+  Append(original, 5);
+  ASSERT_TRUE(w->RunDue().value().has_value());  // seq 6 covers 5
+  Append(original, 5);
+  ASSERT_TRUE(w->RunDue().value().has_value());  // seq 12 covers 11
+
+  MemoryStore cut;  // the same first 8 events (checkpoint 6 included)
+  for (const AuditEvent& e : Events(original)) {
+    if (e.seq > 8) break;
+    ChangeSet cs;
+    cs.events.push_back(e);
+    ASSERT_TRUE(cut.Commit(cs).ok());
+  }
+  auto on_cut = Writer(cut);
+  AuditQuery audit(cut, metrics_);
+  audit.UseCheckpoints(on_cut.get());
+  VerifyResult r = audit.Verify(kAuditor).value();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.proven_through, 5);
+  EXPECT_EQ(r.first_bad_seq, 6);
+}
+
+TEST_F(CheckpointWriterTest, VerifyCatchesARewriteWithFreshHashes) {
+  MemoryStore original;
+  auto w = Writer(original);
+  Append(original, 5);
+  ASSERT_TRUE(w->RunDue().value().has_value());  // covers seq 5
+
+  MemoryStore rewritten;  // seq 3 changed, every hash consistent again
+  Append(rewritten, 2);
+  Append(rewritten, 1, "mallory");
+  Append(rewritten, 2);
+  auto on_rewritten = Writer(rewritten);
+  AuditQuery audit(rewritten, metrics_);
+  audit.UseCheckpoints(on_rewritten.get());
+  VerifyResult r = audit.Verify(kAuditor).value();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad_seq, 1);  // no checkpoint in the log vouches
+  EXPECT_THAT(r.reason, HasSubstr("rewritten"));
+}
+
+TEST_F(CheckpointWriterTest, VerifyCatchesACheckpointEventOverADifferentHash) {
+  MemoryStore store;
+  auto w = Writer(store);
+  Append(store, 2);
+  ChangeSet cs;  // a checkpoint event that signs another hash for seq 2
+  AuditEvent e;
+  e.time = kStart;
+  e.type = AuditType::kAuditCheckpoint;
+  e.actor = "jitd";
+  e.data = CheckpointToJson(signer_->Sign(2, std::string(64, 'e'), kStart));
+  cs.events.push_back(e);
+  ASSERT_TRUE(store.Commit(cs).ok());
+  AuditQuery audit(store, metrics_);
+  audit.UseCheckpoints(w.get());
+  VerifyResult r = audit.Verify(kAuditor).value();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad_seq, 1);
+  EXPECT_THAT(r.reason, HasSubstr("rewritten"));
+}
+
+TEST_F(CheckpointWriterTest, StartAndStopAreQuick) {
+  MemoryStore store;
+  auto w = Writer(store);
+  w->Start();
+  w->Stop();
+  w->Stop();
+}
+
+}  // namespace
+}  // namespace jit
