@@ -475,17 +475,10 @@ HttpResponse ApiRoutes::Summary(const Principal& who,
   }
   auto s = deps_.audit.Summary(who, from, to);
   if (!s.ok()) return ErrorResponse(s.status());
-  return JsonResponse(200,
-                      {{"from", FormatTime(from)},
-                       {"to", FormatTime(to)},
-                       {"events", s->events},
-                       {"requests", s->requests_by_state},
-                       {"requests_by_entitlement", s->requests_by_entitlement},
-                       {"denied_reasons", s->denied_reasons},
-                       {"emergency_uses", s->emergency_uses},
-                       {"grants", s->grants},
-                       {"grant_seconds_total", s->grant_seconds_total},
-                       {"revoke_failures", s->revoke_failures}});
+  json body = std::move(*s);
+  body["from"] = FormatTime(from);
+  body["to"] = FormatTime(to);
+  return JsonResponse(200, body);
 }
 
 HttpResponse ApiRoutes::Connector(const std::vector<std::string>& seg) const {

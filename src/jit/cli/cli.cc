@@ -18,6 +18,7 @@ int RunCli(int argc, const char* const* argv, std::ostream& out,
   AddGrantCommands(app, ctx);
   AddAuditCommands(app, ctx);
   AddPolicyCommands(app, ctx);
+  AddReportCommands(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -83,6 +83,7 @@ void AddRequestCommands(CLI::App& app, CliContext& ctx);
 void AddGrantCommands(CLI::App& app, CliContext& ctx);
 void AddAuditCommands(CLI::App& app, CliContext& ctx);
 void AddPolicyCommands(CLI::App& app, CliContext& ctx);
+void AddReportCommands(CLI::App& app, CliContext& ctx);
 
 // The whole file at `path`; kNotFound "cannot read PATH" when it cannot be
 // read.

@@ -26,6 +26,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
+using ::testing::StartsWith;
 using Json = nlohmann::json;
 
 const SystemTime kNow = ParseTime("2026-11-23T12:00:00Z").value();
@@ -903,6 +904,47 @@ TEST_F(CliTest, AuditExportStopsWhenSeqDoesNotAdvance) {
   EXPECT_EQ(pages, 2);
 }
 
+TEST_F(CliTest, ReportPrintsEachSectionAndSendsThePeriod) {
+  jitd_.On("GET", "/v1/reports/summary", Json::parse(R"({
+        "from": "2026-11-01T00:00:00.000Z", "to": "2026-11-23T00:00:00.000Z",
+        "requests": {"created": 3, "approved": 2, "rejected": 1},
+        "grants": 2, "grant_seconds_total": 5400, "emergency_uses": 1,
+        "revoke_failures": 0,
+        "seconds_to_approve": {"count": 1, "p50": 420, "p90": 420, "max": 420},
+        "revoke_latency_ms": {"count": 2, "p50": 3, "p90": 9, "max": 9},
+        "by_entitlement": [{"entitlement": "db-write", "requests": 3,
+          "grants": 2, "rejected": 1, "emergency": 0,
+          "held_seconds_total": 5400, "held_seconds_max": 3600,
+          "recent_purposes": ["=cmd|' /C calc'!A0 rotate keys"]}],
+        "by_user": [{"subject": "alice", "requests": 3, "grants": 2,
+          "emergency": 1, "held_seconds_total": 5400}],
+        "by_approver": [{"approver": "dave", "approvals": 1, "denials": 0,
+          "seconds_to_decide": {"p50": 420}}],
+        "denied": [{"reason": "duration 5h exceeds 1h", "count": 1}],
+        "emergencies": [{"time": "2026-11-02T03:00:00.000Z",
+          "subject": "alice", "entitlement": "break-glass",
+          "ticket": "INC-9", "justification": "db down\u001b[31m"}],
+        "standing_privileges": [{"connector": "pg", "target_user": "bob",
+          "privilege": "app_admin", "since": "2026-01-01T00:00:00.000Z",
+          "first_seen": "2026-11-03T00:00:00.000Z",
+          "last_seen": "2026-11-04T00:00:00.000Z", "last_action": "reported"}]
+      })"));
+  ASSERT_EQ(Run({"report", "--from", "2026-11-01T00:00:00Z", "--to",
+                 "2026-11-23T00:00:00Z"}),
+            kExitOk)
+      << err_;
+  EXPECT_EQ(jitd_.last().Query("from").value_or(""), "2026-11-01T00:00:00Z");
+  EXPECT_THAT(out_, HasSubstr("time to approve"));
+  EXPECT_THAT(out_, HasSubstr("p50 7m"));
+  EXPECT_THAT(out_, HasSubstr("db-write"));
+  EXPECT_THAT(out_, HasSubstr("1h30m"));
+  EXPECT_THAT(out_, HasSubstr("duration 5h exceeds 1h"));
+  EXPECT_THAT(out_, HasSubstr("INC-9"));
+  EXPECT_THAT(out_, HasSubstr("app_admin"));
+  EXPECT_THAT(out_, Not(HasSubstr("\x1b[")));  // terminal escapes removed
+  EXPECT_EQ(Run({"report", "--from", "last tuesday"}), kExitUsage);
+}
+
 // --- policy (offline)
 // -----------------------------------------------------------
 
@@ -962,6 +1004,57 @@ TEST_F(CliTest, PolicyExplainRejectsABadTime) {
                  "alice", "prod-db-read", "--for", "20m", "--at", "yesterday"}),
             kExitUsage);
   EXPECT_THAT(err_, HasSubstr("--at"));
+}
+
+// --- audit export --format csv|ocsf
+// ---------------------------------------------------------------
+
+TEST_F(AuditExportTest, CsvWritesAHeaderAndTheEventsWithoutSignatures) {
+  ASSERT_EQ(Run({"audit", "export", "--format", "csv"}), kExitOk) << err_;
+  std::vector<std::string> lines = Lines(out_);
+  ASSERT_EQ(lines.size(), 7u) << out_;
+  EXPECT_EQ(lines[0],
+            "seq,time,type,actor,subject,request_id,grant_id,data,prev_hash,"
+            "hash\r");
+  EXPECT_THAT(lines[3], StartsWith("3," + chain_[2]["time"].get<std::string>() +
+                                   ",request.created,alice,alice,req_3,,"));
+  EXPECT_THAT(lines[3], HasSubstr(chain_[2]["hash"].get<std::string>()));
+  for (const HttpRequest& r : jitd_.received())
+    EXPECT_EQ(r.path, "/v1/audit");  // no checkpoints asked for
+}
+
+TEST_F(CliTest, CsvExportNeutralisesFormulasInServerText) {
+  Json e = EventJson(1, "request.created");
+  e["actor"] = "=HYPERLINK(\"http://x\",\"y\")";
+  e["subject"] = "@SUM(1)\nnext";
+  jitd_.On("GET", "/v1/audit", List({e}));
+  jitd_.On("GET", "/v1/audit", List(Json::array()));
+  ASSERT_EQ(Run({"audit", "export", "--format", "csv"}), kExitOk) << err_;
+  EXPECT_THAT(out_, HasSubstr(",\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\","
+                              "\"'@SUM(1)\nnext\","));
+}
+
+TEST_F(AuditExportTest, OcsfWritesOneObjectPerEventInTheRange) {
+  ASSERT_EQ(Run({"audit", "export", "--format", "ocsf", "--from",
+                 FormatTime(kNow - std::chrono::minutes(57)), "--to",
+                 FormatTime(kNow - std::chrono::minutes(55))}),
+            kExitOk)
+      << err_;
+  std::vector<std::string> lines = Lines(out_);
+  ASSERT_EQ(lines.size(), 2u) << out_;
+  Json first = Json::parse(lines[0]);
+  EXPECT_EQ(first["class_uid"], 6003);
+  EXPECT_EQ(first["metadata"]["uid"], "3");
+  EXPECT_EQ(first["unmapped"]["jitd"]["hash"], chain_[2]["hash"]);
+  EXPECT_EQ(Json::parse(lines[1])["metadata"]["uid"], "4");
+}
+
+TEST_F(CliTest, ExportRefusesAnUnknownFormatAndBadEvents) {
+  EXPECT_EQ(Run({"audit", "export", "--format", "xlsx"}), kExitUsage);
+  EXPECT_TRUE(jitd_.received().empty());
+  jitd_.On("GET", "/v1/audit", List({EventJson(1, "no.such.type")}));
+  EXPECT_EQ(Run({"audit", "export", "--format", "ocsf"}), kExitFailure);
+  EXPECT_THAT(err_, HasSubstr("no.such.type"));
 }
 
 }  // namespace

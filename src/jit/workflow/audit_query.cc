@@ -5,6 +5,7 @@
 
 #include "jit/base/duration.h"
 #include "jit/base/status_macros.h"
+#include "jit/workflow/report.h"
 
 namespace jit {
 namespace {
@@ -141,72 +142,22 @@ StatusOr<std::string> AuditQuery::PublicKeyPem() const {
   return checkpoints_->key().pem();
 }
 
-StatusOr<ReportSummary> AuditQuery::Summary(const Principal& who,
-                                            SystemTime from,
-                                            SystemTime to) const {
+StatusOr<nlohmann::json> AuditQuery::Summary(const Principal& who,
+                                             SystemTime from,
+                                             SystemTime to) const {
   if (!who.ReadsAll()) return PermissionDeniedError("reports need auditor");
-  ReportSummary s;
+  ReportBuilder report;
   int64_t after = 0;
   for (int page = 0; page < kMaxScanPages; ++page) {
     JIT_ASSIGN_OR_RETURN(std::vector<AuditEvent> got,
                          store_.ReadAudit(after, kPage));
     for (const AuditEvent& e : got) {
       after = e.seq;
-      if (e.time < from || e.time >= to) continue;
-      ++s.events;
-      auto data = nlohmann::json::parse(e.data, nullptr, false);
-      switch (e.type) {
-        case AuditType::kRequestCreated:
-          if (data.is_object() && data.contains("entitlement") &&
-              data["entitlement"].is_string()) {
-            ++s.requests_by_entitlement[data["entitlement"].get<std::string>()];
-          }
-          ++s.requests_by_state["created"];
-          break;
-        case AuditType::kRequestRejected:
-          ++s.requests_by_state["rejected"];
-          if (data.is_object() && data.contains("reasons") &&
-              data["reasons"].is_array()) {
-            for (const auto& r : data["reasons"]) {
-              if (r.is_string()) ++s.denied_reasons[r.get<std::string>()];
-            }
-          }
-          break;
-        case AuditType::kRequestApproved:
-          ++s.requests_by_state["approved"];
-          break;
-        case AuditType::kRequestDenied:
-          ++s.requests_by_state["denied"];
-          break;
-        case AuditType::kRequestCancelled:
-          ++s.requests_by_state["cancelled"];
-          break;
-        case AuditType::kRequestTimedOut:
-          ++s.requests_by_state["timed_out"];
-          break;
-        case AuditType::kEmergencyUsed:
-          ++s.emergency_uses;
-          break;
-        case AuditType::kGrantActivated:
-          ++s.grants;
-          break;
-        case AuditType::kGrantRevokeFailed:
-          ++s.revoke_failures;
-          break;
-        case AuditType::kGrantExpired:
-        case AuditType::kGrantRevoked:
-          if (data.is_object() && data.contains("held_ms") &&
-              data["held_ms"].is_number()) {
-            s.grant_seconds_total += data["held_ms"].get<int64_t>() / 1000;
-          }
-          break;
-        default:
-          break;
-      }
+      if (e.time >= from && e.time < to) report.Add(e);
     }
     if (static_cast<int>(got.size()) < kPage) break;
   }
-  return s;
+  return report.Finish();
 }
 
 }  // namespace jit

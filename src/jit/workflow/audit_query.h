@@ -3,6 +3,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <nlohmann/json.hpp>
 
 #include "jit/audit/verifier.h"
 #include "jit/storage/store.h"
@@ -93,17 +94,6 @@ struct AuditPage {
   int64_t scanned_to = 0;  // seq of the last event looked at
 };
 
-struct ReportSummary {
-  std::map<std::string, int64_t> requests_by_state;
-  std::map<std::string, int64_t> requests_by_entitlement;
-  std::map<std::string, int64_t> denied_reasons;
-  int64_t emergency_uses = 0;
-  int64_t grants = 0;
-  int64_t grant_seconds_total = 0;
-  int64_t revoke_failures = 0;
-  int64_t events = 0;
-};
-
 // Reads of the audit log with visibility rules, verification and reports.
 // Auditors and admins read everything; others their own events (as subject
 // or actor). Thread-safe.
@@ -133,9 +123,10 @@ class AuditQuery {
   // The PEM public key that checks checkpoints; kFailedPrecondition
   // without one.
   StatusOr<std::string> PublicKeyPem() const;
-  // Counts over events with from <= time < to. Auditors/admins.
-  StatusOr<ReportSummary> Summary(const Principal& who, SystemTime from,
-                                  SystemTime to) const;
+  // The report (ReportBuilder) over events with from <= time < to.
+  // Auditors/admins.
+  StatusOr<nlohmann::json> Summary(const Principal& who, SystemTime from,
+                                   SystemTime to) const;
   static bool Visible(const Principal& who, const AuditEvent& e);
 
  private:

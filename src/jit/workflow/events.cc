@@ -33,6 +33,8 @@ AuditEvent GrantEvent(AuditType type, const std::string& actor, const Grant& g,
   e.subject = g.subject;
   e.request_id = g.request_id;
   e.grant_id = g.id;
+  if (data.is_object() && !data.contains("entitlement"))
+    data["entitlement"] = g.entitlement;
   e.data = EventDataText(data);
   return e;
 }
