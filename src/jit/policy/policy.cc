@@ -213,21 +213,21 @@ Decision PolicySet::Evaluate(const AccessAsk& ask, SystemTime now) const {
   if (e == nullptr) {
     return Deny({fmt::format("unknown entitlement {}", ask.entitlement)});
   }
-  std::vector<const PolicyDef*> covering;
-  for (const PolicyDef& p : impl_->policies) {
-    if (p.Lists(e->name) && p.Covers(ask.subject)) covering.push_back(&p);
-  }
+  size_t e_position = static_cast<size_t>(e - impl_->entitlements.data());
+  std::vector<size_t> covering =
+      impl_->coverage.Covering(e_position, ask.subject);
   if (covering.empty()) {
     return Deny({fmt::format("no policy lets {} request {}", ask.subject.name,
                              e->name)});
   }
   std::vector<std::string> reasons;
-  for (const PolicyDef* p : covering) {
-    std::vector<std::string> failed = FailedRules(*p, *e, ask, now);
-    if (failed.empty()) return Allow(*p, *e, ask);
+  for (size_t i : covering) {
+    const PolicyDef& p = impl_->policies[i];
+    std::vector<std::string> failed = FailedRules(p, *e, ask, now);
+    if (failed.empty()) return Allow(p, *e, ask);
     for (std::string& reason : failed) {
       reasons.push_back(covering.size() > 1
-                            ? fmt::format("policy {}: {}", p->name, reason)
+                            ? fmt::format("policy {}: {}", p.name, reason)
                             : std::move(reason));
     }
   }

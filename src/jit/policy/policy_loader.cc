@@ -467,7 +467,11 @@ StatusOr<std::unique_ptr<PolicySet::Impl>> ReadPolicySet(
     const YAML::Node& root, const std::string& path) {
   YamlReader r(path);
   auto impl = std::make_unique<PolicySet::Impl>();
-  if (root.IsNull() || !root.IsDefined()) return impl;  // an empty file
+  if (root.IsNull() || !root.IsDefined()) {  // an empty file
+    // Hashed too: every loaded set names its version (found by fuzzing).
+    impl->version_hash = policy_internal::ComputeVersionHash(*impl);
+    return impl;
+  }
   // Other top-level keys belong to other parts of the config.
   JIT_ASSIGN_OR_RETURN(YamlMap map, YamlMap::Any(r, root, "the config file"));
   for (std::string_view key : {"entitlements", "policies"}) {
@@ -483,6 +487,7 @@ StatusOr<std::unique_ptr<PolicySet::Impl>> ReadPolicySet(
   if (std::optional<YAML::Node> list = map.Find("policies")) {
     JIT_RETURN_IF_ERROR(ReadPolicies(r, *list, *impl));
   }
+  impl->coverage = policy_internal::CoverageIndex::Build(*impl);
   impl->version_hash = policy_internal::ComputeVersionHash(*impl);
   return impl;
 }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "jit/policy/coverage_index.h"
 #include "jit/policy/policy.h"
 #include "jit/policy/time_window.h"
 
@@ -56,6 +57,8 @@ struct PolicySet::Impl {
   std::map<std::string, size_t, std::less<>> entitlement_index;
   std::vector<policy_internal::PolicyDef> policies;
   std::map<std::string, size_t, std::less<>> policy_index;
+  // Built from the lists above once they are complete.
+  policy_internal::CoverageIndex coverage;
   std::string version_hash;
 };
 
