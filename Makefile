@@ -4,7 +4,7 @@ BUILD_DIR := build/$(PRESET)
 JOBS ?= 2
 CONFIG ?= examples/jitd.yaml
 
-.PHONY: all deps test-deps build apps links run test test-quick bench format clean
+.PHONY: all deps test-deps build apps links run test test-quick bench format clean fuzz
 
 all: build
 
@@ -39,8 +39,24 @@ test: test-deps build
 test-quick: build
 	@cd $(BUILD_DIR) && ctest -j $(JOBS) --output-on-failure -LE 'needs-|root-|integration'
 
+# Benchmarks against their baselines and peers (docs/benchmarks.md); writes
+# bench/RESULTS.md. Own Release build dir; needs node/npm for the peers.
+# libFuzzer harnesses (clang-14, ASan+UBSan), each run FUZZ_SECONDS on one
+# core; crashes land in fuzz/crashes/. See docs/RELIABILITY.md.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@scripts/install-deps --fuzz
+	@cmake --preset fuzz >/dev/null
+	@cmake --build --preset fuzz -j $(JOBS) --target jit_fuzzers
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run-fuzzers
+
 bench:
-	@echo "bench: no benchmarks yet"
+	@scripts/install-deps --bench
+	@command -v node >/dev/null && command -v npm >/dev/null || { echo "bench: node and npm are needed (bench/peers)"; exit 1; }
+	@cmake -S . -B build/bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DJITD_BUILD_BENCH=ON >/dev/null
+	@cmake --build build/bench -j $(JOBS) --target bench_all
+	@cd bench/peers && npm ci --no-audit --no-fund --loglevel=error
+	@node bench/run_bench.mjs --build build/bench --out bench/RESULTS.md
 
 format:
 	@find src apps tests -name '*.cc' -o -name '*.h' | xargs clang-format -i

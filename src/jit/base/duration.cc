@@ -48,6 +48,31 @@ std::string NormalizeRfc3339(std::string_view text) {
   return s;
 }
 
+bool IsDigit(char c) { return std::isdigit(static_cast<unsigned char>(c)); }
+
+// date::parse (3.0.1) converts the seconds of "%T" even when reading them
+// failed ("00::00"), from an uninitialised variable: undefined behaviour
+// (found by fuzzing). So only text of the RFC 3339 shape, normalised,
+// reaches it: YYYY-MM-DDTHH:MM:SS[.f+](Z|+HH:MM|-HH:MM).
+bool HasRfc3339Shape(std::string_view s) {
+  constexpr std::string_view kShape = "dddd-dd-ddTdd:dd:dd";
+  if (s.size() < kShape.size()) return false;
+  for (size_t i = 0; i < kShape.size(); ++i) {
+    if (kShape[i] == 'd' ? !IsDigit(s[i]) : s[i] != kShape[i]) return false;
+  }
+  std::string_view rest = s.substr(kShape.size());
+  if (!rest.empty() && rest[0] == '.') {
+    size_t n = 1;
+    while (n < rest.size() && IsDigit(rest[n])) ++n;
+    if (n == 1) return false;
+    rest.remove_prefix(n);
+  }
+  if (rest == "Z") return true;
+  return rest.size() == 6 && (rest[0] == '+' || rest[0] == '-') &&
+         IsDigit(rest[1]) && IsDigit(rest[2]) && rest[3] == ':' &&
+         IsDigit(rest[4]) && IsDigit(rest[5]);
+}
+
 Status Bad(std::string_view text, std::string_view why) {
   return InvalidArgumentError("invalid duration \"" + std::string(text) +
                               "\": " + std::string(why) +
@@ -112,19 +137,67 @@ std::string FormatDuration(Duration d) {
   return out;
 }
 
+namespace {
+
+// Writes `value` as exactly `width` decimal digits, zero-padded.
+char* PutDigits(char* out, int64_t value, int width) {
+  for (int i = width - 1; i >= 0; --i) {
+    out[i] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  }
+  return out + width;
+}
+
+}  // namespace
+
+// Into a fixed buffer rather than date::format, which builds an
+// ostringstream and imbues a locale per call: that was a quarter of
+// appending an audit event. SystemTime (64-bit nanoseconds) spans the years
+// 1677..2262, so the year always has four digits.
 std::string FormatTime(SystemTime t) {
   auto ms = std::chrono::floor<std::chrono::milliseconds>(t);
-  return date::format("%FT%TZ", ms);
+  auto day = std::chrono::floor<date::days>(ms);
+  date::year_month_day ymd(day);
+  date::hh_mm_ss<std::chrono::milliseconds> hms(ms - day);
+  std::array<char, 24> text;  // 2026-11-23T19:00:00.000Z
+  char* p = PutDigits(text.data(), static_cast<int>(ymd.year()), 4);
+  *p++ = '-';
+  p = PutDigits(p, static_cast<unsigned>(ymd.month()), 2);
+  *p++ = '-';
+  p = PutDigits(p, static_cast<unsigned>(ymd.day()), 2);
+  *p++ = 'T';
+  p = PutDigits(p, hms.hours().count(), 2);
+  *p++ = ':';
+  p = PutDigits(p, hms.minutes().count(), 2);
+  *p++ = ':';
+  p = PutDigits(p, hms.seconds().count(), 2);
+  *p++ = '.';
+  p = PutDigits(p, hms.subseconds().count(), 3);
+  *p++ = 'Z';
+  return std::string(text.data(), p);
 }
 
 StatusOr<SystemTime> ParseTime(std::string_view text) {
   if (text.size() > 40) return InvalidArgumentError("invalid time: too long");
   std::string s = NormalizeRfc3339(text);
+  if (!HasRfc3339Shape(s)) {
+    return InvalidArgumentError("invalid time \"" + std::string(text) +
+                                "\": want RFC 3339, e.g. 2026-01-02T15:04:05Z");
+  }
   for (const char* fmt : {"%FT%TZ", "%FT%T%Ez"}) {
     std::istringstream in(s);
     date::sys_time<std::chrono::milliseconds> tp;
     in >> date::parse(fmt, tp);
     if (!in.fail() && in.peek() == std::char_traits<char>::eof()) {
+      // SystemTime counts nanoseconds in 64 bits (years ~1678..2261); a
+      // time outside would overflow the cast (found by fuzzing).
+      constexpr auto kLimit =
+          std::chrono::duration_cast<std::chrono::milliseconds>(
+              SystemTime::duration::max());
+      if (tp.time_since_epoch() > kLimit || tp.time_since_epoch() < -kLimit) {
+        return InvalidArgumentError("invalid time \"" + std::string(text) +
+                                    "\": out of range");
+      }
       return SystemTime(std::chrono::duration_cast<SystemTime::duration>(
           tp.time_since_epoch()));
     }
