@@ -12,8 +12,10 @@
 #include <string>
 
 #include "jit/audit/checkpoint.h"
+#include "jit/audit/export_formats.h"
 #include "jit/audit/export_verifier.h"
 #include "jit/base/duration.h"
+#include "jit/base/status_macros.h"
 #include "jit/cli/cli_context.h"
 #include "jit/cli/terminal_text.h"
 
@@ -31,6 +33,7 @@ struct TailArgs {
 
 struct ExportArgs {
   std::string from, to;
+  std::string format = "jsonl";  // jsonl (signed), csv, ocsf
 };
 
 struct VerifyArgs {
@@ -242,18 +245,50 @@ StatusOr<Json> SignedCheckpoint(const ApiClient& api, int64_t seq) {
       WithQuery("/v1/audit/checkpoint", {{"seq", std::to_string(seq)}}));
 }
 
-// Writes the events with from <= time < to between a signed anchor (the
-// hash just before the first) and a signed end (the hash of the last), so
-// that the file proves its own completeness (docs/audit.md).
-int RunExport(const CliContext& ctx, const ApiClient& api,
-              const ExportArgs& args) {
-  std::optional<SystemTime> from, to;
-  for (auto [text, out] : {std::pair{&args.from, &from}, {&args.to, &to}}) {
-    if (text->empty()) continue;
-    StatusOr<SystemTime> t = ParseTime(*text);
-    if (!t.ok()) return ctx.UsageError(t.status());
-    *out = *t;
-  }
+StatusOr<std::optional<SystemTime>> OptionalTime(const std::string& text) {
+  if (text.empty()) return std::optional<SystemTime>();
+  StatusOr<SystemTime> t = ParseTime(text);
+  if (!t.ok()) return t.status();
+  return std::optional<SystemTime>(*t);
+}
+
+// Writes the events with from <= time < to as CSV (header first) or OCSF
+// JSON Lines: events only, no signatures (docs/audit.md "Exports").
+int RunFormattedExport(const CliContext& ctx, const ApiClient& api,
+                       const ExportArgs& args) {
+  StatusOr<std::optional<SystemTime>> from = OptionalTime(args.from);
+  if (!from.ok()) return ctx.UsageError(from.status());
+  StatusOr<std::optional<SystemTime>> to = OptionalTime(args.to);
+  if (!to.ok()) return ctx.UsageError(to.status());
+  const bool csv = args.format == "csv";
+  if (csv) ctx.out() << CsvHeader();
+  bool done = false;
+  Status bad;
+  StatusOr<int64_t> read = ReadEvents(api, 0, [&](const Json& json) {
+    if (done || !bad.ok()) return;
+    StatusOr<AuditEvent> e = ParseAuditEventJson(json.dump());
+    if (!e.ok()) {
+      bad = InternalError("GET /v1/audit: " + e.status().message());
+      return;
+    }
+    if (*from && e->time < **from) return;
+    if (*to && e->time >= **to) {
+      done = true;
+      return;
+    }
+    ctx.out() << (csv ? CsvRow(*e) : OcsfJson(*e) + "\n");
+  });
+  if (!bad.ok()) return ctx.Fail(bad);  // the first problem met
+  if (!read.ok()) return ctx.Fail(read.status());
+  return kExitOk;
+}
+
+}  // namespace
+
+Status WriteSignedExport(const ApiClient& api, const std::string& from_text,
+                         const std::string& to_text, std::ostream& out) {
+  JIT_ASSIGN_OR_RETURN(std::optional<SystemTime> from, OptionalTime(from_text));
+  JIT_ASSIGN_OR_RETURN(std::optional<SystemTime> to, OptionalTime(to_text));
   bool header_written = false;
   int64_t last_before = 0;  // seq of the last event before the range
   int64_t last_seq = 0, events = 0;
@@ -261,10 +296,10 @@ int RunExport(const CliContext& ctx, const ApiClient& api,
   auto write_header = [&](int64_t anchor_seq) -> Status {
     StatusOr<Json> anchor = SignedCheckpoint(api, anchor_seq);
     if (!anchor.ok()) return anchor.status();
-    WriteJson(ctx.out(),
+    WriteJson(out,
               Json{{"jitd_audit_export", 1},
-                   {"from", args.from.empty() ? Json() : Json(args.from)},
-                   {"to", args.to.empty() ? Json() : Json(args.to)},
+                   {"from", from_text.empty() ? Json() : Json(from_text)},
+                   {"to", to_text.empty() ? Json() : Json(to_text)},
                    {"anchor", *anchor}},
               /*indent=*/-1);
     header_written = true;
@@ -286,22 +321,35 @@ int RunExport(const CliContext& ctx, const ApiClient& api,
     }
     if (!header_written) header_error = write_header(seq - 1);
     if (!header_error.ok()) return;
-    WriteJson(ctx.out(), e, /*indent=*/-1);
+    WriteJson(out, e, /*indent=*/-1);
     last_seq = seq;
     ++events;
   });
-  if (!read.ok()) return ctx.Fail(read.status());
-  if (!header_error.ok()) return ctx.Fail(header_error);
-  if (!header_written) {
-    if (Status s = write_header(last_before); !s.ok()) return ctx.Fail(s);
-  }
-  StatusOr<Json> end = SignedCheckpoint(api, last_seq);
-  if (!end.ok()) return ctx.Fail(end.status());
-  WriteJson(ctx.out(),
+  JIT_RETURN_IF_ERROR(read.status());
+  JIT_RETURN_IF_ERROR(header_error);
+  if (!header_written) JIT_RETURN_IF_ERROR(write_header(last_before));
+  JIT_ASSIGN_OR_RETURN(Json end, SignedCheckpoint(api, last_seq));
+  WriteJson(out,
             Json{{"jitd_audit_export_end",
-                  {{"events", events}, {"checkpoint", *end}}}},
+                  {{"events", events}, {"checkpoint", end}}}},
             /*indent=*/-1);
-  return kExitOk;
+  return OkStatus();
+}
+
+namespace {
+
+// Writes the events with from <= time < to between a signed anchor (the
+// hash just before the first) and a signed end (the hash of the last), so
+// that the file proves its own completeness (docs/audit.md).
+int RunExport(const CliContext& ctx, const ApiClient& api,
+              const ExportArgs& args) {
+  for (const std::string* text : {&args.from, &args.to}) {
+    if (auto t = OptionalTime(*text); !t.ok())
+      return ctx.UsageError(t.status());
+  }
+  if (args.format != "jsonl") return RunFormattedExport(ctx, api, args);
+  Status written = WriteSignedExport(api, args.from, args.to, ctx.out());
+  return written.ok() ? kExitOk : ctx.Fail(written);
 }
 
 int RunPubkey(const CliContext& ctx, const ApiClient& api) {
@@ -343,6 +391,9 @@ void AddAuditCommands(CLI::App& app, CliContext& ctx) {
                   "first event time (RFC 3339), default: the beginning");
   out->add_option("--to", group.export_args.to,
                   "end time, exclusive (RFC 3339), default: now");
+  out->add_option("--format", group.export_args.format,
+                  "jsonl (signed, default), csv or ocsf (events only)")
+      ->check(CLI::IsMember({"jsonl", "csv", "ocsf"}));
   ctx.OnRunWithApi(out,
                    [&ctx, &args = group.export_args](const ApiClient& api) {
                      return RunExport(ctx, api, args);

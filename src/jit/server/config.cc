@@ -193,15 +193,58 @@ StatusOr<DiscoveryConfig> LoadDiscovery(const std::string& path,
   return d;
 }
 
+// `audit.syslog: {address: HOST:PORT, tls: {ca_file: PATH}, facility: N}`.
+Status LoadSyslog(const std::string& path, const YAML::Node& node, Config& c) {
+  JIT_RETURN_IF_ERROR(
+      CheckKeys(path, node, "audit.syslog", {"address", "tls", "facility"}));
+  SyslogOptions o;
+  if (!node["address"].IsDefined())
+    return Err(path, node, "audit.syslog needs address: HOST:PORT");
+  JIT_ASSIGN_OR_RETURN(std::string address,
+                       Scalar(path, node["address"], "audit.syslog.address"));
+  Status s = ParseListen(address, o.host, o.port);
+  if (!s.ok() || o.host.empty() || o.port == 0) {
+    return Err(path, node["address"],
+               "audit.syslog.address must be HOST:PORT with a port 1..65535");
+  }
+  YAML::Node tls = node["tls"];
+  if (tls.IsDefined()) {
+    JIT_RETURN_IF_ERROR(CheckKeys(path, tls, "audit.syslog.tls", {"ca_file"}));
+    if (!tls["ca_file"].IsDefined())
+      return Err(path, tls, "audit.syslog.tls needs ca_file");
+    JIT_ASSIGN_OR_RETURN(
+        o.ca_file, Scalar(path, tls["ca_file"], "audit.syslog.tls.ca_file"));
+    if (o.ca_file.empty())
+      return Err(path, tls["ca_file"], "audit.syslog.tls.ca_file is empty");
+  }
+  YAML::Node facility = node["facility"];
+  if (facility.IsDefined()) {
+    JIT_ASSIGN_OR_RETURN(std::string text,
+                         Scalar(path, facility, "audit.syslog.facility"));
+    auto [end, ec] =
+        std::from_chars(text.data(), text.data() + text.size(), o.facility);
+    if (ec != std::errc() || end != text.data() + text.size() ||
+        o.facility < 0 || o.facility > 23) {
+      return Err(path, facility,
+                 "audit.syslog.facility must be a number from 0 to 23");
+    }
+  }
+  c.syslog = std::move(o);
+  return OkStatus();
+}
+
 Status LoadAudit(const std::string& path, const YAML::Node& node, Config& c) {
   if (!node.IsDefined()) return OkStatus();
   if (!node.IsMap()) {
     return Err(path, node,
                "audit must be a mapping {checkpoint_every, "
-               "checkpoint_events}");
+               "checkpoint_events, syslog}");
   }
-  JIT_RETURN_IF_ERROR(CheckKeys(path, node, "audit",
-                                {"checkpoint_every", "checkpoint_events"}));
+  JIT_RETURN_IF_ERROR(
+      CheckKeys(path, node, "audit",
+                {"checkpoint_every", "checkpoint_events", "syslog"}));
+  if (node["syslog"].IsDefined())
+    JIT_RETURN_IF_ERROR(LoadSyslog(path, node["syslog"], c));
   if (node["checkpoint_every"].IsDefined()) {
     JIT_ASSIGN_OR_RETURN(
         c.checkpoint_every,

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -9,6 +10,7 @@
 #include "jit/base/status.h"
 #include "jit/connectors/connector.h"
 #include "jit/policy/policy.h"
+#include "jit/workflow/syslog_forwarder.h"
 
 namespace jit {
 
@@ -40,6 +42,8 @@ struct Config {
   // `audit:` when the log's head is signed (CheckpointSchedule).
   Duration checkpoint_every = std::chrono::minutes(1);
   int64_t checkpoint_events = 1000;
+  // `audit.syslog`: forward the log to a collector (unset: no forwarding).
+  std::optional<SyslogOptions> syslog;
   std::shared_ptr<const PolicySet> policies;
   std::string log_level = "info";
 };

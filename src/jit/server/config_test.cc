@@ -150,5 +150,43 @@ TEST(ConfigTest, MissingFileIsAClearError) {
   EXPECT_NE(c.status().message().find("cannot read"), std::string::npos);
 }
 
+TEST(ConfigTest, AuditSyslogIsReadAndCheckedWithFileAndLine) {
+  auto c = LoadConfig(WriteTemp(
+      "syslog.yaml", std::string(kGood) +
+                         "audit:\n  syslog:\n    address: logs.example:6514\n"
+                         "    tls: {ca_file: /etc/jitd/ca.pem}\n"
+                         "    facility: 4\n"));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  ASSERT_TRUE(c->syslog.has_value());
+  EXPECT_EQ(c->syslog->host, "logs.example");
+  EXPECT_EQ(c->syslog->port, 6514);
+  EXPECT_EQ(c->syslog->ca_file, "/etc/jitd/ca.pem");
+  EXPECT_EQ(c->syslog->facility, 4);
+  auto none = LoadConfig(WriteTemp("nosyslog.yaml", kGood));
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->syslog.has_value());
+
+  const std::vector<BadConfig> bad = {
+      {"unknown key", "audit:\n  syslog: {address: h:1, port: 2}\n",
+       ":2: unknown key \"port\" in audit.syslog"},
+      {"unknown tls key",
+       "audit:\n  syslog:\n    address: h:1\n    tls: {cert: x}\n",
+       ":4: unknown key \"cert\" in audit.syslog.tls"},
+      {"no address", "audit:\n  syslog: {facility: 3}\n",
+       ":2: audit.syslog needs address"},
+      {"no port", "audit:\n  syslog: {address: h:0}\n",
+       ":2: audit.syslog.address must be HOST:PORT"},
+      {"facility", "audit:\n  syslog: {address: h:1, facility: 24}\n",
+       ":2: audit.syslog.facility must be a number from 0 to 23"},
+  };
+  for (const BadConfig& b : bad) {
+    auto got = LoadConfig(WriteTemp("badsyslog.yaml", b.text));
+    ASSERT_FALSE(got.ok()) << b.name;
+    EXPECT_NE(got.status().message().find("badsyslog.yaml" + b.want),
+              std::string::npos)
+        << b.name << ": " << got.status().message();
+  }
+}
+
 }  // namespace
 }  // namespace jit

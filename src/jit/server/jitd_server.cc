@@ -82,6 +82,16 @@ StatusOr<std::unique_ptr<JitdServer>> JitdServer::Create(Config config) {
   s->lifecycle_ = std::make_unique<GrantLifecycle>(*s->deps_);
   s->requests_ = std::make_unique<RequestService>(*s->deps_, *s->lifecycle_);
   JIT_RETURN_IF_ERROR(s->OpenCheckpoints());
+  if (s->config_.syslog) {
+    // Kept beside the database; the memory store's log starts empty anew.
+    const std::string state =
+        s->config_.storage == "memory"
+            ? ""
+            : s->config_.data_dir + "/audit/syslog_forwarded.json";
+    JIT_ASSIGN_OR_RETURN(s->syslog_,
+                         SyslogForwarder::Create(*s->store_, s->feed_,
+                                                 *s->config_.syslog, state));
+  }
   s->audit_ = std::make_unique<AuditQuery>(*s->store_, s->metrics_);
   s->audit_->UseCheckpoints(s->checkpoints_.get());
   std::vector<DriftTarget> drift;
@@ -220,6 +230,7 @@ Status JitdServer::Start() {
   scheduler_->Start();
   drift_->Start();
   checkpoints_->Start();
+  if (syslog_) syslog_->Start();
   ready_.store(true);
   return OkStatus();
 }
@@ -232,6 +243,7 @@ void JitdServer::Stop() {
   if (scheduler_) scheduler_->Stop();
   if (drift_) drift_->Stop();
   if (checkpoints_) checkpoints_->Stop();
+  if (syslog_) syslog_->Stop();
 }
 
 // The enforcement socket answers only the two check routes: a local PAM

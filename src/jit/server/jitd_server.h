@@ -20,6 +20,7 @@
 #include "jit/workflow/drift_scanner.h"
 #include "jit/workflow/grant_lifecycle.h"
 #include "jit/workflow/request_service.h"
+#include "jit/workflow/syslog_forwarder.h"
 
 namespace jit {
 
@@ -78,6 +79,7 @@ class JitdServer {
   std::unique_ptr<RequestService> requests_;
   std::unique_ptr<CheckpointSigner> signer_;  // key in data_dir/audit
   std::unique_ptr<CheckpointWriter> checkpoints_;
+  std::unique_ptr<SyslogForwarder> syslog_;  // config audit.syslog
   std::unique_ptr<AuditQuery> audit_;
   std::unique_ptr<ExpiryScheduler> scheduler_;
   std::unique_ptr<DriftScanner> drift_;  // config connectors[].discovery
