@@ -32,6 +32,8 @@ class ApiClient {
   static StatusOr<ApiClient> Create(const ServerConfig& config);
 
   StatusOr<Json> Get(std::string_view target) const;
+  // The server's URL as configured.
+  const std::string& server() const { return config_.server; }
   // A GET whose 2xx answer is text, not JSON (errors otherwise as Get).
   StatusOr<std::string> GetText(std::string_view target) const;
   StatusOr<Json> Post(std::string_view target, const Json& body) const;

@@ -36,8 +36,15 @@ int CliContext::RunWithApi(const ApiAction& action) const {
 }
 
 int CliContext::RunChosen() const {
+  // The innermost chosen command: `jit report evidence` parses both
+  // `report` and `evidence`; only evidence runs.
   for (const auto& [command, action] : actions_) {
-    if (command->parsed()) return action();
+    if (!command->parsed()) continue;
+    bool inner_chosen = false;
+    for (const CLI::App* sub : command->get_subcommands()) {
+      inner_chosen = inner_chosen || sub->parsed();
+    }
+    if (!inner_chosen) return action();
   }
   err_ << "error: no command given; see --help\n";
   return kExitUsage;

@@ -85,6 +85,13 @@ void AddAuditCommands(CLI::App& app, CliContext& ctx);
 void AddPolicyCommands(CLI::App& app, CliContext& ctx);
 void AddReportCommands(CLI::App& app, CliContext& ctx);
 
+// Writes the signed JSON Lines export of the events with from <= time < to
+// (RFC 3339 texts, empty = open) to `out` (docs/audit.md "Export format").
+// Errors: kInvalidArgument for a bad time; the API's errors (403 without
+// the auditor role).
+Status WriteSignedExport(const ApiClient& api, const std::string& from,
+                         const std::string& to, std::ostream& out);
+
 // The whole file at `path`; kNotFound "cannot read PATH" when it cannot be
 // read.
 StatusOr<std::string> ReadTextFile(const std::string& path);

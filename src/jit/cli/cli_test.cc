@@ -936,6 +936,7 @@ TEST_F(CliTest, ReportPrintsEachSectionAndSendsThePeriod) {
   EXPECT_EQ(jitd_.last().Query("from").value_or(""), "2026-11-01T00:00:00Z");
   EXPECT_THAT(out_, HasSubstr("time to approve"));
   EXPECT_THAT(out_, HasSubstr("p50 7m"));
+  EXPECT_THAT(out_, HasSubstr("p50 3 ms, p90 9 ms"));
   EXPECT_THAT(out_, HasSubstr("db-write"));
   EXPECT_THAT(out_, HasSubstr("1h30m"));
   EXPECT_THAT(out_, HasSubstr("duration 5h exceeds 1h"));
