@@ -22,6 +22,7 @@
 #include "jit/connectors/fake/fake_connector.h"
 #include "jit/expiry/expiry_scheduler.h"
 #include "jit/storage/sqlite/sqlite_store.h"
+#include "jit/storage/forwarding_store.h"
 #include "jit/workflow/deps.h"
 #include "jit/workflow/grant_index.h"
 #include "jit/workflow/grant_lifecycle.h"
@@ -35,67 +36,21 @@ namespace fs = std::filesystem;
 
 // Forwards to `inner`, except that DueRevokes finds nothing once the
 // deadline has passed: that ends the scheduler's pass, bounding the run.
-class CutOffStore final : public Store {
+class CutOffStore final : public ForwardingStore {
  public:
   CutOffStore(Store& inner, int64_t deadline_ns)
-      : inner_(inner), deadline_ns_(deadline_ns) {}
+      : ForwardingStore(inner), deadline_ns_(deadline_ns) {}
   bool cut_off() const { return cut_off_.load(); }
 
-  Status Commit(ChangeSet& cs) override { return inner_.Commit(cs); }
-  StatusOr<Request> GetRequest(const std::string& id) override {
-    return inner_.GetRequest(id);
-  }
-  StatusOr<Grant> GetGrant(const std::string& id) override {
-    return inner_.GetGrant(id);
-  }
-  StatusOr<Page<Request>> ListRequests(const RequestFilter& f) override {
-    return inner_.ListRequests(f);
-  }
-  StatusOr<Page<Grant>> ListGrants(const GrantFilter& f) override {
-    return inner_.ListGrants(f);
-  }
-  StatusOr<std::vector<Approval>> ListApprovals(
-      const std::string& request_id) override {
-    return inner_.ListApprovals(request_id);
-  }
-  StatusOr<std::vector<Request>> RequestsOfGrant(
-      const std::string& grant_id) override {
-    return inner_.RequestsOfGrant(grant_id);
-  }
   StatusOr<std::vector<Grant>> DueRevokes(SystemTime now, int limit) override {
     if (NowNs() >= deadline_ns_) {
       cut_off_.store(true);
       return std::vector<Grant>{};
     }
-    return inner_.DueRevokes(now, limit);
-  }
-  StatusOr<std::vector<Request>> DueActivations(SystemTime now,
-                                                int limit) override {
-    return inner_.DueActivations(now, limit);
-  }
-  StatusOr<std::vector<Request>> DueTimeouts(SystemTime now,
-                                             int limit) override {
-    return inner_.DueTimeouts(now, limit);
-  }
-  StatusOr<std::vector<Grant>> ActiveGrants() override {
-    return inner_.ActiveGrants();
-  }
-  StatusOr<std::vector<AuditEvent>> ReadAudit(int64_t after_seq,
-                                              int limit) override {
-    return inner_.ReadAudit(after_seq, limit);
-  }
-  StatusOr<AuditHead> GetAuditHead() override { return inner_.GetAuditHead(); }
-  StatusOr<IdempotentResponse> GetIdempotent(const std::string& principal,
-                                             const std::string& route,
-                                             const std::string& key) override {
-    return inner_.GetIdempotent(principal, route, key);
-  }
-  Status PutIdempotent(const IdempotentResponse& r) override {
-    return inner_.PutIdempotent(r);
+    return inner().DueRevokes(now, limit);
   }
 
  private:
-  Store& inner_;
   int64_t deadline_ns_;
   std::atomic<bool> cut_off_{false};
 };

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "jit/base/duration.h"
+#include "jit/client/http_client.h"
 #include "tests/integration/fixture.h"
 
 namespace jit::testing {
@@ -220,6 +221,38 @@ TEST_F(JitdTest, ReportSummaryCountsRequests) {
   EXPECT_EQ(summary.body["grants"], 1);
   EXPECT_EQ(summary.body["requests"]["rejected"], 1);
   EXPECT_EQ(jitd_->Get("/v1/reports/summary", kAlice).status, 403);
+}
+
+TEST_F(JitdTest, AuditStreamFiltersByTypeAndSubject) {
+  ASSERT_EQ(Ask(kAlice, "read", "5m", "look at the slow query log").status,
+            201);
+  // mallory's refusal is a request.rejected of another subject: filtered.
+  Ask(kMallory, "read", "5m", "look at the slow query log");
+  ASSERT_EQ(Ask(kAlice, "admin", "10m", "rotate the TLS keys", "OPS-1").status,
+            201);
+  auto client = HttpClient::Create(jitd_->url(), std::chrono::seconds(5));
+  ASSERT_TRUE(client.ok());
+  std::vector<json> got;
+  Status streamed = client->Stream(
+      "/v1/audit/stream?after=0&type=request.created&subject=alice", kAuditor,
+      [&](const std::string& id, const std::string& event,
+          const std::string& data) {
+        json e = json::parse(data);
+        EXPECT_EQ(id, std::to_string(e["seq"].get<int64_t>()));
+        EXPECT_EQ(event, "request.created");
+        got.push_back(e);
+        return got.size() < 2;
+      });
+  ASSERT_TRUE(streamed.ok()) << streamed.ToString();
+  ASSERT_EQ(got.size(), 2u);
+  for (const json& e : got) {
+    EXPECT_EQ(e["type"], "request.created");
+    EXPECT_EQ(e["subject"], "alice");
+  }
+  EXPECT_EQ(got[0]["data"]["entitlement"], "read");
+  EXPECT_EQ(got[1]["data"]["entitlement"], "admin");
+  EXPECT_EQ(jitd_->Get("/v1/audit/stream?type=request.made", kAuditor).status,
+            400);
 }
 
 }  // namespace

@@ -408,11 +408,17 @@ HttpResponse ApiRoutes::StreamAudit(const Principal& who,
                                             : http.Query("after"));
   if (!after.ok()) return ErrorResponse(after.status());
   auto type_filter = http.Query("type");
+  if (type_filter) {
+    if (auto t = ParseAuditType(*type_filter); !t.ok())
+      return ErrorResponse(t.status());
+  }
+  auto subject_filter = http.Query("subject");
   HttpResponse r;
   r.content_type = "text/event-stream";
   Principal principal = who;
   int64_t start = *after;
-  r.stream = [this, principal, start, type_filter](const StreamWriter& write) {
+  r.stream = [this, principal, start, type_filter,
+              subject_filter](const StreamWriter& write) {
     int64_t cursor = start;
     // Bounded: a stream lives at most a day; clients reconnect with
     // Last-Event-ID. A comment every 15 s detects gone peers.
@@ -422,6 +428,7 @@ HttpResponse ApiRoutes::StreamAudit(const Principal& who,
       for (const AuditEvent& e : page->items) {
         cursor = e.seq;
         if (type_filter && ToString(e.type) != *type_filter) continue;
+        if (subject_filter && e.subject != *subject_filter) continue;
         std::string chunk = "id: " + std::to_string(e.seq) +
                             "\nevent: " + std::string(ToString(e.type)) +
                             "\ndata: " + ToJson(e).dump() + "\n\n";

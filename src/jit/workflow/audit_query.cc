@@ -39,7 +39,7 @@ void AuditFeed::Shutdown() {
 }
 
 Status NotifyingStore::Commit(ChangeSet& cs) {
-  JIT_RETURN_IF_ERROR(inner_.Commit(cs));
+  JIT_RETURN_IF_ERROR(inner().Commit(cs));
   if (!cs.events.empty()) feed_.Published(cs.events.back().seq);
   return OkStatus();
 }

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "jit/audit/verifier.h"
+#include "jit/storage/forwarding_store.h"
 #include "jit/storage/store.h"
 #include "jit/workflow/checkpoint_writer.h"
 #include "jit/workflow/metrics.h"
@@ -31,60 +32,13 @@ class AuditFeed {
 
 // A Store that tells an AuditFeed about every committed event; all other
 // calls pass through. Same thread-safety and errors as the wrapped store.
-class NotifyingStore final : public Store {
+class NotifyingStore final : public ForwardingStore {
  public:
-  NotifyingStore(Store& inner, AuditFeed& feed) : inner_(inner), feed_(feed) {}
+  NotifyingStore(Store& inner, AuditFeed& feed)
+      : ForwardingStore(inner), feed_(feed) {}
   Status Commit(ChangeSet& cs) override;
-  StatusOr<Request> GetRequest(const std::string& id) override {
-    return inner_.GetRequest(id);
-  }
-  StatusOr<Grant> GetGrant(const std::string& id) override {
-    return inner_.GetGrant(id);
-  }
-  StatusOr<Page<Request>> ListRequests(const RequestFilter& f) override {
-    return inner_.ListRequests(f);
-  }
-  StatusOr<Page<Grant>> ListGrants(const GrantFilter& f) override {
-    return inner_.ListGrants(f);
-  }
-  StatusOr<std::vector<Approval>> ListApprovals(
-      const std::string& id) override {
-    return inner_.ListApprovals(id);
-  }
-  StatusOr<std::vector<Request>> RequestsOfGrant(
-      const std::string& id) override {
-    return inner_.RequestsOfGrant(id);
-  }
-  StatusOr<std::vector<Grant>> DueRevokes(SystemTime now, int limit) override {
-    return inner_.DueRevokes(now, limit);
-  }
-  StatusOr<std::vector<Request>> DueActivations(SystemTime now,
-                                                int limit) override {
-    return inner_.DueActivations(now, limit);
-  }
-  StatusOr<std::vector<Request>> DueTimeouts(SystemTime now,
-                                             int limit) override {
-    return inner_.DueTimeouts(now, limit);
-  }
-  StatusOr<std::vector<Grant>> ActiveGrants() override {
-    return inner_.ActiveGrants();
-  }
-  StatusOr<std::vector<AuditEvent>> ReadAudit(int64_t after,
-                                              int limit) override {
-    return inner_.ReadAudit(after, limit);
-  }
-  StatusOr<AuditHead> GetAuditHead() override { return inner_.GetAuditHead(); }
-  StatusOr<IdempotentResponse> GetIdempotent(const std::string& principal,
-                                             const std::string& route,
-                                             const std::string& key) override {
-    return inner_.GetIdempotent(principal, route, key);
-  }
-  Status PutIdempotent(const IdempotentResponse& r) override {
-    return inner_.PutIdempotent(r);
-  }
 
  private:
-  Store& inner_;
   AuditFeed& feed_;
 };
 
