@@ -446,13 +446,11 @@ HttpResponse ApiRoutes::StreamAudit(const Principal& who,
 
 HttpResponse ApiRoutes::SignedCheckpoint(const Principal& who,
                                          const HttpRequest& http) const {
-  std::optional<int64_t> seq;
-  if (http.Query("seq")) {
-    auto parsed = ParseSeq(http.Query("seq"), "seq");
-    if (!parsed.ok()) return ErrorResponse(parsed.status());
-    seq = *parsed;
-  }
-  auto c = deps_.audit.SignEvent(who, seq);
+  auto seq = ParseSeq(http.Query("seq"), "seq");
+  if (!seq.ok()) return ErrorResponse(seq.status());
+  auto c = deps_.audit.SignExportBoundary(
+      who, *seq, http.Query("boundary").value_or(""),
+      http.Query("from").value_or(""), http.Query("to").value_or(""));
   if (!c.ok()) return ErrorResponse(c.status());
   return JsonResponse(200, json::parse(CheckpointToJson(*c)));
 }

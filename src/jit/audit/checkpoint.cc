@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -82,25 +83,37 @@ std::string FromHex(std::string_view hex) {
 
 }  // namespace
 
-std::string CheckpointMessage(int64_t seq, std::string_view hash,
-                              SystemTime time) {
-  std::string m = "jitd-audit-checkpoint/1\n";
-  m += std::to_string(seq);
+std::string ExportScope(std::string_view which, std::string_view from,
+                        std::string_view to) {
+  std::string scope = "export-";
+  scope += which;
+  scope += " from=";
+  scope += from;
+  scope += " to=";
+  scope += to;
+  return scope;
+}
+
+std::string CheckpointMessage(const Checkpoint& c) {
+  std::string m = c.scope.empty() ? "jitd-audit-checkpoint/1\n"
+                                  : "jitd-audit-export/1\n" + c.scope + "\n";
+  m += std::to_string(c.seq);
   m += '\n';
-  m += hash;
+  m += c.hash;
   m += '\n';
-  m += FormatTime(time);
+  m += FormatTime(c.time);
   m += '\n';
   return m;
 }
 
 std::string CheckpointToJson(const Checkpoint& c) {
-  return nlohmann::json{{"seq", c.seq},
-                        {"hash", c.hash},
-                        {"time", FormatTime(c.time)},
-                        {"key_id", c.key_id},
-                        {"signature", c.signature}}
-      .dump();
+  nlohmann::json j = {{"seq", c.seq},
+                      {"hash", c.hash},
+                      {"time", FormatTime(c.time)},
+                      {"key_id", c.key_id},
+                      {"signature", c.signature}};
+  if (!c.scope.empty()) j["scope"] = c.scope;
+  return j.dump();
 }
 
 StatusOr<Checkpoint> CheckpointFromJson(std::string_view text) {
@@ -116,14 +129,21 @@ StatusOr<Checkpoint> CheckpointFromJson(std::string_view text) {
   const std::string* time = text_field("time");
   const std::string* key_id = text_field("key_id");
   const std::string* signature = text_field("signature");
-  if (seq == j.end() || !seq->is_number_integer() || hash == nullptr ||
-      time == nullptr || key_id == nullptr || signature == nullptr) {
+  if (seq == j.end() || !seq->is_number_integer() ||
+      (seq->is_number_unsigned() &&
+       seq->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) ||
+      hash == nullptr || time == nullptr || key_id == nullptr ||
+      signature == nullptr) {
     return InvalidArgumentError(
         "checkpoint: needs seq, hash, time, key_id and signature");
   }
+  const std::string* scope = text_field("scope");
+  if (j.contains("scope") && scope == nullptr)
+    return InvalidArgumentError("checkpoint: scope must be text");
   auto t = ParseTime(*time);
   if (!t.ok()) return t.status();
-  return Checkpoint{seq->get<int64_t>(), *hash, *t, *key_id, *signature};
+  return Checkpoint{seq->get<int64_t>(), *hash, *t, *key_id, *signature,
+                    scope ? *scope : ""};
 }
 
 StatusOr<CheckpointKey> CheckpointKey::FromPem(std::string_view pem) {
@@ -144,7 +164,7 @@ bool CheckpointKey::Verify(const Checkpoint& c) const {
     return false;
   }
   const std::string sig = FromHex(c.signature);
-  const std::string msg = CheckpointMessage(c.seq, c.hash, c.time);
+  const std::string msg = CheckpointMessage(c);
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   if (ctx == nullptr) return false;
   bool ok =
@@ -174,6 +194,9 @@ StatusOr<std::unique_ptr<CheckpointSigner>> CheckpointSigner::OpenOrCreate(
     const std::string& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
+  if (!ec)
+    std::filesystem::permissions(dir, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::replace, ec);
   if (ec) return UnavailableError("cannot create " + dir + ": " + ec.message());
   const std::string path = dir + "/" + std::string(kKeyFile);
   struct stat st {};
@@ -199,7 +222,10 @@ StatusOr<std::unique_ptr<CheckpointSigner>> CheckpointSigner::OpenOrCreate(
   const std::string pem = text.str();
   BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
   if (bio == nullptr) return InternalError("out of memory");
-  EVP_PKEY* key = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
+  // A callback that gives no passphrase: an encrypted key is refused here
+  // instead of OpenSSL prompting on a terminal.
+  EVP_PKEY* key = PEM_read_bio_PrivateKey(
+      bio, nullptr, [](char*, int, int, void*) { return 0; }, nullptr);
   BIO_free(bio);
   if (key == nullptr)
     return InvalidArgumentError(path + " holds no PEM private key");
@@ -210,10 +236,11 @@ StatusOr<std::unique_ptr<CheckpointSigner>> CheckpointSigner::OpenOrCreate(
 }
 
 Checkpoint CheckpointSigner::Sign(int64_t seq, std::string hash,
-                                  SystemTime time) const {
-  Checkpoint c{seq, std::move(hash), TruncateToMillis(time),
-               public_key_.key_id(), ""};
-  const std::string msg = CheckpointMessage(c.seq, c.hash, c.time);
+                                  SystemTime time, std::string scope) const {
+  Checkpoint c{
+      seq, std::move(hash), TruncateToMillis(time), public_key_.key_id(),
+      "",  std::move(scope)};
+  const std::string msg = CheckpointMessage(c);
   unsigned char sig[kEd25519SignatureSize];
   size_t size = sizeof(sig);
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();

@@ -19,11 +19,19 @@ struct Checkpoint {
   SystemTime time{};
   std::string key_id;     // 16 hex: start of SHA-256 of the raw public key
   std::string signature;  // hex Ed25519 signature of CheckpointMessage()
+  // Empty for the log's own checkpoints; for the start and end of an
+  // export, ExportScope(): a signature made for one use is never valid for
+  // another (an in-log checkpoint cannot stand in for an export's end).
+  std::string scope;
 };
 
+// The scope of an export's signed start ("start") or end ("end") for the
+// range [from, to) as the export's header states it. Pure.
+std::string ExportScope(std::string_view which, std::string_view from,
+                        std::string_view to);
+
 // The exact bytes signed for a checkpoint. Pure.
-std::string CheckpointMessage(int64_t seq, std::string_view hash,
-                              SystemTime time);
+std::string CheckpointMessage(const Checkpoint& c);
 
 // Checkpoint <-> the JSON object text used in `audit.checkpoint` event data,
 // exports and the latest-checkpoint file. Parse: kInvalidArgument on a
@@ -65,7 +73,8 @@ class CheckpointSigner {
   // A fresh key kept only in memory (tests, the memory store).
   static StatusOr<std::unique_ptr<CheckpointSigner>> Ephemeral();
 
-  Checkpoint Sign(int64_t seq, std::string hash, SystemTime time) const;
+  Checkpoint Sign(int64_t seq, std::string hash, SystemTime time,
+                  std::string scope = "") const;
   const CheckpointKey& public_key() const { return public_key_; }
 
  private:

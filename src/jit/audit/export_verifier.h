@@ -19,8 +19,7 @@ struct ExportVerdict {
   int64_t last_seq = 0;     // seq of the last good event (or the anchor's)
   std::string head;         // hash of the last good event
   int64_t checkpoints = 0;  // in-log checkpoints whose signature checked out
-  int64_t checkpoints_other_keys = 0;  // signed by another key: not judged
-  std::string from, to;                // the range the export says it covers
+  std::string from, to;     // the range the export says it covers
   std::optional<int64_t> first_bad_seq;
   int64_t bad_line = 0;  // 1-based line of the first problem, 0 = none
   std::string reason;

@@ -55,16 +55,18 @@ class ExportBuilder {
                          {"from", nullptr},
                          {"to", nullptr},
                          {"anchor", Json::parse(CheckpointToJson(signer_.Sign(
-                                        0, std::string(kGenesisHash), kT0)))}}
+                                        0, std::string(kGenesisHash), kT0,
+                                        ExportScope("start", "", ""))))}}
                         .dump());
     for (const AuditEvent& e : events) lines.push_back(Line(e));
-    lines.push_back(Json{
-        {"jitd_audit_export_end",
-         {{"events", n},
-          {"checkpoint",
-           Json::parse(CheckpointToJson(signer_.Sign(
-               n, n ? events.back().hash : std::string(kGenesisHash), kT0)))}}}}
-                        .dump());
+    lines.push_back(
+        Json{{"jitd_audit_export_end",
+              {{"events", n},
+               {"checkpoint",
+                Json::parse(CheckpointToJson(signer_.Sign(
+                    n, n ? events.back().hash : std::string(kGenesisHash), kT0,
+                    ExportScope("end", "", ""))))}}}}
+            .dump());
     return lines;
   }
 
@@ -223,6 +225,42 @@ TEST_F(ExportVerifierTest, AnotherKeysAnchorOrEndIsRefused) {
   v = Verify(lines);
   EXPECT_FALSE(v.ok);
   EXPECT_THAT(v.reason, HasSubstr("end line"));
+}
+
+TEST_F(ExportVerifierTest, AnInLogCheckpointCannotStandInForTheEnd) {
+  // Cut the export after seq 5 and end it with the checkpoint event at seq
+  // 6 (which signs seq 5): the scope tells the two uses apart.
+  std::vector<std::string> lines = builder_.Build(10, /*checkpoint_at=*/6);
+  Json in_log = Json::parse(lines[6])["data"];
+  std::vector<std::string> cut(lines.begin(), lines.begin() + 6);
+  cut.push_back(
+      Json{{"jitd_audit_export_end", {{"events", 5}, {"checkpoint", in_log}}}}
+          .dump());
+  ExportVerdict v = Verify(cut);
+  EXPECT_FALSE(v.ok);
+  EXPECT_THAT(v.reason, HasSubstr("not this export's end"));
+}
+
+TEST_F(ExportVerifierTest, AnEndForAnotherRangeIsRefused) {
+  std::vector<std::string> lines = builder_.Build(3);
+  Json end = Json::parse(lines.back());
+  end["jitd_audit_export_end"]["checkpoint"] = Json::parse(CheckpointToJson(
+      signer_->Sign(3, Json::parse(lines[3])["hash"], kT0,
+                    ExportScope("end", "", "2026-11-25T00:00:00Z"))));
+  lines.back() = end.dump();
+  EXPECT_FALSE(Verify(lines).ok);
+}
+
+TEST_F(ExportVerifierTest, DeepOrHugeLinesAreRefusedNotFollowed) {
+  std::vector<std::string> lines = builder_.Build(2);
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  lines[2] = R"({"seq":2,"data":)" + deep + "}";
+  ExportVerdict v = Verify(lines);
+  EXPECT_FALSE(v.ok);
+  EXPECT_EQ(v.first_bad_seq, 2);
+  lines = builder_.Build(2);
+  lines[2] = std::string(2 << 20, ' ') + lines[2];
+  EXPECT_FALSE(Verify(lines).ok);
 }
 
 TEST_F(ExportVerifierTest, ABadCheckpointInsideTheLogIsNamed) {

@@ -55,9 +55,11 @@ bool ChainVerifier::Add(const AuditEvent& e) {
 bool ChainVerifier::CheckCheckpoint(const AuditEvent& e) {
   StatusOr<Checkpoint> c = CheckpointFromJson(e.data);
   if (!c.ok()) return Fail(e.seq, "checkpoint: " + c.status().message());
-  if (c->key_id != key_->key_id()) return true;  // another replica's key
-  if (!key_->Verify(*c))
-    return Fail(e.seq, "checkpoint signature does not check out");
+  // One signing key per log: a checkpoint naming another key is a forgery
+  // or a relabelled one (its key_id is inside the hashed data).
+  if (!c->scope.empty() || c->key_id != key_->key_id() || !key_->Verify(*c))
+    return Fail(e.seq, "checkpoint signature does not check out with key " +
+                           key_->key_id());
   for (const auto& [seq, hash] : recent_) {
     if (seq != c->seq) continue;
     if (hash != c->hash) {

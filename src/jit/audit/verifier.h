@@ -26,9 +26,9 @@ struct VerifyResult {
 
 // Checks a chain fed event by event in seq order: seq numbers consecutive
 // from the first one seen, each prev_hash equal to the previous hash, each
-// hash recomputed. With `key`, each audit.checkpoint event signed by that
-// key must carry a valid signature over the hash its covered event has in
-// the chain (other keys' checkpoints are left unjudged). Stops judging at
+// hash recomputed. With `key`, each audit.checkpoint event must carry a
+// valid signature by that key over the hash its covered event has in the
+// chain. Stops judging at
 // the first bad event and names it. Not thread-safe; one instance per
 // verification; `key` must outlive it.
 class ChainVerifier {

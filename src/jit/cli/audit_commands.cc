@@ -215,7 +215,6 @@ int RunVerifyOffline(const CliContext& ctx, const VerifyArgs& args) {
                 {"last_seq", v.last_seq},
                 {"head", v.head},
                 {"checkpoints", v.checkpoints},
-                {"checkpoints_other_keys", v.checkpoints_other_keys},
                 {"key_id", key->key_id()}};
     if (!v.ok) {
       out["first_bad_seq"] = v.first_bad_seq ? Json(*v.first_bad_seq) : Json();
@@ -240,9 +239,15 @@ int RunVerifyOffline(const CliContext& ctx, const VerifyArgs& args) {
   return v.ok ? kExitOk : kExitFailure;
 }
 
-StatusOr<Json> SignedCheckpoint(const ApiClient& api, int64_t seq) {
+// The signed start or end ("start"/"end") of the export [from, to).
+StatusOr<Json> SignedBoundary(const ApiClient& api, int64_t seq,
+                              const std::string& which, const std::string& from,
+                              const std::string& to) {
   return api.Get(
-      WithQuery("/v1/audit/checkpoint", {{"seq", std::to_string(seq)}}));
+      WithQuery("/v1/audit/checkpoint", {{"seq", std::to_string(seq)},
+                                         {"boundary", which},
+                                         {"from", from},
+                                         {"to", to}}));
 }
 
 StatusOr<std::optional<SystemTime>> OptionalTime(const std::string& text) {
@@ -294,7 +299,8 @@ Status WriteSignedExport(const ApiClient& api, const std::string& from_text,
   int64_t last_seq = 0, events = 0;
   bool done = false;
   auto write_header = [&](int64_t anchor_seq) -> Status {
-    StatusOr<Json> anchor = SignedCheckpoint(api, anchor_seq);
+    StatusOr<Json> anchor =
+        SignedBoundary(api, anchor_seq, "start", from_text, to_text);
     if (!anchor.ok()) return anchor.status();
     WriteJson(out,
               Json{{"jitd_audit_export", 1},
@@ -311,7 +317,10 @@ Status WriteSignedExport(const ApiClient& api, const std::string& from_text,
     if (done || !header_error.ok()) return;
     const int64_t seq = JsonInt(e, "seq").value_or(0);
     StatusOr<SystemTime> t = ParseTime(JsonText(e, "time"));
-    if (t.ok() && from && *t < *from) {
+    // Before the range until its first event; after that every event up to
+    // `to` belongs to it, even one stamped a little earlier by a
+    // transaction that committed later.
+    if (!header_written && t.ok() && from && *t < *from) {
       last_before = seq;
       return;
     }
@@ -328,7 +337,8 @@ Status WriteSignedExport(const ApiClient& api, const std::string& from_text,
   JIT_RETURN_IF_ERROR(read.status());
   JIT_RETURN_IF_ERROR(header_error);
   if (!header_written) JIT_RETURN_IF_ERROR(write_header(last_before));
-  JIT_ASSIGN_OR_RETURN(Json end, SignedCheckpoint(api, last_seq));
+  JIT_ASSIGN_OR_RETURN(
+      Json end, SignedBoundary(api, last_seq, "end", from_text, to_text));
   WriteJson(out,
             Json{{"jitd_audit_export_end",
                   {{"events", events}, {"checkpoint", end}}}},
@@ -348,7 +358,11 @@ int RunExport(const CliContext& ctx, const ApiClient& api,
       return ctx.UsageError(t.status());
   }
   if (args.format != "jsonl") return RunFormattedExport(ctx, api, args);
-  Status written = WriteSignedExport(api, args.from, args.to, ctx.out());
+  // A fixed end: events committed while the export runs are left out, and
+  // the server can check the end against it.
+  const std::string to =
+      args.to.empty() ? FormatTime(ctx.env().clock.Now()) : args.to;
+  Status written = WriteSignedExport(api, args.from, to, ctx.out());
   return written.ok() ? kExitOk : ctx.Fail(written);
 }
 

@@ -805,13 +805,17 @@ class AuditExportTest : public CliTest {
     key_path_ = home_ + "/audit.pub";
     std::ofstream(key_path_) << signer_->public_key().pem();
   }
-  // Answers the next checkpoint requests, for these seqs in turn.
-  void SignFor(std::initializer_list<int64_t> seqs) {
-    for (int64_t seq : seqs) {
+  // Answers the next two checkpoint requests: the export's start after
+  // `start` and its end at `end`, for the range [from, to) ("" = open; the
+  // CLI makes an open end "now").
+  void SignFor(int64_t start, int64_t end, const std::string& from = "",
+               const std::string& to = FormatTime(kNow)) {
+    for (auto [seq, which] : {std::pair{start, "start"}, {end, "end"}}) {
       std::string hash(kGenesisHash);
       if (seq > 0) hash = chain_[seq - 1]["hash"];
       jitd_.On("GET", "/v1/audit/checkpoint",
-               Json::parse(CheckpointToJson(signer_->Sign(seq, hash, kNow))));
+               Json::parse(CheckpointToJson(signer_->Sign(
+                   seq, hash, kNow, ExportScope(which, from, to)))));
     }
   }
   std::string Export(std::vector<std::string> args) {
@@ -833,11 +837,11 @@ class AuditExportTest : public CliTest {
 };
 
 TEST_F(AuditExportTest, WritesTheRangeBetweenASignedAnchorAndEnd) {
-  SignFor({2, 4});
   // Events at -59m .. -54m; the range keeps seq 3 and 4.
-  std::string file =
-      Export({"--from", FormatTime(kNow - std::chrono::minutes(57)), "--to",
-              FormatTime(kNow - std::chrono::minutes(55))});
+  const std::string from = FormatTime(kNow - std::chrono::minutes(57));
+  const std::string to = FormatTime(kNow - std::chrono::minutes(55));
+  SignFor(2, 4, from, to);
+  std::string file = Export({"--from", from, "--to", to});
   std::vector<std::string> lines = Lines(out_);
   ASSERT_EQ(lines.size(), 4u) << out_;
   EXPECT_EQ(Json::parse(lines[0])["anchor"]["seq"], 2);
@@ -847,10 +851,13 @@ TEST_F(AuditExportTest, WritesTheRangeBetweenASignedAnchorAndEnd) {
   std::vector<HttpRequest> sent = jitd_.received();
   std::vector<std::string> signed_seqs;
   for (const HttpRequest& r : sent) {
-    if (r.path == "/v1/audit/checkpoint")
-      signed_seqs.push_back(r.Query("seq").value_or(""));
+    if (r.path != "/v1/audit/checkpoint") continue;
+    signed_seqs.push_back(r.Query("boundary").value_or("") + " " +
+                          r.Query("seq").value_or(""));
+    EXPECT_EQ(r.Query("from").value_or(""), from);
+    EXPECT_EQ(r.Query("to").value_or(""), to);
   }
-  EXPECT_THAT(signed_seqs, ElementsAre("2", "4"));
+  EXPECT_THAT(signed_seqs, ElementsAre("start 2", "end 4"));
 
   EXPECT_EQ(Run({"audit", "verify", "--offline", file, "--pubkey", key_path_}),
             kExitOk)
@@ -859,7 +866,7 @@ TEST_F(AuditExportTest, WritesTheRangeBetweenASignedAnchorAndEnd) {
 }
 
 TEST_F(AuditExportTest, OfflineVerifyNamesTheFirstBadSeqOfAnEditedFile) {
-  SignFor({0, 6});
+  SignFor(0, 6);
   std::string file = Export({});
   std::vector<std::string> lines = Lines(out_);
   ASSERT_EQ(lines.size(), 8u);
@@ -876,7 +883,7 @@ TEST_F(AuditExportTest, OfflineVerifyNamesTheFirstBadSeqOfAnEditedFile) {
 }
 
 TEST_F(AuditExportTest, OfflineVerifyRefusesAnotherKey) {
-  SignFor({0, 6});
+  SignFor(0, 6);
   std::string file = Export({});
   auto other = std::move(CheckpointSigner::Ephemeral()).value();
   std::ofstream(key_path_, std::ios::trunc) << other->public_key().pem();

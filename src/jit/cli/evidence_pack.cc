@@ -57,6 +57,32 @@ const std::vector<Control>& Controls() {
   return kControls;
 }
 
+// `object[key]` when it is text; "" for anything else (the log may be
+// tampered: no field is trusted to have its type).
+std::string Str(const Json& object, const char* key) {
+  if (!object.is_object()) return "";
+  auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+int64_t Int(const Json& object, const char* key) {
+  if (!object.is_object()) return 0;
+  auto it = object.find(key);
+  return it != object.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
+}
+
+const Json& Member(const Json& object, const char* key) {
+  static const Json kNull;
+  if (!object.is_object()) return kNull;
+  auto it = object.find(key);
+  return it == object.end() ? kNull : *it;
+}
+
+// "10:00:00" of "2026-10-01T10:00:00.000Z"; the text itself if shorter.
+std::string TimeOfDay(const std::string& time) {
+  return time.size() >= 19 ? time.substr(11, 8) : time;
+}
+
 std::string Esc(const Json& value) {
   if (value.is_string()) return HtmlEscape(value.get<std::string>());
   if (value.is_null()) return "";
@@ -102,9 +128,9 @@ std::string BarChart(const std::string& title,
 std::string DailyChart(const std::vector<Json>& events) {
   std::map<std::string, int64_t> per_day;
   for (const Json& e : events) {
-    const std::string type = e.value("type", "");
+    const std::string type = Str(e, "type");
     if (type != "request.created") continue;
-    per_day[e.value("time", "").substr(0, 10)]++;
+    per_day[Str(e, "time").substr(0, 10)]++;
   }
   constexpr int kHeight = 140, kCol = 18;
   int64_t max = 1;
@@ -141,7 +167,7 @@ std::vector<std::pair<std::string, int64_t>> Bars(const Json& rows,
   if (!rows.is_array()) return out;
   for (const Json& row : rows) {
     if (out.size() == 15) break;
-    out.emplace_back(row.value(label, ""), row.value(value, int64_t{0}));
+    out.emplace_back(Str(row, label), Int(row, value));
   }
   return out;
 }
@@ -155,30 +181,29 @@ std::string GrantsTable(const std::vector<Json>& events) {
   std::map<std::string, Row> by_request;
   std::vector<std::string> order;
   for (const Json& e : events) {
-    const std::string rid = e.value("request_id", Json()).is_string()
-                                ? e["request_id"].get<std::string>()
-                                : "";
+    const std::string rid = Str(e, "request_id");
     if (rid.empty()) continue;
-    const std::string type = e.value("type", "");
-    const Json data = e.value("data", Json::object());
+    const std::string type = Str(e, "type");
+    const Json data = Member(e, "data");
     if (!by_request.count(rid)) order.push_back(rid);
     Row& r = by_request[rid];
     r.request = rid;
     if (type == "request.created") {
-      r.subject = e.value("subject", "");
-      r.entitlement = data.value("entitlement", "");
-      r.why = data.value("justification", "");
-      r.ticket = data.value("ticket", "");
+      r.subject = Str(e, "subject");
+      r.entitlement = Str(data, "entitlement");
+      r.why = Str(data, "justification");
+      r.ticket = Str(data, "ticket");
     } else if (type == "request.approved") {
-      std::string who = e.value("actor", "") == "policy" ? "auto (policy)"
-                                                         : e.value("actor", "");
+      std::string who =
+          Str(e, "actor") == "policy" ? "auto (policy)" : Str(e, "actor");
       r.approvers += (r.approvers.empty() ? "" : ", ") + who + " " +
-                     e.value("time", "").substr(11, 8);
+                     TimeOfDay(Str(e, "time"));
     } else if (type == "grant.activated") {
-      r.start = data.value("starts_at", e.value("time", ""));
+      r.start = Str(data, "starts_at").empty() ? Str(e, "time")
+                                               : Str(data, "starts_at");
     } else if (type == "grant.expired" || type == "grant.revoked") {
-      r.end = e.value("time", "");
-      r.how = data.value("ended_reason", "");
+      r.end = Str(e, "time");
+      r.how = Str(data, "ended_reason");
     }
   }
   std::string html =
@@ -219,7 +244,19 @@ svg .b{fill:#3f6fd8}svg .l,svg .v{font-size:11px;fill:#1d2330}.charts{display:fl
 std::string HtmlEscape(std::string_view text) {
   std::string out;
   out.reserve(text.size());
-  for (char c : text) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    // Bidirectional controls (U+202A..U+202E, U+2066..U+2069) would let a
+    // justification display reversed (THREATS T16): shown as U+FFFD.
+    if (c == '\xe2' && i + 2 < text.size() &&
+        ((text[i + 1] == '\x80' && text[i + 2] >= '\xaa' &&
+          text[i + 2] <= '\xae') ||
+         (text[i + 1] == '\x81' && text[i + 2] >= '\xa6' &&
+          text[i + 2] <= '\xa9'))) {
+      out += "\xef\xbf\xbd";
+      i += 2;
+      continue;
+    }
     switch (c) {
       case '&':
         out += "&amp;";
@@ -247,7 +284,7 @@ std::string EvidenceHtml(const EvidenceInput& in) {
   const Json& r = in.report;
   std::map<std::string, std::vector<int64_t>> seqs_by_type;
   for (const Json& e : in.events)
-    seqs_by_type[e.value("type", "")].push_back(e.value("seq", int64_t{0}));
+    seqs_by_type[Str(e, "type")].push_back(Int(e, "seq"));
 
   std::string html = fmt::format(
       "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -281,40 +318,35 @@ std::string EvidenceHtml(const EvidenceInput& in) {
     return fmt::format("<div class=\"card\"><b>{}</b>{}</div>",
                        HtmlEscape(value), HtmlEscape(label));
   };
-  const Json approve = r.value("seconds_to_approve", Json::object());
-  const Json latency = r.value("revoke_latency_ms", Json::object());
+  const Json approve = Member(r, "seconds_to_approve");
+  const Json latency = Member(r, "revoke_latency_ms");
   html += "<div class=\"cards\">";
-  html += card("grants", std::to_string(r.value("grants", int64_t{0})));
-  html += card(
-      "refused by policy",
-      std::to_string(r.value("requests", Json::object()).value("rejected", 0)));
-  html += card("emergency uses",
-               std::to_string(r.value("emergency_uses", int64_t{0})));
-  const int64_t to_approve = approve.value("p50", int64_t{0});
+  html += card("grants", std::to_string(Int(r, "grants")));
+  html += card("refused by policy",
+               std::to_string(Int(Member(r, "requests"), "rejected")));
+  html += card("emergency uses", std::to_string(Int(r, "emergency_uses")));
+  const int64_t to_approve = Int(approve, "p50");
   html +=
       card("median time to approve",
            to_approve < 1 ? "under 1s"
                           : FormatDuration(std::chrono::seconds(to_approve)));
-  const int64_t slowest = latency.value("max", int64_t{0});
+  const int64_t slowest = Int(latency, "max");
   html += card("slowest revoke",
                slowest < 1000
                    ? std::to_string(slowest) + " ms"
                    : FormatDuration(std::chrono::seconds(slowest / 1000)));
-  html += card(
-      "standing privileges found",
-      std::to_string(r.value("standing_privileges", Json::array()).size()));
+  html += card("standing privileges found",
+               std::to_string(Member(r, "standing_privileges").size()));
   html += "</div>";
 
   html += "<h2>Activity</h2><div class=\"charts\">";
   html += DailyChart(in.events);
-  html += BarChart(
-      "Grants per entitlement",
-      Bars(r.value("by_entitlement", Json()), "entitlement", "grants"));
+  html += BarChart("Grants per entitlement",
+                   Bars(Member(r, "by_entitlement"), "entitlement", "grants"));
   html += BarChart("Requests per person",
-                   Bars(r.value("by_user", Json()), "subject", "requests"));
-  html +=
-      BarChart("Decisions per approver",
-               Bars(r.value("by_approver", Json()), "approver", "decisions"));
+                   Bars(Member(r, "by_user"), "subject", "requests"));
+  html += BarChart("Decisions per approver",
+                   Bars(Member(r, "by_approver"), "approver", "decisions"));
   html += "</div>";
 
   html +=
@@ -342,7 +374,7 @@ std::string EvidenceHtml(const EvidenceInput& in) {
   html +=
       "<h2>Refused by policy</h2><table><thead><tr><th>Count</th>"
       "<th>Reason</th></tr></thead><tbody>";
-  for (const Json& row : r.value("denied", Json::array()))
+  for (const Json& row : Member(r, "denied"))
     html += fmt::format("<tr><td>{}</td><td>{}</td></tr>", Field(row, "count"),
                         Field(row, "reason"));
   html += "</tbody></table>";
@@ -351,7 +383,7 @@ std::string EvidenceHtml(const EvidenceInput& in) {
       "<h2>Emergency uses</h2><table><thead><tr><th>Time</th><th>Who"
       "</th><th>Entitlement</th><th>Ticket</th><th>Why</th></tr></thead>"
       "<tbody>";
-  for (const Json& row : r.value("emergencies", Json::array()))
+  for (const Json& row : Member(r, "emergencies"))
     html += fmt::format(
         "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
         Field(row, "time"), Field(row, "subject"), Field(row, "entitlement"),
@@ -362,7 +394,7 @@ std::string EvidenceHtml(const EvidenceInput& in) {
       "<h2>Standing privileges found by discovery</h2><table><thead><tr>"
       "<th>Connector</th><th>Account</th><th>Privilege</th><th>Held since"
       "</th><th>First seen</th><th>Last action</th></tr></thead><tbody>";
-  for (const Json& row : r.value("standing_privileges", Json::array()))
+  for (const Json& row : Member(r, "standing_privileges"))
     html += fmt::format(
         "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}"
         "</td></tr>",

@@ -67,6 +67,25 @@ TEST(EvidencePackTest, TextFromTheLogIsEscaped) {
   EXPECT_THAT(html, HasSubstr("&lt;script&gt;alert(1)&lt;/script&gt;"));
   EXPECT_THAT(html, Not(HasSubstr("<b>x</b>")));
   EXPECT_EQ(HtmlEscape("a&<>\"'"), "a&amp;&lt;&gt;&quot;&#39;");
+  EXPECT_EQ(HtmlEscape("fix \u202Egnp.exe \u2066x\u2069 \u00e9"),
+            "fix \ufffdgnp.exe \ufffdx\ufffd \u00e9");
+}
+
+TEST(EvidencePackTest, FieldsOfTheWrongTypeDoNotStopThePage) {
+  EvidenceInput in = Input();
+  in.events.push_back(Event(5, "request.created", "req_2",
+                            "{\"justification\":\"x\"} "));  // data as text
+  in.events.push_back(Event(6, "request.created", "req_3",
+                            {{"entitlement", 5}, {"ticket", nullptr}}));
+  in.events.push_back(
+      Event(7, "request.approved", "req_3", {{"final", "yes"}}));
+  Json odd = Event(8, "grant.activated", "req_3", {{"starts_at", 7}});
+  odd["time"] = "short";
+  in.events.push_back(odd);
+  in.report["grants"] = "many";
+  in.report["emergencies"] = "none";
+  const std::string html = EvidenceHtml(in);
+  EXPECT_THAT(html, HasSubstr("</html>"));
 }
 
 TEST(EvidencePackTest, ABrokenRecordSaysSoFirst) {

@@ -130,7 +130,13 @@ Status JitdServer::OpenCheckpoints() {
       *store_, *signer_, clock_,
       CheckpointSchedule{config_.checkpoint_events, config_.checkpoint_every},
       keep ? dir + "/latest_checkpoint.json" : "");
-  return checkpoints_->Load();
+  // A latest-checkpoint file that cannot be trusted must not keep jitd
+  // from revoking: it is reported (log, verify, jitd_audit_chain_ok) and
+  // left untouched for whoever looks into it.
+  if (Status loaded = checkpoints_->Load(); !loaded.ok()) {
+    spdlog::error("audit checkpoints stopped: {}", loaded.message());
+  }
+  return OkStatus();
 }
 
 // Revokes cut short by a crash or waiting for their backoff are tried once

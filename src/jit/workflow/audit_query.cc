@@ -94,6 +94,19 @@ StatusOr<VerifyResult> AuditQuery::Verify(const Principal& who) const {
     if (!verifier.Result().ok || static_cast<int>(got.size()) < kPage) break;
   }
   VerifyResult result = verifier.Result();
+  const std::string problem =
+      checkpoints_ != nullptr ? checkpoints_->load_problem() : "";
+  if (result.ok && !problem.empty()) {
+    result.ok = false;
+    result.first_bad_seq = result.proven_through + 1;
+    result.reason = "latest checkpoint file not trusted: " + problem;
+  } else if (result.ok && !latest && result.checkpoints > 0) {
+    result.ok = false;
+    result.first_bad_seq = result.proven_through + 1;
+    result.reason =
+        "the log holds signed checkpoints but the latest-checkpoint file is "
+        "gone (removed to hide a change at the end of the log?)";
+  }
   if (result.ok && latest) {
     JIT_ASSIGN_OR_RETURN(std::vector<AuditEvent> signed_event,
                          store_.ReadAudit(latest->seq - 1, 1));
@@ -123,17 +136,14 @@ StatusOr<VerifyResult> AuditQuery::Verify(const Principal& who) const {
   return result;
 }
 
-StatusOr<Checkpoint> AuditQuery::SignEvent(const Principal& who,
-                                           std::optional<int64_t> seq) const {
+StatusOr<Checkpoint> AuditQuery::SignExportBoundary(
+    const Principal& who, int64_t seq, const std::string& which,
+    const std::string& from, const std::string& to) const {
   if (!who.ReadsAll())
     return PermissionDeniedError("signed checkpoints need auditor");
   if (checkpoints_ == nullptr)
     return FailedPreconditionError("this jitd has no audit signing key");
-  if (!seq) {
-    JIT_ASSIGN_OR_RETURN(AuditHead head, store_.GetAuditHead());
-    seq = head.seq;
-  }
-  return checkpoints_->SignEvent(*seq);
+  return checkpoints_->SignExportBoundary(seq, which, from, to);
 }
 
 StatusOr<std::string> AuditQuery::PublicKeyPem() const {

@@ -69,11 +69,13 @@ class AuditQuery {
   // off its end, nothing rewritten); updates jitd_audit_chain_ok.
   // Auditors/admins.
   StatusOr<VerifyResult> Verify(const Principal& who) const;
-  // A checkpoint over event `seq` (nullopt: the head) signed now, for
-  // exports. Auditors/admins; kNotFound for a seq the log lacks;
-  // kFailedPrecondition when jitd has no signing key.
-  StatusOr<Checkpoint> SignEvent(const Principal& who,
-                                 std::optional<int64_t> seq) const;
+  // The signed start or end of an export (CheckpointWriter::
+  // SignExportBoundary). Auditors/admins; kFailedPrecondition also when
+  // jitd has no signing key.
+  StatusOr<Checkpoint> SignExportBoundary(const Principal& who, int64_t seq,
+                                          const std::string& which,
+                                          const std::string& from,
+                                          const std::string& to) const;
   // The PEM public key that checks checkpoints; kFailedPrecondition
   // without one.
   StatusOr<std::string> PublicKeyPem() const;

@@ -2,10 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "jit/base/duration.h"
 #include "jit/base/files.h"
 #include "jit/base/status_macros.h"
 
@@ -22,6 +24,8 @@ CheckpointWriter::CheckpointWriter(Store& store, const CheckpointSigner& signer,
       latest_path_(std::move(latest_path)),
       last_at_(clock.MonotonicNow()) {}
 
+// A file that cannot be trusted does not stop jitd (revokes must go on):
+// it is left as it is, checkpoints stop, and Verify reports why.
 Status CheckpointWriter::Load() {
   if (latest_path_.empty()) return OkStatus();
   std::error_code ec;
@@ -29,19 +33,28 @@ Status CheckpointWriter::Load() {
   std::ifstream in(latest_path_);
   std::stringstream text;
   text << in.rdbuf();
-  if (!in) return UnavailableError("cannot read " + latest_path_);
-  StatusOr<Checkpoint> c = CheckpointFromJson(text.str());
-  if (!c.ok())
-    return InvalidArgumentError(latest_path_ + ": " + c.status().message());
-  if (!signer_.public_key().Verify(*c)) {
-    return InvalidArgumentError(
-        latest_path_ + ": not signed by this jitd's audit key " +
-        signer_.public_key().key_id() + " (moved from another server?)");
-  }
+  StatusOr<Checkpoint> c = in ? CheckpointFromJson(text.str())
+                              : StatusOr<Checkpoint>(UnavailableError(
+                                    "cannot read " + latest_path_));
   std::lock_guard lock(mu_);
+  if (!c.ok()) {
+    load_problem_ = latest_path_ + ": " + c.status().message();
+    return InvalidArgumentError(load_problem_);
+  }
+  if (!signer_.public_key().Verify(*c)) {
+    load_problem_ = latest_path_ + ": not signed by this jitd's audit key " +
+                    signer_.public_key().key_id() +
+                    " (replaced, or the key was lost)";
+    return InvalidArgumentError(load_problem_);
+  }
   latest_ = *c;
   covered_through_ = c->seq;
   return OkStatus();
+}
+
+std::string CheckpointWriter::load_problem() const {
+  std::lock_guard lock(mu_);
+  return load_problem_;
 }
 
 std::optional<Checkpoint> CheckpointWriter::Latest() const {
@@ -49,14 +62,64 @@ std::optional<Checkpoint> CheckpointWriter::Latest() const {
   return latest_;
 }
 
-StatusOr<Checkpoint> CheckpointWriter::SignEvent(int64_t seq) const {
+Status CheckpointWriter::CheckLatestHolds() const {
+  if (!load_problem_.empty()) return FailedPreconditionError(load_problem_);
+  if (!latest_ || latest_->seq == 0) return OkStatus();
+  JIT_ASSIGN_OR_RETURN(std::vector<AuditEvent> signed_event,
+                       store_.ReadAudit(latest_->seq - 1, 1));
+  if (signed_event.empty() || signed_event[0].seq != latest_->seq ||
+      signed_event[0].hash != latest_->hash) {
+    return FailedPreconditionError(
+        "the audit log no longer holds event " + std::to_string(latest_->seq) +
+        " as the latest checkpoint signed it; nothing more is signed until "
+        "an operator looks (jit audit verify)");
+  }
+  return OkStatus();
+}
+
+StatusOr<Checkpoint> CheckpointWriter::SignExportBoundary(
+    int64_t seq, const std::string& which, const std::string& from,
+    const std::string& to) const {
   if (seq < 0) return InvalidArgumentError("seq must not be negative");
-  if (seq == 0) return signer_.Sign(0, std::string(kGenesisHash), clock_.Now());
-  JIT_ASSIGN_OR_RETURN(std::vector<AuditEvent> got,
-                       store_.ReadAudit(seq - 1, 1));
-  if (got.empty() || got[0].seq != seq)
+  if (which != "start" && which != "end")
+    return InvalidArgumentError("boundary must be start or end");
+  std::optional<SystemTime> from_time, to_time;
+  for (auto [text, out] : {std::pair{&from, &from_time}, {&to, &to_time}}) {
+    if (text->empty()) continue;
+    JIT_ASSIGN_OR_RETURN(SystemTime t, ParseTime(*text));
+    *out = t;
+  }
+  {
+    std::lock_guard lock(mu_);
+    JIT_RETURN_IF_ERROR(CheckLatestHolds());
+  }
+  // Event `seq` and the one after it, when they exist.
+  JIT_ASSIGN_OR_RETURN(std::vector<AuditEvent> around,
+                       store_.ReadAudit(std::max<int64_t>(seq - 1, 0), 2));
+  const AuditEvent* at = nullptr;
+  const AuditEvent* next = nullptr;
+  for (const AuditEvent& e : around) {
+    if (e.seq == seq) at = &e;
+    if (e.seq == seq + 1) next = &e;
+  }
+  if (seq > 0 && at == nullptr)
     return NotFoundError("no audit event " + std::to_string(seq));
-  return signer_.Sign(seq, got[0].hash, clock_.Now());
+  const std::string hash = seq == 0 ? std::string(kGenesisHash) : at->hash;
+  auto not_boundary = [&] {
+    return FailedPreconditionError("event " + std::to_string(seq) +
+                                   " is not the " + which +
+                                   " of the range from " + from + " to " + to);
+  };
+  if (which == "start") {
+    if (from_time && at != nullptr && at->time >= *from_time)
+      return not_boundary();
+    if (from_time && next != nullptr && next->time < *from_time)
+      return not_boundary();
+  } else {
+    if (next != nullptr && (!to_time || next->time < *to_time))
+      return not_boundary();
+  }
+  return signer_.Sign(seq, hash, clock_.Now(), ExportScope(which, from, to));
 }
 
 StatusOr<std::optional<Checkpoint>> CheckpointWriter::RunDue() {
@@ -69,18 +132,7 @@ StatusOr<std::optional<Checkpoint>> CheckpointWriter::RunDue() {
     return std::optional<Checkpoint>();
   // Signing a log that no longer holds what was signed before would bless
   // the removal or rewrite (and overwrite the file that proves it).
-  if (latest_ && latest_->seq > 0) {
-    JIT_ASSIGN_OR_RETURN(std::vector<AuditEvent> signed_event,
-                         store_.ReadAudit(latest_->seq - 1, 1));
-    if (signed_event.empty() || signed_event[0].seq != latest_->seq ||
-        signed_event[0].hash != latest_->hash) {
-      return FailedPreconditionError(
-          "the audit log no longer holds event " +
-          std::to_string(latest_->seq) +
-          " as the latest checkpoint signed it; no further checkpoints until "
-          "an operator looks (jit audit verify)");
-    }
-  }
+  JIT_RETURN_IF_ERROR(CheckLatestHolds());
   Checkpoint c = signer_.Sign(head.seq, head.hash, clock_.Now());
   ChangeSet cs;
   AuditEvent e;

@@ -43,9 +43,21 @@ class CheckpointWriter {
   // The last checkpoint written or loaded.
   std::optional<Checkpoint> Latest() const;
   // A checkpoint over event `seq` (0 = the empty log) signed now, not
-  // recorded anywhere: the anchors and ends of exports. kNotFound when the
-  // log has no event `seq`.
-  StatusOr<Checkpoint> SignEvent(int64_t seq) const;
+  // recorded anywhere, for an export of the events with from <= time < to
+  // (texts as the export's header states them; empty = open): `which` is
+  // "start" (the hash just before the first event exported: event `seq` is
+  // before `from`, event seq+1 is not) or "end" (the last event exported:
+  // event seq+1 is at or after `to`, or does not exist; with no `to`, `seq`
+  // must be the head). Errors: kNotFound when the log has no event `seq`;
+  // kFailedPrecondition when `seq` is not that boundary, or the log no
+  // longer holds what the latest checkpoint signed (nothing is signed over
+  // a log that changed); kInvalidArgument for another `which` or a bad time.
+  StatusOr<Checkpoint> SignExportBoundary(int64_t seq, const std::string& which,
+                                          const std::string& from,
+                                          const std::string& to) const;
+  // Why the latest-checkpoint file could not be trusted at Load (it is then
+  // neither used nor overwritten), or "" when it could.
+  std::string load_problem() const;
   const CheckpointKey& key() const { return signer_.public_key(); }
 
   // RunDue() every second until Stop().
@@ -54,6 +66,8 @@ class CheckpointWriter {
 
  private:
   Status SaveLatest(const Checkpoint& c);
+  // OK when the log still holds what `latest_` signed (mu_ held).
+  Status CheckLatestHolds() const;
 
   Store& store_;
   const CheckpointSigner& signer_;
@@ -62,6 +76,7 @@ class CheckpointWriter {
   const std::string latest_path_;
   mutable std::mutex mu_;  // one RunDue at a time; guards the fields below
   std::optional<Checkpoint> latest_;
+  std::string load_problem_;
   int64_t covered_through_ = 0;  // seq of the last checkpoint event
   MonoTime last_at_;
   bool stopping_ = false;

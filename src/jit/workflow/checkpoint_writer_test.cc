@@ -120,22 +120,74 @@ TEST_F(CheckpointWriterTest, AFileSignedByAnotherKeyIsRefused) {
   std::ofstream(LatestPath())
       << CheckpointToJson(other->Sign(3, std::string(64, 'a'), kStart));
   MemoryStore store;
-  CheckpointWriter w(store, *signer_, clock_, {}, LatestPath());
+  CheckpointWriter w(store, *signer_, clock_, {5, std::chrono::minutes(1)},
+                     LatestPath());
   Status s = w.Load();
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_THAT(s.message(), HasSubstr("not signed by this jitd"));
+  // jitd goes on (revokes must), but signs nothing and says why.
+  Append(store, 5);
+  EXPECT_EQ(w.RunDue().status().code(), StatusCode::kFailedPrecondition);
+  AuditQuery audit(store, metrics_);
+  audit.UseCheckpoints(&w);
+  VerifyResult r = audit.Verify(kAuditor).value();
+  EXPECT_FALSE(r.ok);
+  EXPECT_THAT(r.reason, HasSubstr("not trusted"));
 }
 
-TEST_F(CheckpointWriterTest, SignEventAnswersForAnyStoredSeq) {
+TEST_F(CheckpointWriterTest, ARemovedCheckpointFileIsReported) {
   MemoryStore store;
   auto w = Writer(store);
-  Append(store, 3);
-  Checkpoint c = w->SignEvent(2).value();
-  EXPECT_EQ(c.hash, Events(store)[1].hash);
-  EXPECT_TRUE(signer_->public_key().Verify(c));
-  EXPECT_EQ(w->SignEvent(0).value().hash, std::string(kGenesisHash));
-  EXPECT_EQ(w->SignEvent(4).status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(w->SignEvent(-1).status().code(), StatusCode::kInvalidArgument);
+  Append(store, 5);
+  ASSERT_TRUE(w->RunDue().value().has_value());
+  std::filesystem::remove(LatestPath());
+  auto reopened = Writer(store);
+  AuditQuery audit(store, metrics_);
+  audit.UseCheckpoints(reopened.get());
+  VerifyResult r = audit.Verify(kAuditor).value();
+  EXPECT_FALSE(r.ok);
+  EXPECT_THAT(r.reason, HasSubstr("file is gone"));
+}
+
+TEST_F(CheckpointWriterTest, SignsOnlyTheRealBoundariesOfAnExport) {
+  MemoryStore store;
+  auto w = Writer(store);
+  Append(store, 3);  // all at kStart
+  const std::string from = FormatTime(kStart);
+  const std::string later = FormatTime(kStart + std::chrono::hours(1));
+  // [kStart, +1h) holds events 1..3: start after 0, end at 3.
+  Checkpoint start = w->SignExportBoundary(0, "start", from, later).value();
+  EXPECT_EQ(start.hash, std::string(kGenesisHash));
+  EXPECT_EQ(start.scope, ExportScope("start", from, later));
+  EXPECT_TRUE(signer_->public_key().Verify(start));
+  Checkpoint end = w->SignExportBoundary(3, "end", from, later).value();
+  EXPECT_EQ(end.hash, Events(store)[2].hash);
+  // Not the boundaries of that range: refused.
+  EXPECT_EQ(w->SignExportBoundary(1, "start", from, later).status().code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(w->SignExportBoundary(2, "end", from, later).status().code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(w->SignExportBoundary(2, "end", "", "").status().code(),
+            StatusCode::kFailedPrecondition);  // open end: only the head
+  EXPECT_TRUE(w->SignExportBoundary(3, "end", "", "").ok());
+  EXPECT_EQ(w->SignExportBoundary(4, "end", "", "").status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(w->SignExportBoundary(-1, "end", "", "").status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(w->SignExportBoundary(1, "middle", "", "").status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST_F(CheckpointWriterTest, NothingIsSignedForAnExportOfAChangedLog) {
+  MemoryStore full;
+  auto w = Writer(full);
+  Append(full, 10);
+  ASSERT_TRUE(w->RunDue().value().has_value());  // covers seq 10
+  MemoryStore cut;
+  Append(cut, 7);
+  auto on_cut = Writer(cut);
+  EXPECT_EQ(on_cut->SignExportBoundary(7, "end", "", "").status().code(),
+            StatusCode::kFailedPrecondition);
 }
 
 TEST_F(CheckpointWriterTest, VerifyCountsCheckpointsOfAnIntactLog) {

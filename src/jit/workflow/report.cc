@@ -17,9 +17,20 @@ std::string Text(const json& data, const char* key) {
   return it != data.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
+// A count or length in ms: 0 unless a non-negative integer, capped so that
+// sums of a few million of them cannot overflow (the log may be tampered).
 int64_t Number(const json& data, const char* key) {
+  constexpr int64_t kCap = int64_t{1} << 40;  // about 35 years in ms
   auto it = data.find(key);
-  return it != data.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
+  if (it == data.end() || !it->is_number_integer()) return 0;
+  if (it->is_number_unsigned())
+    return std::min<uint64_t>(it->get<uint64_t>(), kCap);
+  return std::clamp<int64_t>(it->get<int64_t>(), 0, kCap);
+}
+
+bool Flag(const json& data, const char* key) {
+  auto it = data.find(key);
+  return it != data.end() && it->is_boolean() && it->get<bool>();
 }
 
 // {count, p50, p90, max} of `values` (nearest rank); zeros when empty.
@@ -94,7 +105,7 @@ void ReportBuilder::Add(const AuditEvent& e) {
                                   e.time - req->second.created)
                                   .count();
       a.seconds_to_decide.push_back(seconds);
-      if (data.value("final", false)) seconds_to_approve_.push_back(seconds);
+      if (Flag(data, "final")) seconds_to_approve_.push_back(seconds);
       break;
     }
     case AuditType::kRequestDenied: {
@@ -148,7 +159,7 @@ void ReportBuilder::Add(const AuditEvent& e) {
     }
     case AuditType::kGrantRevokeFailed:
       ++revoke_failures_;
-      if (data.value("alert", false)) ++revoke_alerts_;
+      if (Flag(data, "alert")) ++revoke_alerts_;
       break;
     case AuditType::kGrantSessionsKilled:
       if (data.contains("revoke_latency_ms"))
