@@ -76,7 +76,7 @@ policies:
     require: {justification_min_chars: 15, ticket_pattern: "^OPS-[0-9]+$"}
     approval: {groups: [sre], count: 1}
     approval_timeout: 1h
-    emergency: {allowed: true, max_duration: 15m, notify: [sec-oncall]}
+    emergency: {allowed: true, max_duration: 15m}
   - name: two-approvers
     subjects: {groups: [dev]}
     entitlements: [root]

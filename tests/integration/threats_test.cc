@@ -184,7 +184,9 @@ TEST_F(JitdTest, T14_NoAllowAfterExpiresAtEvenByAMillisecond) {
       ASSERT_LT(sent, expires) << "allowed a check sent after expires_at";
     } else {
       ++denied;
-      if (allowed > 0) EXPECT_GE(std::chrono::system_clock::now(), expires);
+      if (allowed > 0) {
+        EXPECT_GE(std::chrono::system_clock::now(), expires);
+      }
     }
   }
   EXPECT_GT(allowed, 0);

@@ -27,6 +27,7 @@ Mapping Map(const Status& s) {
     case StatusCode::kAlreadyExists:
       return {409, "conflict"};
     case StatusCode::kResourceExhausted:
+      if (s.reason() == "rate_limited") return {429, "rate_limited"};
       return {413, "too_large"};
     case StatusCode::kUnavailable:
     case StatusCode::kDeadlineExceeded:

@@ -12,7 +12,8 @@ namespace jit {
 //   kPermissionDenied 403 (reason forbidden|self_approval|not_an_approver),
 //   kFailedPrecondition 403 policy_denied with reasons, or 409 conflict,
 //   kNotFound 404, kAborted/kAlreadyExists 409 conflict, kResourceExhausted
-//   413 too_large, kUnavailable/kDeadlineExceeded 503, anything else 500.
+//   413 too_large (429 rate_limited when its reason is "rate_limited"),
+//   kUnavailable/kDeadlineExceeded 503, anything else 500.
 HttpResponse ErrorResponse(const Status& status);
 
 HttpResponse JsonResponse(int http_status, const nlohmann::json& body);

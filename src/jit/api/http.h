@@ -9,6 +9,9 @@
 
 namespace jit {
 
+// How a request reached the server.
+enum class Transport { kPlain, kTls };
+
 // A parsed HTTP request as handlers see it. Header names are lower-case.
 struct HttpRequest {
   std::string method;  // "GET", "POST", ...
@@ -19,6 +22,7 @@ struct HttpRequest {
   std::string remote_address;  // peer IP, or "unix"
   // The peer's uid on a Unix-domain socket (SO_PEERCRED); unset over TCP.
   std::optional<uint32_t> peer_uid;
+  Transport transport = Transport::kPlain;
 
   std::optional<std::string> Header(std::string_view lower_name) const;
   std::optional<std::string> Query(std::string_view name) const;

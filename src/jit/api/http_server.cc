@@ -1,7 +1,11 @@
 #include "jit/api/http_server.h"
 
+#include <fcntl.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -9,6 +13,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -31,11 +36,14 @@
 #include <utility>
 #include <vector>
 
+#include "jit/base/status_macros.h"
+
 namespace jit {
 namespace {
 
 namespace net = boost::asio;
 namespace http = boost::beast::http;
+namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
 // One socket type for TCP and Unix-domain listeners.
 using Protocol = net::generic::stream_protocol;
@@ -51,6 +59,17 @@ constexpr size_t kMaxDrainBytes = 1024 * 1024;
 // Pause before accepting again after accept() failed (e.g. out of file
 // descriptors), so the acceptor does not spin.
 constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
+// How long a TLS close_notify may take to go out (and the peer's to come
+// back) when a connection ends.
+constexpr std::chrono::milliseconds kTlsShutdownTime{500};
+constexpr size_t kMaxKeyFileBytes = 64 * 1024;
+// Mozilla's "intermediate" TLS 1.2 list: ECDHE key exchange and AEAD
+// ciphers only. TLS 1.3 suites are OpenSSL's defaults, all of which qualify.
+constexpr const char* kTls12Ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+constexpr const char* kHsts = "max-age=31536000";
 
 // A blocking view of a non-blocking socket in which every read and write
 // fails with timed_out once the deadline passes. Asio's own blocking calls
@@ -58,7 +77,15 @@ constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
 // here. Both Stop()'s shutdown() and peer resets wake the poll.
 class DeadlineSocket {
  public:
+  // For asio's ssl::stream, which layers on top of this one.
+  using lowest_layer_type = Socket::lowest_layer_type;
+
   explicit DeadlineSocket(Socket& socket) : socket_(socket) {}
+
+  lowest_layer_type& lowest_layer() { return socket_.lowest_layer(); }
+  const lowest_layer_type& lowest_layer() const {
+    return socket_.lowest_layer();
+  }
 
   void set_deadline(SteadyClock::time_point deadline) { deadline_ = deadline; }
 
@@ -120,6 +147,65 @@ class DeadlineSocket {
 
   Socket& socket_;
   SteadyClock::time_point deadline_ = SteadyClock::now();
+};
+
+// The byte stream of one connection: the socket itself, or TLS over it.
+// Every operation is bounded by the deadline last set.
+class ServerStream {
+ public:
+  // `tls` null: plain. Otherwise the stream is TLS once Handshake() is OK.
+  ServerStream(Socket& socket, ssl::context* tls)
+      : socket_(socket), raw_(socket) {
+    if (tls != nullptr) tls_.emplace(raw_, *tls);
+  }
+
+  Transport transport() const {
+    return tls_ ? Transport::kTls : Transport::kPlain;
+  }
+  void set_deadline(SteadyClock::time_point deadline) {
+    raw_.set_deadline(deadline);
+  }
+
+  // Runs the server side of the TLS handshake (no-op when plain).
+  error_code Handshake(SteadyClock::time_point deadline) {
+    error_code ec;
+    if (!tls_) return ec;
+    raw_.set_deadline(deadline);
+    tls_->handshake(ssl::stream_base::server, ec);
+    return ec;
+  }
+
+  template <class Buffers>
+  size_t read_some(const Buffers& buffers, error_code& ec) {
+    return tls_ ? tls_->read_some(buffers, ec) : raw_.read_some(buffers, ec);
+  }
+  template <class Buffers>
+  size_t write_some(const Buffers& buffers, error_code& ec) {
+    return tls_ ? tls_->write_some(buffers, ec) : raw_.write_some(buffers, ec);
+  }
+  template <class Buffers>
+  size_t read_some(const Buffers& buffers) {
+    return tls_ ? tls_->read_some(buffers) : raw_.read_some(buffers);
+  }
+  template <class Buffers>
+  size_t write_some(const Buffers& buffers) {
+    return tls_ ? tls_->write_some(buffers) : raw_.write_some(buffers);
+  }
+
+  // Ends the sending side: TLS close_notify (bounded), then TCP FIN.
+  void ShutdownSend() {
+    error_code ec;
+    if (tls_) {
+      raw_.set_deadline(SteadyClock::now() + kTlsShutdownTime);
+      tls_->shutdown(ec);
+    }
+    socket_.shutdown(Socket::shutdown_send, ec);
+  }
+
+ private:
+  Socket& socket_;
+  DeadlineSocket raw_;
+  std::optional<ssl::stream<DeadlineSocket&>> tls_;
 };
 
 std::string ErrorJson(std::string_view code, std::string_view message) {
@@ -279,6 +365,28 @@ bool IsValidHeader(std::string_view name, std::string_view value) {
          std::string_view::npos;
 }
 
+// Over TLS a cookie is always Secure, HttpOnly and SameSite=Strict: the
+// handler's own forms of those three attributes are replaced.
+std::string HardenCookie(std::string_view cookie) {
+  std::string out;
+  size_t start = 0;
+  for (bool first = true; start <= cookie.size(); first = false) {
+    size_t end = cookie.find(';', start);
+    if (end == std::string_view::npos) end = cookie.size();
+    std::string_view part = cookie.substr(start, end - start);
+    start = end + 1;
+    size_t begin = part.find_first_not_of(' ');
+    part = begin == std::string_view::npos ? "" : part.substr(begin);
+    std::string name = ToLower(part.substr(0, part.find('=')));
+    while (!name.empty() && name.back() == ' ') name.pop_back();
+    bool ours = name == "secure" || name == "httponly" || name == "samesite";
+    if (part.empty() || (!first && ours)) continue;
+    if (!out.empty()) out += "; ";
+    out += part;
+  }
+  return out + "; Secure; HttpOnly; SameSite=Strict";
+}
+
 // Message framing belongs to the server, whatever a handler sets.
 bool IsFramingHeader(std::string_view name) {
   std::string lower = ToLower(name);
@@ -290,7 +398,8 @@ bool IsFramingHeader(std::string_view name) {
 // reply carries. False when the handler produced an unsendable status or
 // header (a bug in the handler: the caller answers 500 instead).
 template <class Body>
-bool BuildHead(const HttpResponse& response, http::response<Body>& out) {
+bool BuildHead(const HttpResponse& response, Transport transport,
+               http::response<Body>& out) {
   if (response.status < 100 || response.status > 599) return false;
   out.result(static_cast<unsigned>(response.status));
   out.set(http::field::server, "jitd");
@@ -302,7 +411,16 @@ bool BuildHead(const HttpResponse& response, http::response<Body>& out) {
   out.set(http::field::cache_control, "no-store");
   for (const auto& [name, value] : response.headers) {
     if (!IsValidHeader(name, value)) return false;
-    if (!IsFramingHeader(name)) out.set(name, value);
+    if (IsFramingHeader(name)) continue;
+    bool cookie = ToLower(name) == "set-cookie";
+    if (cookie && transport == Transport::kTls) {
+      out.set(name, HardenCookie(value));
+    } else {
+      out.set(name, value);
+    }
+  }
+  if (transport == Transport::kTls) {
+    out.set(http::field::strict_transport_security, kHsts);
   }
   return true;
 }
@@ -324,16 +442,22 @@ enum class Next { kKeepAlive, kClose };
 // Serves the requests of one connection, in order, on the calling thread.
 class Connection {
  public:
+  // `tls` null: plain HTTP.
   Connection(const HttpServerOptions& options, const HttpHandler& handler,
-             Socket& socket, const std::atomic<bool>& stopping)
+             Socket& socket, ssl::context* tls,
+             const std::atomic<bool>& stopping)
       : options_(options),
         handler_(handler),
         socket_(socket),
-        stream_(socket),
+        stream_(socket, tls),
         stopping_(stopping),
         timeout_(std::max(options.read_timeout_seconds, 1)) {}
 
   void Run() {
+    auto handshake_deadline =
+        SteadyClock::now() +
+        std::max(options_.tls_handshake_timeout, std::chrono::seconds(1));
+    if (stream_.Handshake(handshake_deadline)) return;
     while (!stopping_ && ServeOne() == Next::kKeepAlive) {
     }
   }
@@ -363,6 +487,7 @@ class Connection {
     request.body = std::move(message.body());
     request.remote_address = RemoteAddress(socket_);
     request.peer_uid = PeerUid(socket_);
+    request.transport = stream_.transport();
     return Respond(CallHandler(request), info);
   }
 
@@ -421,7 +546,9 @@ class Connection {
     if (response.stream) return WriteStream(response, info);
     http::response<http::string_body> out;
     out.version(info.version);
-    if (!BuildHead(response, out)) return Respond(InternalError(), info);
+    if (!BuildHead(response, stream_.transport(), out)) {
+      return Respond(InternalError(), info);
+    }
     out.body() = response.body;
     bool keep_alive = info.keep_alive && !stopping_;
     out.keep_alive(keep_alive);
@@ -445,7 +572,9 @@ class Connection {
   Next WriteStream(const HttpResponse& response, const RequestInfo& info) {
     http::response<http::empty_body> out;
     out.version(info.version);
-    if (!BuildHead(response, out)) return Respond(InternalError(), info);
+    if (!BuildHead(response, stream_.transport(), out)) {
+      return Respond(InternalError(), info);
+    }
     out.keep_alive(false);
     chunked_ = info.version >= 11;
     out.chunked(chunked_);
@@ -489,7 +618,7 @@ class Connection {
   Next Reject(int status, std::string_view code, std::string message) {
     HttpResponse response = JsonError(status, code, message);
     http::response<http::string_body> out;
-    BuildHead(response, out);
+    BuildHead(response, stream_.transport(), out);
     out.keep_alive(false);
     out.body() = std::move(response.body);
     out.prepare_payload();
@@ -513,15 +642,12 @@ class Connection {
     }
   }
 
-  void ShutdownSend() {
-    error_code ec;
-    socket_.shutdown(Socket::shutdown_send, ec);
-  }
+  void ShutdownSend() { stream_.ShutdownSend(); }
 
   const HttpServerOptions& options_;
   const HttpHandler& handler_;
   Socket& socket_;
-  DeadlineSocket stream_;
+  ServerStream stream_;
   const std::atomic<bool>& stopping_;
   const std::chrono::seconds timeout_;
   boost::beast::flat_buffer buffer_;
@@ -535,7 +661,96 @@ std::string EndpointText(std::string_view address, uint16_t port) {
   return host + ":" + std::to_string(port);
 }
 
+// Reads the private key, refusing one that group or others may read (as
+// the audit signing key is refused). fstat on the open file, so the mode
+// checked is that of the bytes read.
+StatusOr<std::string> ReadPrivateKeyFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return InvalidArgumentError("tls key " + path + ": " +
+                                std::strerror(errno));
+  }
+  struct stat st {};
+  std::string out;
+  Status result;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    result = InvalidArgumentError("tls key " + path + " is not a file");
+  } else if ((st.st_mode & 077) != 0) {
+    result = InvalidArgumentError("tls key " + path +
+                                  " is readable by others; chmod 600 it");
+  } else if (static_cast<size_t>(st.st_size) > kMaxKeyFileBytes) {
+    result = InvalidArgumentError("tls key " + path + " is over 64 KiB");
+  } else {
+    out.resize(static_cast<size_t>(st.st_size));
+    ssize_t n = ::read(fd, out.data(), out.size());
+    if (n != static_cast<ssize_t>(out.size())) {
+      result = InvalidArgumentError("tls key " + path + ": short read");
+    }
+  }
+  ::close(fd);
+  if (!result.ok()) return result;
+  return out;
+}
+
+Status TlsError(std::string_view what, const std::string& path,
+                const error_code& ec) {
+  return InvalidArgumentError("tls " + std::string(what) + " " + path + ": " +
+                              ec.message());
+}
+
+// A server context with the jitd TLS settings and `files` loaded.
+// Shared: a connection keeps the context it started with across a reload.
+StatusOr<std::shared_ptr<ssl::context>> MakeTlsContext(const TlsFiles& files) {
+  JIT_ASSIGN_OR_RETURN(std::string key, ReadPrivateKeyFile(files.key_file));
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                   ssl::context::no_tlsv1_1 | ssl::context::no_compression |
+                   ssl::context::single_dh_use);
+  SSL_CTX* native = ctx->native_handle();
+  if (SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION) != 1 ||
+      SSL_CTX_set_cipher_list(native, kTls12Ciphers) != 1) {
+    return jit::InternalError("OpenSSL refused the TLS version or cipher list");
+  }
+  // An encrypted key is refused instead of OpenSSL prompting on a terminal.
+  ctx->set_password_callback(
+      [](size_t, ssl::context::password_purpose) { return std::string(); });
+  error_code ec;
+  ctx->use_certificate_chain_file(files.cert_file, ec);
+  if (ec) return TlsError("cert", files.cert_file, ec);
+  ctx->use_private_key(net::buffer(key), ssl::context::pem, ec);
+  if (ec) return TlsError("key", files.key_file, ec);
+  if (SSL_CTX_check_private_key(native) != 1) {
+    return InvalidArgumentError("tls key " + files.key_file +
+                                " does not match the certificate " +
+                                files.cert_file);
+  }
+  return ctx;
+}
+
+bool IsCookieOctet(char c) {
+  auto u = static_cast<unsigned char>(c);
+  return u > 0x20 && u < 0x7f && c != '"' && c != ',' && c != ';' && c != '\\';
+}
+
 }  // namespace
+
+StatusOr<std::string> SessionCookie(std::string_view name,
+                                    std::string_view value,
+                                    std::chrono::seconds max_age,
+                                    Transport transport) {
+  if (name.empty() || !std::all_of(name.begin(), name.end(), IsTokenChar)) {
+    return InvalidArgumentError("cookie name must be a non-empty token");
+  }
+  if (!std::all_of(value.begin(), value.end(), IsCookieOctet)) {
+    return InvalidArgumentError("cookie value has a forbidden character");
+  }
+  std::string out = std::string(name) + "=" + std::string(value) +
+                    "; Path=/; Max-Age=" +
+                    std::to_string(std::max<int64_t>(max_age.count(), 0));
+  if (transport == Transport::kTls) out += "; Secure";
+  return out + "; HttpOnly; SameSite=Strict";
+}
 
 struct HttpServer::Impl {
   struct Slot {
@@ -546,6 +761,11 @@ struct HttpServer::Impl {
 
   Impl(HttpServerOptions o, HttpHandler h)
       : options(std::move(o)), handler(std::move(h)) {}
+
+  std::shared_ptr<ssl::context> CurrentTls() {
+    std::lock_guard<std::mutex> lock(mu);
+    return tls;
+  }
 
   Status Listen();
   void AcceptNext();
@@ -572,6 +792,8 @@ struct HttpServer::Impl {
   std::map<uint64_t, std::unique_ptr<Slot>> connections;  // guarded by mu
   // Threads whose connection ended, waiting to be joined.
   std::vector<std::thread> finished;  // guarded by mu
+  // Null for plain HTTP. Replaced by ReloadTls().
+  std::shared_ptr<ssl::context> tls;  // guarded by mu
 };
 
 Status HttpServer::Impl::Listen() {
@@ -675,7 +897,8 @@ void HttpServer::Impl::Admit(Socket socket) {
 }
 
 void HttpServer::Impl::Serve(uint64_t id, Socket& socket) {
-  Connection(options, handler, socket, stopping).Run();
+  std::shared_ptr<ssl::context> context = CurrentTls();
+  Connection(options, handler, socket, context.get(), stopping).Run();
   Release(id);
 }
 
@@ -709,6 +932,12 @@ Status HttpServer::Start() {
   std::lock_guard<std::mutex> lock(impl_->mu);
   if (impl_->started) {
     return FailedPreconditionError("HTTP server was already started");
+  }
+  if (impl_->options.tls) {
+    if (!impl_->options.unix_socket.empty()) {
+      return InvalidArgumentError("TLS is not served on a Unix socket");
+    }
+    JIT_ASSIGN_OR_RETURN(impl_->tls, MakeTlsContext(*impl_->options.tls));
   }
   Status listening = impl_->Listen();
   if (!listening.ok()) return listening;
@@ -750,6 +979,17 @@ void HttpServer::Stop() {
     }
   }
   for (std::thread& t : threads) t.join();
+}
+
+Status HttpServer::ReloadTls(const TlsFiles& files) {
+  if (!impl_->options.tls) {
+    return FailedPreconditionError("this listener does not serve TLS");
+  }
+  JIT_ASSIGN_OR_RETURN(std::shared_ptr<ssl::context> next,
+                       MakeTlsContext(files));
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->tls = std::move(next);
+  return OkStatus();
 }
 
 uint16_t HttpServer::port() const { return impl_->port; }

@@ -1,14 +1,23 @@
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "jit/api/http.h"
 #include "jit/base/status.h"
 
 namespace jit {
+
+// A PEM certificate chain and its private key for an HTTPS listener.
+struct TlsFiles {
+  std::string cert_file;  // leaf first, then intermediates
+  std::string key_file;   // unencrypted; refused when group/other may read it
+};
 
 struct HttpServerOptions {
   std::string address = "127.0.0.1";
@@ -20,7 +29,22 @@ struct HttpServerOptions {
   // The file is made mode 0600 before listening, an old socket file there is
   // replaced, and Stop() removes it. Requests carry the peer's uid.
   std::string unix_socket;
+  // When set, serve HTTPS (TLS 1.2 or 1.3 with forward-secret AEAD ciphers
+  // only) instead of plain HTTP. Not for a Unix socket.
+  std::optional<TlsFiles> tls;
+  // A TLS handshake must finish within this time of accept, else the
+  // connection is closed: a peer that connects and stays silent holds a
+  // thread and a connection slot for at most this long.
+  std::chrono::seconds tls_handshake_timeout{10};
 };
+
+// The `Set-Cookie` value for a session cookie: `HttpOnly; SameSite=Strict;
+// Path=/`, `Secure` too over TLS, and Max-Age. kInvalidArgument when name or
+// value hold characters a cookie may not (RFC 6265 section 4.1.1).
+StatusOr<std::string> SessionCookie(std::string_view name,
+                                    std::string_view value,
+                                    std::chrono::seconds max_age,
+                                    Transport transport);
 
 // HTTP/1.1 server on Boost.Beast with keep-alive. Each connection is served
 // on its own thread; the handler is called concurrently and must be
@@ -40,6 +64,12 @@ struct HttpServerOptions {
 // 100..599 or a header with CR/LF, is answered 500 `internal`.
 // Streams use chunked encoding (raw bytes for HTTP/1.0) and the connection
 // closes when the stream function returns.
+//
+// With options.tls every response also carries `Strict-Transport-Security:
+// max-age=31536000`, and a handler's `Set-Cookie` is rewritten to end in
+// `Secure; HttpOnly; SameSite=Strict` whatever it said. Requests carry
+// Transport::kTls. A failed or slow handshake closes the connection without
+// an answer.
 class HttpServer {
  public:
   HttpServer(HttpServerOptions options, HttpHandler handler);
@@ -47,10 +77,17 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  // Binds and starts accepting in the background. kUnavailable when the
-  // address cannot be bound (message says which and why);
-  // kFailedPrecondition when called a second time.
+  // Loads the TLS files (if any), binds and starts accepting in the
+  // background. kInvalidArgument when the TLS files are unusable (missing,
+  // not PEM, key readable by group or others, key not matching the
+  // certificate); kUnavailable when the address cannot be bound (message says
+  // which and why); kFailedPrecondition when called a second time.
   Status Start();
+  // Loads `files` and serves new connections with them; open connections
+  // keep the old ones. On error (as in Start()) nothing changes.
+  // kFailedPrecondition when the server was not built with options.tls.
+  // Thread-safe.
+  Status ReloadTls(const TlsFiles& files);
   // Stops accepting, closes open connections (streams end), joins threads.
   // From then on every StreamWriter returns false. Waits for handlers that
   // are running to return. Idempotent; the server cannot be started again.

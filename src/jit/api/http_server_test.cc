@@ -9,6 +9,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
@@ -21,6 +22,7 @@
 #include <string>
 #include <utility>
 
+#include "jit/base/command_runner.h"
 #include "jit/base/ids.h"
 
 namespace jit {
@@ -667,6 +669,218 @@ TEST_F(HttpServerTest, TcpRequestsCarryNoPeerUid) {
   http::response<http::string_body> response;
   ASSERT_FALSE(client->Read(response));
   EXPECT_FALSE(seen_uid.has_value());
+}
+
+// A self-signed certificate for 127.0.0.1 from the openssl CLI:
+// DIR/NAME.pem and DIR/NAME.key (mode 0600).
+void MakeSelfSigned(const std::string& dir, const std::string& name) {
+  PosixCommandRunner runner;
+  auto r = runner.Run(
+      {"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+       "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+       dir + "/" + name + ".key", "-out", dir + "/" + name + ".pem", "-days",
+       "1", "-subj", "/CN=" + name, "-addext", "subjectAltName=IP:127.0.0.1"},
+      {{"PATH", "/usr/bin:/bin"}}, std::chrono::seconds(30));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->exit_code, 0) << r->err;
+  std::filesystem::permissions(
+      dir + "/" + name + ".key",
+      std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+}
+
+// One HTTPS request trusting only `ca_file`; every step bounded by kWait.
+// The error of the first step that failed, else the response.
+struct TlsReply {
+  error_code ec;
+  http::response<http::string_body> response;
+};
+
+TlsReply TlsGet(uint16_t port, const std::string& ca_file,
+                const std::string& target) {
+  namespace ssl = net::ssl;
+  net::io_context io;
+  ssl::context ctx(ssl::context::tls_client);
+  ctx.load_verify_file(ca_file);
+  ssl::stream<tcp::socket> stream(io, ctx);
+  stream.set_verify_mode(ssl::verify_peer);
+  TlsReply out;
+  boost::beast::flat_buffer buffer;
+  auto request = Request(http::verb::get, target);
+  request.set(http::field::host, "127.0.0.1");
+  tcp::endpoint endpoint(net::ip::make_address("127.0.0.1"), port);
+  stream.next_layer().async_connect(endpoint, [&](error_code ec) {
+    if (ec) {
+      out.ec = ec;
+      return;
+    }
+    stream.async_handshake(ssl::stream_base::client, [&](error_code ec) {
+      if (ec) {
+        out.ec = ec;
+        return;
+      }
+      http::async_write(stream, request, [&](error_code ec, size_t) {
+        if (ec) {
+          out.ec = ec;
+          return;
+        }
+        http::async_read(stream, buffer, out.response,
+                         [&](error_code ec, size_t) { out.ec = ec; });
+      });
+    });
+  });
+  if (io.run_for(kWait) == 0 || !io.stopped()) {
+    out.ec = net::error::timed_out;
+  }
+  return out;
+}
+
+class TlsServerTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("jit-tls-" + std::to_string(getpid()) + "-" +
+            testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(dir_);
+    MakeSelfSigned(dir_, "one");
+    MakeSelfSigned(dir_, "two");
+  }
+  void TearDown() override {
+    if (server_) server_->Stop();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  TlsFiles Files(const std::string& cert, const std::string& key) const {
+    return TlsFiles{dir_ + "/" + cert + ".pem", dir_ + "/" + key + ".key"};
+  }
+
+  Status Start(const TlsFiles& files, HttpHandler handler = &Echo) {
+    HttpServerOptions options;
+    options.address = "127.0.0.1";
+    options.port = 0;
+    options.tls = files;
+    server_ = std::make_unique<HttpServer>(options, std::move(handler));
+    return server_->Start();
+  }
+
+  std::string dir_;
+  std::unique_ptr<HttpServer> server_;
+};
+
+TEST_F(TlsServerTest, HstsAndHardenedCookiesOverTls) {
+  std::atomic<bool> saw_tls{false};
+  ASSERT_TRUE(Start(Files("one", "one"), [&](const HttpRequest& r) {
+                saw_tls = r.transport == Transport::kTls;
+                HttpResponse out;
+                out.headers["Set-Cookie"] = "sid=abc; SameSite=Lax; secure";
+                return out;
+              }).ok());
+  TlsReply reply = TlsGet(server_->port(), dir_ + "/one.pem", "/x");
+  ASSERT_FALSE(reply.ec) << reply.ec.message();
+  EXPECT_EQ(reply.response.result_int(), 200);
+  EXPECT_TRUE(saw_tls);
+  EXPECT_EQ(reply.response[http::field::strict_transport_security],
+            "max-age=31536000");
+  EXPECT_EQ(reply.response[http::field::set_cookie],
+            "sid=abc; Secure; HttpOnly; SameSite=Strict");
+}
+
+TEST_F(HttpServerTest, PlainHttpHasNoHstsAndKeepsCookies) {
+  std::atomic<bool> saw_plain{false};
+  StartServer([&](const HttpRequest& r) {
+    saw_plain = r.transport == Transport::kPlain;
+    HttpResponse out;
+    out.headers["Set-Cookie"] = "sid=abc; HttpOnly";
+    return out;
+  });
+  auto response = Connected()->RoundTrip(Request(http::verb::get, "/x"));
+  EXPECT_TRUE(saw_plain);
+  EXPECT_EQ(response.count(http::field::strict_transport_security), 0u);
+  EXPECT_EQ(response[http::field::set_cookie], "sid=abc; HttpOnly");
+}
+
+TEST_F(TlsServerTest, AnUntrustedCertificateFailsTheHandshake) {
+  ASSERT_TRUE(Start(Files("one", "one")).ok());
+  TlsReply reply = TlsGet(server_->port(), dir_ + "/two.pem", "/x");
+  EXPECT_TRUE(reply.ec);
+  EXPECT_NE(reply.ec, net::error::timed_out);
+}
+
+TEST_F(TlsServerTest, UnusableKeysAreRefusedAtStart) {
+  std::filesystem::permissions(dir_ + "/one.key",
+                               std::filesystem::perms::others_read,
+                               std::filesystem::perm_options::add);
+  Status readable = Start(Files("one", "one"));
+  EXPECT_EQ(readable.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(readable.message().find("readable by others"), std::string::npos)
+      << readable.message();
+  Status mismatch = Start(Files("one", "two"));
+  EXPECT_EQ(mismatch.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(mismatch.message().find("mismatch"), std::string::npos)
+      << mismatch.message();
+  Status missing = Start(TlsFiles{dir_ + "/none.pem", dir_ + "/two.key"});
+  EXPECT_EQ(missing.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(missing.message().find("none.pem"), std::string::npos);
+}
+
+TEST_F(TlsServerTest, ReloadTlsSwapsFilesAndKeepsTheOldOnError) {
+  ASSERT_TRUE(Start(Files("one", "one")).ok());
+  EXPECT_EQ(server_->ReloadTls(Files("two", "one")).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_FALSE(TlsGet(server_->port(), dir_ + "/one.pem", "/x").ec);
+  ASSERT_TRUE(server_->ReloadTls(Files("two", "two")).ok());
+  EXPECT_FALSE(TlsGet(server_->port(), dir_ + "/two.pem", "/x").ec);
+  EXPECT_TRUE(TlsGet(server_->port(), dir_ + "/one.pem", "/x").ec);
+}
+
+TEST_F(TlsServerTest, SilentPeerIsDroppedAfterTheHandshakeTimeout) {
+  HttpServerOptions options;
+  options.address = "127.0.0.1";
+  options.port = 0;
+  options.tls = Files("one", "one");
+  options.tls_handshake_timeout = std::chrono::seconds(1);
+  server_ = std::make_unique<HttpServer>(options, &Echo);
+  ASSERT_TRUE(server_->Start().ok());
+  TestClient silent(server_->port());
+  ASSERT_FALSE(silent.Connect());
+  // Ends (EOF or reset) long before kWait.
+  error_code ec = silent.ReadToEnd();
+  EXPECT_NE(ec, net::error::timed_out);
+  EXPECT_FALSE(TlsGet(server_->port(), dir_ + "/one.pem", "/x").ec);
+}
+
+TEST(HttpServerTlsTest, ReloadWithoutTlsIsAPreconditionError) {
+  HttpServer server(HttpServerOptions{}, &Echo);
+  EXPECT_EQ(server.ReloadTls(TlsFiles{"a", "b"}).code(),
+            StatusCode::kFailedPrecondition);
+}
+
+TEST(SessionCookieTest, SecureOnlyOverTls) {
+  StatusOr<std::string> tls = SessionCookie(
+      "jitd_session", "abc123", std::chrono::seconds(3600), Transport::kTls);
+  ASSERT_TRUE(tls.ok());
+  EXPECT_EQ(*tls,
+            "jitd_session=abc123; Path=/; Max-Age=3600; Secure; HttpOnly; "
+            "SameSite=Strict");
+  StatusOr<std::string> plain = SessionCookie(
+      "jitd_session", "abc123", std::chrono::seconds(60), Transport::kPlain);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(*plain,
+            "jitd_session=abc123; Path=/; Max-Age=60; HttpOnly; "
+            "SameSite=Strict");
+}
+
+TEST(SessionCookieTest, RefusesInjection) {
+  EXPECT_FALSE(SessionCookie("s", "a; Domain=evil", std::chrono::seconds(1),
+                             Transport::kTls)
+                   .ok());
+  EXPECT_FALSE(
+      SessionCookie("s", "a\r\nX: y", std::chrono::seconds(1), Transport::kTls)
+          .ok());
+  EXPECT_FALSE(
+      SessionCookie("", "a", std::chrono::seconds(1), Transport::kTls).ok());
+  EXPECT_FALSE(
+      SessionCookie("a b", "a", std::chrono::seconds(1), Transport::kTls).ok());
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include "jit/api/error_response.h"
 #include "jit/api/json_codec.h"
+#include "jit/api/route_table.h"
 #include "jit/base/duration.h"
 #include "jit/base/ids.h"
 
@@ -24,17 +25,6 @@ std::vector<std::string> Segments(const std::string& path) {
     i = j + 1;
   }
   return out;
-}
-
-bool Is(const std::vector<std::string>& seg,
-        std::initializer_list<const char*> want) {
-  if (seg.size() != want.size()) return false;
-  size_t i = 0;
-  for (const char* w : want) {
-    if (std::string_view(w) != "*" && seg[i] != w) return false;
-    ++i;
-  }
-  return true;
 }
 
 HttpResponse MethodNotAllowed() {
@@ -97,47 +87,58 @@ HttpResponse CheckAnswer(const StatusOr<CheckResult>& r) {
 
 HttpResponse ApiRoutes::Handle(const HttpRequest& http) const {
   std::vector<std::string> seg = Segments(http.path);
-  HttpResponse out;
-  if (Is(seg, {"healthz"})) {
-    out = JsonResponse(200, {{"status", "ok"}});
-  } else if (Is(seg, {"readyz"})) {
-    bool store_ok = deps_.store.GetAuditHead().ok();
-    bool ready = deps_.ready.load() && store_ok;
-    out = JsonResponse(ready ? 200 : 503, {{"ready", ready},
-                                           {"reconciled", deps_.ready.load()},
-                                           {"store", store_ok}});
-  } else if (Is(seg, {"metrics"})) {
-    out.content_type = "text/plain; version=0.0.4";
-    out.body = deps_.metrics.Render(deps_.index.size());
-  } else if (seg.empty() || seg[0] != "v1") {
-    out = ErrorResponse(NotFoundError("no route " + http.path.substr(0, 200)));
-  } else {
-    StatusOr<Principal> who = deps_.auth.Authenticate(http);
-    out = who.ok() ? WithIdempotency(*who, http, seg)
-                   : ErrorResponse(who.status());
-  }
+  HttpResponse out = Route(http, seg);
   deps_.metrics.CountHttp(out.status);
   return out;
 }
 
+HttpResponse ApiRoutes::Route(const HttpRequest& http,
+                              const std::vector<std::string>& seg) const {
+  StatusOr<const RouteSpec*> route = MatchRoute(http.method, seg);
+  bool api = !seg.empty() && seg[0] == "v1";
+  if (!route.ok() && !api) {
+    return ErrorResponse(NotFoundError("no route " + http.path.substr(0, 200)));
+  }
+  // Everything under /v1 answers 401 before saying whether a route exists.
+  std::optional<Principal> who;
+  if (!route.ok() || (*route)->access != RouteAccess::kPublic) {
+    StatusOr<Principal> p = deps_.auth.Authenticate(http);
+    if (!p.ok() && deps_.auth_limiter != nullptr) {
+      return RefuseFailedAuth(*deps_.auth_limiter, deps_.metrics, http,
+                              p.status());
+    }
+    if (!p.ok()) return ErrorResponse(p.status());
+    who = std::move(*p);
+  }
+  if (!route.ok()) {
+    if (route.status().reason() == "method_not_allowed")
+      return MethodNotAllowed();
+    return ErrorResponse(NotFoundError("no route " + http.path.substr(0, 200)));
+  }
+  if (Status s = AuthorizeRoute(**route, who); !s.ok()) return ErrorResponse(s);
+  static const Principal kNobody;
+  return WithIdempotency(**route, who ? *who : kNobody, http, seg);
+}
+
 HttpResponse ApiRoutes::WithIdempotency(
-    const Principal& who, const HttpRequest& http,
+    const RouteSpec& route, const Principal& who, const HttpRequest& http,
     const std::vector<std::string>& seg) const {
   auto key = http.Header("idempotency-key");
   // Only state changes are replayed: a stored `check` answer would outlive
-  // the grant it reported (DESIGN invariant 1).
-  bool mutating = http.method == "POST" && !Is(seg, {"v1", "check"}) &&
-                  !Is(seg, {"v1", "check", "target"});
-  if (!mutating || !key) return Dispatch(who, http, seg);
+  // the grant it reported (DESIGN invariant 1). An answer carrying a fresh
+  // secret (a machine token) is never stored: jitd keeps secrets only
+  // hashed; a repeated create answers 409 instead.
+  if (!route.mutating || !key || route.id == RouteId::kCreateToken)
+    return Dispatch(route.id, who, http, seg);
   if (key->empty() || key->size() > kMaxIdempotencyKey) {
     return ErrorResponse(
         InvalidArgumentError("Idempotency-Key must be 1 to 200 characters"));
   }
   // The key is bound to the body: the same key with another body is a
   // client bug, answered 409 rather than with the other call's result.
-  std::string route =
+  std::string route_key =
       http.method + " " + http.path + " " + Sha256Hex(http.body);
-  auto stored = deps_.store.GetIdempotent(who.name(), route, *key);
+  auto stored = deps_.store.GetIdempotent(who.name(), route_key, *key);
   if (stored.ok()) {
     HttpResponse r;
     r.status = stored->http_status;
@@ -147,98 +148,112 @@ HttpResponse ApiRoutes::WithIdempotency(
   }
   if (stored.status().code() != StatusCode::kNotFound)
     return ErrorResponse(stored.status());
-  HttpResponse r = Dispatch(who, http, seg);
+  HttpResponse r = Dispatch(route.id, who, http, seg);
   if (r.status < 500 && !r.stream) {
     // First answer wins; a concurrent twin that lost the insert is harmless
     // because the state change itself is compare-and-set.
     (void)deps_.store.PutIdempotent(
-        {*key, who.name(), route, r.status, r.body, deps_.clock.Now()});
+        {*key, who.name(), route_key, r.status, r.body, deps_.clock.Now()});
   }
   return r;
 }
 
-HttpResponse ApiRoutes::Dispatch(const Principal& who, const HttpRequest& http,
+HttpResponse ApiRoutes::Dispatch(RouteId id, const Principal& who,
+                                 const HttpRequest& http,
                                  const std::vector<std::string>& seg) const {
-  const std::string& m = http.method;
-  if (Is(seg, {"v1", "requests"})) {
-    if (m == "POST") return CreateRequest(who, http);
-    if (m == "GET") return ListRequests(who, http);
-    return MethodNotAllowed();
-  }
-  if (Is(seg, {"v1", "requests", "*"})) {
-    if (m != "GET") return MethodNotAllowed();
-    if (Status s = CheckId(seg[2], "req_"); !s.ok()) return ErrorResponse(s);
-    auto v = deps_.requests.Get(who, seg[2]);
-    return v.ok() ? JsonResponse(200, ToJson(*v)) : ErrorResponse(v.status());
-  }
-  if (Is(seg, {"v1", "requests", "*", "*"})) {
-    if (m != "POST") return MethodNotAllowed();
-    return Decide(who, http, seg[2], seg[3]);
-  }
-  if (Is(seg, {"v1", "grants"})) {
-    return m == "GET" ? ListGrants(who, http) : MethodNotAllowed();
-  }
-  if (Is(seg, {"v1", "grants", "*"})) {
-    if (m != "GET") return MethodNotAllowed();
-    if (Status s = CheckId(seg[2], "grt_"); !s.ok()) return ErrorResponse(s);
-    auto g = deps_.requests.GetGrant(who, seg[2]);
-    return g.ok() ? JsonResponse(200, ToJson(*g)) : ErrorResponse(g.status());
-  }
-  if (Is(seg, {"v1", "grants", "*", "revoke"})) {
-    return m == "POST" ? EndGrant(who, http, seg[2]) : MethodNotAllowed();
-  }
-  if (Is(seg, {"v1", "grants", "*", "extend"})) {
-    return m == "POST" ? ExtendGrant(who, http, seg[2]) : MethodNotAllowed();
-  }
-  if (Is(seg, {"v1", "grants", "*", "ssh-cert"})) {
-    return m == "POST" ? SshCertificate(who, http, seg[2]) : MethodNotAllowed();
-  }
-  if (Is(seg, {"v1", "check"}))
-    return m == "POST" ? Check(who, http) : MethodNotAllowed();
-  if (Is(seg, {"v1", "check", "target"}))
-    return m == "POST" ? CheckTarget(who, http) : MethodNotAllowed();
-  if (Is(seg, {"v1", "audit"}))
-    return m == "GET" ? ReadAudit(who, http) : MethodNotAllowed();
-  if (Is(seg, {"v1", "audit", "verify"})) {
-    if (m != "GET") return MethodNotAllowed();
-    auto r = deps_.audit.Verify(who);
-    if (!r.ok()) return ErrorResponse(r.status());
-    if (r->ok)
-      return JsonResponse(200, {{"ok", true},
-                                {"events", r->events},
-                                {"head", r->head},
-                                {"checkpoints", r->checkpoints}});
-    return JsonResponse(200, {{"ok", false},
-                              {"events", r->events},
-                              {"first_bad_seq", *r->first_bad_seq},
-                              {"reason", r->reason},
-                              {"checkpoints", r->checkpoints}});
-  }
-  if (Is(seg, {"v1", "audit", "checkpoint"})) {
-    return m == "GET" ? SignedCheckpoint(who, http) : MethodNotAllowed();
-  }
-  if (Is(seg, {"v1", "audit", "pubkey"})) {
-    if (m != "GET") return MethodNotAllowed();
-    auto pem = deps_.audit.PublicKeyPem();
-    if (!pem.ok()) return ErrorResponse(pem.status());
-    HttpResponse out;
-    out.content_type = "text/plain; charset=utf-8";
-    out.body = *pem;
-    return out;
-  }
-  if (Is(seg, {"v1", "audit", "stream"})) {
-    return m == "GET" ? StreamAudit(who, http) : MethodNotAllowed();
-  }
-  if (Is(seg, {"v1", "entitlements"}))
-    return m == "GET" ? Entitlements(who) : MethodNotAllowed();
-  if (Is(seg, {"v1", "reports", "summary"})) {
-    return m == "GET" ? Summary(who, http) : MethodNotAllowed();
-  }
-  if (Is(seg, {"v1", "connectors", "*", "ca"}) ||
-      Is(seg, {"v1", "connectors", "*", "krl"})) {
-    return m == "GET" ? Connector(seg) : MethodNotAllowed();
+  switch (id) {
+    case RouteId::kHealthz:
+      return JsonResponse(200, {{"status", "ok"}});
+    case RouteId::kReadyz: {
+      bool store_ok = deps_.store.GetAuditHead().ok();
+      bool ready = deps_.ready.load() && store_ok;
+      return JsonResponse(ready ? 200 : 503,
+                          {{"ready", ready},
+                           {"reconciled", deps_.ready.load()},
+                           {"store", store_ok}});
+    }
+    case RouteId::kMetrics: {
+      HttpResponse out;
+      out.content_type = "text/plain; version=0.0.4";
+      out.body = deps_.metrics.Render(deps_.index.size());
+      return out;
+    }
+    case RouteId::kCreateRequest:
+      return CreateRequest(who, http);
+    case RouteId::kListRequests:
+      return ListRequests(who, http);
+    case RouteId::kGetRequest: {
+      if (Status s = CheckId(seg[2], "req_"); !s.ok()) return ErrorResponse(s);
+      auto v = deps_.requests.Get(who, seg[2]);
+      return v.ok() ? JsonResponse(200, ToJson(*v)) : ErrorResponse(v.status());
+    }
+    case RouteId::kApproveRequest:
+    case RouteId::kDenyRequest:
+    case RouteId::kCancelRequest:
+      return Decide(who, http, seg[2], seg[3]);
+    case RouteId::kListGrants:
+      return ListGrants(who, http);
+    case RouteId::kGetGrant: {
+      if (Status s = CheckId(seg[2], "grt_"); !s.ok()) return ErrorResponse(s);
+      auto g = deps_.requests.GetGrant(who, seg[2]);
+      return g.ok() ? JsonResponse(200, ToJson(*g)) : ErrorResponse(g.status());
+    }
+    case RouteId::kRevokeGrant:
+      return EndGrant(who, http, seg[2]);
+    case RouteId::kExtendGrant:
+      return ExtendGrant(who, http, seg[2]);
+    case RouteId::kIssueSshCertificate:
+      return SshCertificate(who, http, seg[2]);
+    case RouteId::kCheck:
+      return Check(who, http);
+    case RouteId::kCheckTarget:
+      return CheckTarget(who, http);
+    case RouteId::kReadAudit:
+      return ReadAudit(who, http);
+    case RouteId::kVerifyAudit:
+      return VerifyAudit(who);
+    case RouteId::kSignedCheckpoint:
+      return SignedCheckpoint(who, http);
+    case RouteId::kAuditPublicKey: {
+      auto pem = deps_.audit.PublicKeyPem();
+      if (!pem.ok()) return ErrorResponse(pem.status());
+      HttpResponse out;
+      out.content_type = "text/plain; charset=utf-8";
+      out.body = *pem;
+      return out;
+    }
+    case RouteId::kStreamAudit:
+      return StreamAudit(who, http);
+    case RouteId::kEntitlements:
+      return Entitlements(who);
+    case RouteId::kReportSummary:
+      return Summary(who, http);
+    case RouteId::kConnectorCa:
+    case RouteId::kConnectorKrl:
+      return Connector(seg);
+    case RouteId::kCreateToken:
+      return CreateToken(who, http);
+    case RouteId::kListTokens:
+      return ListTokens(who);
+    case RouteId::kRevokeToken:
+      return RevokeToken(who, seg[2]);
   }
   return ErrorResponse(NotFoundError("no route " + http.path.substr(0, 200)));
+}
+
+HttpResponse ApiRoutes::VerifyAudit(const Principal& who) const {
+  auto r = deps_.audit.Verify(who);
+  if (!r.ok()) return ErrorResponse(r.status());
+  if (r->ok)
+    return JsonResponse(200, {{"ok", true},
+                              {"events", r->events},
+                              {"head", r->head},
+                              {"checkpoints", r->checkpoints}});
+  return JsonResponse(200, {{"ok", false},
+                            {"events", r->events},
+                            {"first_bad_seq", *r->first_bad_seq},
+                            {"reason", r->reason},
+                            {"checkpoints", r->checkpoints}});
 }
 
 HttpResponse ApiRoutes::CreateRequest(const Principal& who,
@@ -296,9 +311,6 @@ HttpResponse ApiRoutes::ListRequests(const Principal& who,
 HttpResponse ApiRoutes::Decide(const Principal& who, const HttpRequest& http,
                                const std::string& id,
                                const std::string& verb) const {
-  if (verb != "approve" && verb != "deny" && verb != "cancel") {
-    return ErrorResponse(NotFoundError("no route " + http.path.substr(0, 200)));
-  }
   auto body = JsonBody::Parse(http.body, {"comment"});
   if (!body.ok()) return ErrorResponse(body.status());
   auto comment = body->OptionalString("comment");

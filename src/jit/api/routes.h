@@ -4,11 +4,14 @@
 #include <string>
 #include <vector>
 
+#include "jit/api/auth_rate_limiter.h"
 #include "jit/api/authenticator.h"
 #include "jit/api/http.h"
+#include "jit/api/route_table.h"
 #include "jit/workflow/audit_query.h"
 #include "jit/workflow/deps.h"
 #include "jit/workflow/request_service.h"
+#include "jit/workflow/token_service.h"
 
 namespace jit {
 
@@ -24,6 +27,10 @@ struct ApiDeps {
   const GrantIndex& index;
   const Clock& clock;
   const std::atomic<bool>& ready;  // reconciliation done
+  // Failed authentications per source; null: not limited (unit tests).
+  AuthRateLimiter* auth_limiter = nullptr;
+  // Machine tokens; null: their routes answer 503.
+  TokenService* tokens = nullptr;
 };
 
 // The REST API of DESIGN.md: routing, authentication, input parsing and
@@ -35,10 +42,17 @@ class ApiRoutes {
   HttpResponse Handle(const HttpRequest& http) const;
 
  private:
-  HttpResponse Dispatch(const Principal& who, const HttpRequest& http,
+  // Matches the route, authenticates unless it is public, and asks
+  // AuthorizeRoute (the one role gate of every route) before dispatching.
+  HttpResponse Route(const HttpRequest& http,
+                     const std::vector<std::string>& seg) const;
+  HttpResponse Dispatch(RouteId id, const Principal& who,
+                        const HttpRequest& http,
                         const std::vector<std::string>& seg) const;
-  HttpResponse WithIdempotency(const Principal& who, const HttpRequest& http,
+  HttpResponse WithIdempotency(const RouteSpec& route, const Principal& who,
+                               const HttpRequest& http,
                                const std::vector<std::string>& seg) const;
+  HttpResponse VerifyAudit(const Principal& who) const;
   HttpResponse CreateRequest(const Principal& who,
                              const HttpRequest& http) const;
   HttpResponse ListRequests(const Principal& who,
@@ -61,7 +75,10 @@ class ApiRoutes {
   HttpResponse Connector(const std::vector<std::string>& seg) const;
   HttpResponse SshCertificate(const Principal& who, const HttpRequest& http,
                               const std::string& id) const;
-  HttpResponse Unauthenticated(const HttpRequest& http) const;
+  // credential_routes.cc: machine tokens (and break-glass codes).
+  HttpResponse CreateToken(const Principal& who, const HttpRequest& http) const;
+  HttpResponse ListTokens(const Principal& who) const;
+  HttpResponse RevokeToken(const Principal& who, const std::string& name) const;
 
   const ApiDeps& deps_;
 };

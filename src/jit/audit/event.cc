@@ -9,7 +9,7 @@
 namespace jit {
 namespace {
 
-constexpr std::array<std::pair<AuditType, std::string_view>, 18> kTypes = {{
+constexpr std::array<std::pair<AuditType, std::string_view>, 23> kTypes = {{
     {AuditType::kRequestCreated, "request.created"},
     {AuditType::kRequestRejected, "request.rejected"},
     {AuditType::kRequestApproved, "request.approved"},
@@ -28,6 +28,11 @@ constexpr std::array<std::pair<AuditType, std::string_view>, 18> kTypes = {{
     {AuditType::kPolicyLoaded, "policy.loaded"},
     {AuditType::kDriftFound, "drift.found"},
     {AuditType::kAuditCheckpoint, "audit.checkpoint"},
+    {AuditType::kAuditVerifyFailed, "audit.verify_failed"},
+    {AuditType::kTokenCreated, "token.created"},
+    {AuditType::kTokenRevoked, "token.revoked"},
+    {AuditType::kBreakglassIssued, "breakglass.issued"},
+    {AuditType::kEmergencyReviewed, "emergency.reviewed"},
 }};
 
 void Field(std::string& out, std::string_view value) {

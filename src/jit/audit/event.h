@@ -28,7 +28,12 @@ enum class AuditType {
   kEmergencyUsed,
   kPolicyLoaded,
   kDriftFound,
-  kAuditCheckpoint,  // a signed statement of the log's head so far
+  kAuditCheckpoint,    // a signed statement of the log's head so far
+  kAuditVerifyFailed,  // the log no longer verifies (raised once per failure)
+  kTokenCreated,       // a machine token was issued (never its secret)
+  kTokenRevoked,
+  kBreakglassIssued,   // one-time break-glass codes were issued (count only)
+  kEmergencyReviewed,  // a break-glass use was signed off after the fact
 };
 
 std::string_view ToString(AuditType t);

@@ -113,17 +113,22 @@ OcsfClass OcsfClassOf(AuditType t) {
     case AuditType::kGrantSessionsKilled:
       return kRevoke;
     case AuditType::kRequestCreated:
+    case AuditType::kTokenCreated:
+    case AuditType::kBreakglassIssued:
       return kApiCreate;
     case AuditType::kRequestRejected:
     case AuditType::kRequestApproved:
     case AuditType::kRequestDenied:
     case AuditType::kRequestCancelled:
     case AuditType::kRequestTimedOut:
+    case AuditType::kTokenRevoked:
+    case AuditType::kEmergencyReviewed:
       return kApiUpdate;
     case AuditType::kGrantActivity:
     case AuditType::kPolicyLoaded:
     case AuditType::kDriftFound:
     case AuditType::kAuditCheckpoint:
+    case AuditType::kAuditVerifyFailed:
       return kApiOther;
   }
   return kApiOther;
@@ -326,6 +331,8 @@ int SyslogSeverity(AuditType t) {
   switch (t) {
     case AuditType::kGrantRevokeFailed:
       return 3;  // err: a privilege may outlive its grant
+    case AuditType::kAuditVerifyFailed:
+      return 3;  // err: the record may have been edited
     case AuditType::kEmergencyUsed:
     case AuditType::kDriftFound:
       return 4;  // warning

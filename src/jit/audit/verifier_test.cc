@@ -258,6 +258,7 @@ TEST(AuditTypeTest, EveryTypeRoundTripsThroughText) {
       AuditType::kEmergencyUsed,     AuditType::kPolicyLoaded,
       AuditType::kDriftFound,        AuditType::kGrantCredentialIssued,
       AuditType::kGrantActivity,     AuditType::kAuditCheckpoint,
+      AuditType::kAuditVerifyFailed,
   };
   std::vector<std::string> names;
   for (AuditType t : kAll) {
@@ -270,6 +271,7 @@ TEST(AuditTypeTest, EveryTypeRoundTripsThroughText) {
   EXPECT_EQ(names[11], "grant.sessions_killed");
   EXPECT_EQ(names[14], "drift.found");
   EXPECT_EQ(names[17], "audit.checkpoint");
+  EXPECT_EQ(names[18], "audit.verify_failed");
 }
 
 TEST(AuditTypeTest, UnknownTypeIsInvalidArgument) {

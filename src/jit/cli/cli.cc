@@ -6,6 +6,9 @@
 
 namespace jit {
 
+// login_commands.cc: `jit login`, `jit logout`.
+void AddLoginCommands(CLI::App& app, CliContext& ctx);
+
 int RunCli(int argc, const char* const* argv, std::ostream& out,
            std::ostream& err, const CliEnv& env) {
   CliContext ctx(out, err, env);
@@ -19,6 +22,8 @@ int RunCli(int argc, const char* const* argv, std::ostream& out,
   AddAuditCommands(app, ctx);
   AddPolicyCommands(app, ctx);
   AddReportCommands(app, ctx);
+  AddLoginCommands(app, ctx);
+  AddTokenCommands(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

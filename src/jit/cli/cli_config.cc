@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "jit/base/status_macros.h"
+#include "jit/cli/oidc_login.h"
 
 namespace jit {
 namespace {
@@ -87,6 +88,11 @@ StatusOr<ServerConfig> ResolveServerConfig(const std::string& server_flag,
                       : EnvValue(env, "JIT_SERVER").value_or("");
   config.token = !token_flag.empty() ? token_flag
                                      : EnvValue(env, "JIT_TOKEN").value_or("");
+  if (config.token.empty()) {
+    JIT_ASSIGN_OR_RETURN(std::optional<std::string> login,
+                         LoginAccessToken(env));
+    if (login) config.token = std::move(*login);
+  }
   // The file is read only when needed, so a broken one does not get in the
   // way of explicit flags.
   if (config.server.empty() || config.token.empty()) {

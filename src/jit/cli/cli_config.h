@@ -14,12 +14,14 @@ struct ServerConfig {
 };
 
 // Picks server and token, each on its own, from the first source that has
-// it: the flag value (non-empty), then JIT_SERVER / JIT_TOKEN, then
-// `<home>/.config/jit/config` (YAML mapping with optional `server` and
-// `token` string keys; a missing file is fine). Errors:
-// kInvalidArgument "FILE:LINE: reason" for a config file that does not parse
-// or has other keys; kFailedPrecondition (reason "no_server") when no source
-// names a server.
+// it: the flag value (non-empty), then JIT_SERVER / JIT_TOKEN, then (token
+// only) the login of `jit login` (`<home>/.config/jit/login.json`, refreshed
+// when expired), then `<home>/.config/jit/config` (YAML mapping with
+// optional `server` and `token` string keys; a missing file is fine).
+// Errors: those of LoginAccessToken (an expired login that cannot be
+// refreshed is kUnauthenticated); kInvalidArgument "FILE:LINE: reason" for
+// a config file that does not parse or has other keys; kFailedPrecondition
+// (reason "no_server") when no source names a server.
 StatusOr<ServerConfig> ResolveServerConfig(const std::string& server_flag,
                                            const std::string& token_flag,
                                            const CliEnv& env);

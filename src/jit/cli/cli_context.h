@@ -84,6 +84,7 @@ void AddGrantCommands(CLI::App& app, CliContext& ctx);
 void AddAuditCommands(CLI::App& app, CliContext& ctx);
 void AddPolicyCommands(CLI::App& app, CliContext& ctx);
 void AddReportCommands(CLI::App& app, CliContext& ctx);
+void AddTokenCommands(CLI::App& app, CliContext& ctx);
 
 // Writes the signed JSON Lines export of the events with from <= time < to
 // (RFC 3339 texts, empty = open) to `out` (docs/audit.md "Export format").

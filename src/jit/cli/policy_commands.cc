@@ -30,6 +30,7 @@ struct ExplainArgs {
   std::string reason;
   std::string ticket;
   bool emergency = false;
+  bool machine = false;
   std::string at;
 };
 
@@ -89,7 +90,8 @@ StatusOr<AccessAsk> BuildAsk(const ExplainArgs& args) {
   AccessAsk ask;
   ask.subject = Subject{.name = args.subject,
                         .person = args.subject,
-                        .groups = SplitCommaList(args.groups)};
+                        .groups = SplitCommaList(args.groups),
+                        .machine = args.machine};
   ask.entitlement = args.entitlement;
   StatusOr<Duration> duration = ParseDuration(args.duration);
   if (!duration.ok()) return duration.status().WithContext("--for");
@@ -128,6 +130,8 @@ void AddExplain(CLI::App& policy, CliContext& ctx, ExplainArgs& args) {
   cmd->add_option("--reason", args.reason, "justification");
   cmd->add_option("--ticket", args.ticket, "ticket");
   cmd->add_flag("--emergency", args.emergency, "break-glass ask");
+  cmd->add_flag("--machine", args.machine,
+                "the subject is a machine token (subjects.tokens)");
   cmd->add_option("--at", args.at, "evaluate at this RFC 3339 time (now)");
   ctx.OnRun(cmd, [&ctx, &args] { return RunExplain(ctx, args); });
 }

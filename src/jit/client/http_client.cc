@@ -1,12 +1,19 @@
 #include "jit/client/http_client.h"
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <cctype>
 #include <cstdint>
 #include <limits>
@@ -18,6 +25,13 @@
 #include "jit/client/sse_parser.h"
 
 namespace jit {
+
+struct TlsContext {
+  // Configured once in Create, then only used to start connections, which
+  // OpenSSL allows from many threads at once; Beast wants it non-const.
+  mutable boost::asio::ssl::context ssl{boost::asio::ssl::context::tls_client};
+};
+
 namespace {
 
 namespace net = boost::asio;
@@ -26,7 +40,8 @@ namespace http = beast::http;
 using tcp = net::ip::tcp;
 using boost::system::error_code;
 
-constexpr std::string_view kScheme = "http://";
+constexpr std::string_view kHttp = "http://";
+constexpr std::string_view kHttps = "https://";
 constexpr uint64_t kMaxResponseBytes = 64 * 1024 * 1024;
 constexpr size_t kMaxErrorBodyBytes = 4096;
 
@@ -79,12 +94,13 @@ struct HostPort {
 
 // Splits "host", "host:port", "[v6]" or "[v6]:port".
 StatusOr<HostPort> SplitAuthority(std::string_view authority,
-                                  std::string_view url) {
+                                  std::string_view url,
+                                  std::string_view default_port) {
   auto bad = [&] {
     return InvalidArgumentError("bad host in server URL: " + std::string(url));
   };
   std::string_view host = authority;
-  std::string_view port_text = "80";
+  std::string_view port_text = default_port;
   if (!authority.empty() && authority.front() == '[') {
     size_t close = authority.find(']');
     if (close == std::string_view::npos) return bad();
@@ -155,30 +171,68 @@ std::map<std::string, std::string> LowerCaseHeaders(
   return headers;
 }
 
-// One connection. Each step starts an asynchronous operation and runs the
-// private io_context until it completes; the tcp_stream deadline bounds every
-// read and write.
+bool IsIpAddress(const std::string& host) {
+  error_code ec;
+  net::ip::make_address(host, ec);
+  return !ec;
+}
+
+// Makes the handshake check that the peer's certificate names `host` (as an
+// IP address or a DNS name) and sends `host` as SNI when it is a name.
+Status PrepareTls(SSL* ssl, const std::string& host) {
+  X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+  X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+  bool ok = IsIpAddress(host)
+                ? X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str()) == 1
+                : SSL_set1_host(ssl, host.c_str()) == 1 &&
+                      SSL_set_tlsext_host_name(ssl, host.c_str()) == 1;
+  if (!ok) return InvalidArgumentError("cannot check TLS host name " + host);
+  return OkStatus();
+}
+
+// What OpenSSL said about a failed handshake (e.g. "certificate verify
+// failed: Hostname mismatch").
+std::string HandshakeError(SSL* ssl, const error_code& ec) {
+  long verify = SSL_get_verify_result(ssl);
+  if (verify != X509_V_OK) {
+    return ec.message() + " (" + X509_verify_cert_error_string(verify) + ")";
+  }
+  return ec.message();
+}
+
+// One connection, plain or TLS. Each step starts an asynchronous operation
+// and runs the private io_context until it completes; the tcp_stream
+// deadline bounds every read and write (and the TLS handshake).
 class Exchange {
  public:
-  Exchange(std::string where, std::chrono::milliseconds timeout)
-      : where_(std::move(where)), timeout_(timeout) {}
+  Exchange(std::string where, std::chrono::milliseconds timeout,
+           const TlsContext* tls)
+      : where_(std::move(where)), timeout_(timeout) {
+    if (tls != nullptr) {
+      tls_stream_ =
+          std::make_unique<beast::ssl_stream<beast::tcp_stream>>(io_, tls->ssl);
+    }
+  }
 
   // Starts the deadline that Write() and Read*() share until the next Renew.
-  void Renew() { stream_.expires_after(timeout_); }
+  void Renew() { Tcp().expires_after(timeout_); }
 
   Status Connect(const std::string& host, const std::string& port) {
     JIT_ASSIGN_OR_RETURN(tcp::resolver::results_type endpoints,
                          Resolve(host, port));
     Renew();
     error_code ec = Await(
-        [&](auto done) { stream_.async_connect(endpoints, std::move(done)); });
+        [&](auto done) { Tcp().async_connect(endpoints, std::move(done)); });
     if (ec) return TransportError("cannot connect to", ec, where_);
+    if (tls_stream_) return Handshake(host);
     return OkStatus();
   }
 
   Status Write(http::request<http::string_body>& request) {
-    error_code ec = Await([&](auto done) {
-      http::async_write(stream_, request, std::move(done));
+    error_code ec = OnStream([&](auto& stream) {
+      return Await([&](auto done) {
+        http::async_write(stream, request, std::move(done));
+      });
     });
     if (ec) return TransportError("cannot send to", ec, where_);
     return OkStatus();
@@ -186,17 +240,26 @@ class Exchange {
 
   template <class Parser>
   Status ReadHeader(Parser& parser) {
-    error_code ec = Await([&](auto done) {
-      http::async_read_header(stream_, buffer_, parser, std::move(done));
+    error_code ec = OnStream([&](auto& stream) {
+      return Await([&](auto done) {
+        http::async_read_header(stream, buffer_, parser, std::move(done));
+      });
     });
     if (ec) return TransportError("no response from", ec, where_);
     return OkStatus();
   }
 
   Status Read(http::response_parser<http::string_body>& parser) {
-    error_code ec = Await([&](auto done) {
-      http::async_read(stream_, buffer_, parser, std::move(done));
+    error_code ec = OnStream([&](auto& stream) {
+      return Await([&](auto done) {
+        http::async_read(stream, buffer_, parser, std::move(done));
+      });
     });
+    // A TLS peer that closes without close_notify after a complete,
+    // length-delimited message does no harm: the parser knows it is done.
+    if (ec == net::ssl::error::stream_truncated && parser.is_done()) {
+      return OkStatus();
+    }
     if (ec) return TransportError("no response from", ec, where_);
     return OkStatus();
   }
@@ -204,9 +267,12 @@ class Exchange {
   // Reads what has arrived of a body into `parser`'s buffer. Returns the
   // error as is: the caller tells the end of a stream from a failure.
   error_code ReadSome(http::response_parser<http::buffer_body>& parser) {
-    error_code ec = Await([&](auto done) {
-      http::async_read_some(stream_, buffer_, parser, std::move(done));
+    error_code ec = OnStream([&](auto& stream) {
+      return Await([&](auto done) {
+        http::async_read_some(stream, buffer_, parser, std::move(done));
+      });
     });
+    if (ec == net::ssl::error::stream_truncated) return net::error::eof;
     return ec == http::error::need_buffer ? error_code() : ec;
   }
 
@@ -232,6 +298,33 @@ class Exchange {
     return endpoints;
   }
 
+  beast::tcp_stream& Tcp() {
+    return tls_stream_ ? beast::get_lowest_layer(*tls_stream_) : stream_;
+  }
+
+  template <class Op>
+  error_code OnStream(const Op& op) {
+    if (tls_stream_) return op(*tls_stream_);
+    return op(stream_);
+  }
+
+  Status Handshake(const std::string& host) {
+    SSL* ssl = tls_stream_->native_handle();
+    JIT_RETURN_IF_ERROR(PrepareTls(ssl, host));
+    error_code ec = Await([&](auto done) {
+      tls_stream_->async_handshake(net::ssl::stream_base::client,
+                                   std::move(done));
+    });
+    if (ec == beast::error::timeout) {
+      return TransportError("TLS handshake with", ec, where_);
+    }
+    if (ec) {
+      return UnavailableError("TLS handshake with " + where_ +
+                              " failed: " + HandshakeError(ssl, ec));
+    }
+    return OkStatus();
+  }
+
   template <class Start>
   error_code Await(const Start& start) {
     std::optional<error_code> result;
@@ -246,7 +339,8 @@ class Exchange {
   std::chrono::milliseconds timeout_;
   net::io_context io_;
   tcp::resolver resolver_{io_};
-  beast::tcp_stream stream_{io_};
+  beast::tcp_stream stream_{io_};  // plain http only
+  std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls_stream_;
   beast::flat_buffer buffer_;
 };
 
@@ -278,32 +372,73 @@ Status ReadBodyPieces(Exchange& exchange,
 
 }  // namespace
 
-StatusOr<HttpClient> HttpClient::Create(std::string_view base_url,
-                                        std::chrono::milliseconds timeout) {
-  std::string url(base_url);
-  if (StartsWithNoCase(base_url, "https://")) {
-    return InvalidArgumentError("https is not supported by this client yet: " +
-                                url);
+namespace {
+
+std::string OpenSslErrors() {
+  std::string text;
+  while (unsigned long e = ERR_get_error()) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof(buf));
+    text += text.empty() ? buf : std::string("; ") + buf;
   }
-  if (!StartsWithNoCase(base_url, kScheme)) {
-    return InvalidArgumentError("server URL must start with http://: " + url);
+  return text.empty() ? "unknown error" : text;
+}
+
+// A client context that verifies the peer against `tls.ca_file` or the
+// system store, TLS 1.2 or newer.
+StatusOr<std::shared_ptr<const TlsContext>> MakeTlsContext(
+    const TlsOptions& tls) {
+  auto context = std::make_shared<TlsContext>();
+  SSL_CTX* ctx = context->ssl.native_handle();
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  ERR_clear_error();
+  if (tls.ca_file.empty()) {
+    if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
+      return UnavailableError("cannot load the system CA store: " +
+                              OpenSslErrors());
+    }
+    return std::shared_ptr<const TlsContext>(std::move(context));
+  }
+  if (SSL_CTX_load_verify_locations(ctx, tls.ca_file.c_str(), nullptr) != 1) {
+    return InvalidArgumentError("cannot load CA file " + tls.ca_file + ": " +
+                                OpenSslErrors());
+  }
+  return std::shared_ptr<const TlsContext>(std::move(context));
+}
+
+}  // namespace
+
+StatusOr<HttpClient> HttpClient::Create(std::string_view base_url,
+                                        std::chrono::milliseconds timeout,
+                                        const TlsOptions& tls) {
+  std::string url(base_url);
+  const bool https = StartsWithNoCase(base_url, kHttps);
+  if (!https && !StartsWithNoCase(base_url, kHttp)) {
+    return InvalidArgumentError(
+        "server URL must start with http:// or https://: " + url);
   }
   if (timeout.count() <= 0) {
     return InvalidArgumentError("client timeout must be positive");
   }
-  std::string_view rest = base_url.substr(kScheme.size());
+  std::string_view rest = base_url.substr(https ? kHttps.size() : kHttp.size());
   if (rest.find_first_of("?#@") != std::string_view::npos ||
       HasControlOrSpace(rest)) {
     return InvalidArgumentError(
         "server URL may hold only scheme, host, port and path: " + url);
   }
   size_t slash = rest.find('/');
-  JIT_ASSIGN_OR_RETURN(HostPort host_port,
-                       SplitAuthority(rest.substr(0, slash), base_url));
+  JIT_ASSIGN_OR_RETURN(
+      HostPort host_port,
+      SplitAuthority(rest.substr(0, slash), base_url, https ? "443" : "80"));
   std::string prefix(slash == std::string_view::npos ? "" : rest.substr(slash));
   while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
+  std::shared_ptr<const TlsContext> context;
+  if (https) {
+    JIT_ASSIGN_OR_RETURN(context, MakeTlsContext(tls));
+  }
   return HttpClient(std::move(host_port.host), std::move(host_port.port),
-                    std::move(prefix), timeout);
+                    std::move(prefix), timeout, std::move(context));
 }
 
 namespace {
@@ -326,13 +461,18 @@ Status CheckRequestParts(std::string_view target, std::string_view token,
   return OkStatus();
 }
 
-std::string HostHeader(const std::string& host, const std::string& port) {
+std::string HostHeader(const std::string& host, const std::string& port,
+                       bool https) {
   std::string name =
       host.find(':') == std::string::npos ? host : "[" + host + "]";
-  return port == "80" ? name : name + ":" + port;
+  return port == (https ? "443" : "80") ? name : name + ":" + port;
 }
 
 }  // namespace
+
+std::string HttpClient::Origin() const {
+  return (https() ? "https://" : "http://") + HostHeader(host_, port_, https());
+}
 
 StatusOr<ClientResponse> HttpClient::Do(
     std::string_view method, std::string_view target,
@@ -345,21 +485,22 @@ StatusOr<ClientResponse> HttpClient::Do(
   }
   http::request<http::string_body> request(
       verb, BeastView(prefix_ + std::string(target)), 11);
-  request.set(http::field::host, HostHeader(host_, port_));
+  request.set(http::field::host, HostHeader(host_, port_, https()));
   request.set(http::field::user_agent, "jit");
   if (!bearer_token.empty()) {
     request.set(http::field::authorization,
                 "Bearer " + std::string(bearer_token));
   }
-  for (const auto& [name, value] : extra_headers) request.set(name, value);
   if (!json_body.empty()) {
     request.set(http::field::content_type, "application/json");
     request.body() = std::string(json_body);
   }
+  // After the defaults, so that e.g. a form body's content-type wins.
+  for (const auto& [name, value] : extra_headers) request.set(name, value);
   request.keep_alive(false);
   request.prepare_payload();
 
-  Exchange exchange("http://" + HostHeader(host_, port_), timeout_);
+  Exchange exchange(Origin(), timeout_, tls_.get());
   JIT_RETURN_IF_ERROR(exchange.Connect(host_, port_));
   JIT_RETURN_IF_ERROR(exchange.Write(request));
   http::response_parser<http::string_body> parser;
@@ -378,7 +519,7 @@ Status HttpClient::Stream(
   JIT_RETURN_IF_ERROR(CheckRequestParts(target, bearer_token, {}));
   http::request<http::string_body> request(
       http::verb::get, BeastView(prefix_ + std::string(target)), 11);
-  request.set(http::field::host, HostHeader(host_, port_));
+  request.set(http::field::host, HostHeader(host_, port_, https()));
   request.set(http::field::user_agent, "jit");
   request.set(http::field::accept, "text/event-stream");
   request.set(http::field::cache_control, "no-cache");
@@ -388,7 +529,7 @@ Status HttpClient::Stream(
   }
   request.prepare_payload();
 
-  Exchange exchange("http://" + HostHeader(host_, port_), timeout_);
+  Exchange exchange(Origin(), timeout_, tls_.get());
   JIT_RETURN_IF_ERROR(exchange.Connect(host_, port_));
   JIT_RETURN_IF_ERROR(exchange.Write(request));
   http::response_parser<http::buffer_body> parser;

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -16,22 +17,39 @@ struct ClientResponse {
   std::map<std::string, std::string> headers;  // lower-case names
 };
 
-// A small blocking HTTP/1.1 client (Boost.Beast) for the CLI and tests.
-// Only http:// URLs. One connection per call. Thread-compatible: use one per
-// thread or guard it.
+// How an https:// server is trusted. The peer's certificate chain must end
+// at a trusted CA and name the URL's host (DNS name or IP address in the
+// subject alternative names); SNI carries the host name.
+struct TlsOptions {
+  // PEM file of the CA certificates to trust; empty = the system store.
+  std::string ca_file;
+};
+
+struct TlsContext;  // the OpenSSL context built by Create (http_client.cc)
+
+// A small blocking HTTP/1.1 client (Boost.Beast) for the CLI, the OIDC
+// relying party and tests. http:// and https:// URLs. One connection per
+// call. Thread-compatible: use one per thread or guard it; copies share the
+// immutable TLS context.
 class HttpClient {
  public:
-  // `base_url` like "http://127.0.0.1:8420" (path prefix allowed).
-  // kInvalidArgument for a URL without scheme/host or with another scheme.
+  // `base_url` like "http://127.0.0.1:8420" or "https://idp.example" (path
+  // prefix allowed; default ports 80 and 443). kInvalidArgument for a URL
+  // without scheme/host or with another scheme, or a `tls.ca_file` that
+  // cannot be read as PEM certificates (`tls` is ignored for http).
   static StatusOr<HttpClient> Create(
       std::string_view base_url,
-      std::chrono::milliseconds timeout = std::chrono::seconds(30));
+      std::chrono::milliseconds timeout = std::chrono::seconds(30),
+      const TlsOptions& tls = {});
 
   // Sends `method target` (target starts with '/', may carry a query) with
-  // optional bearer token and JSON body. Any HTTP status is a success here;
+  // optional bearer token and body (JSON unless `extra_headers` names
+  // another content-type). Any HTTP status is a success here;
   // errors are for transport problems: kUnavailable (cannot connect, reset),
   // kDeadlineExceeded (timeout); the timeout covers the whole
-  // exchange. kInvalidArgument (nothing sent) for a target not starting with
+  // exchange; kUnavailable also when the TLS handshake fails (untrusted
+  // certificate, wrong host name). kInvalidArgument (nothing sent) for a target
+  // not starting with
   // '/' or holding spaces/control characters, an unknown method, or CR/LF in
   // the token or a header.
   StatusOr<ClientResponse> Do(
@@ -55,18 +73,25 @@ class HttpClient {
 
   const std::string& host() const { return host_; }
   const std::string& port() const { return port_; }
+  bool https() const { return tls_ != nullptr; }
 
  private:
   HttpClient(std::string host, std::string port, std::string prefix,
-             std::chrono::milliseconds timeout)
+             std::chrono::milliseconds timeout,
+             std::shared_ptr<const TlsContext> tls)
       : host_(std::move(host)),
         port_(std::move(port)),
         prefix_(std::move(prefix)),
-        timeout_(timeout) {}
+        timeout_(timeout),
+        tls_(std::move(tls)) {}
+  std::string Origin() const;
   std::string host_;
   std::string port_;
   std::string prefix_;
   std::chrono::milliseconds timeout_;
+  // Shared so that copies of a client reuse one loaded trust store; never
+  // changed after Create. Null for http.
+  std::shared_ptr<const TlsContext> tls_;
 };
 
 }  // namespace jit

@@ -90,12 +90,21 @@ TEST(HttpClientCreateTest, AcceptsBracketedIpv6) {
   EXPECT_EQ(client->port(), "9000");
 }
 
-TEST(HttpClientCreateTest, HttpsIsRefusedWithClearMessage) {
+TEST(HttpClientCreateTest, HttpsDefaultPortIs443) {
   StatusOr<HttpClient> client = HttpClient::Create("https://jitd.example");
 
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  EXPECT_TRUE(client->https());
+  EXPECT_EQ(client->port(), "443");
+}
+
+TEST(HttpClientCreateTest, UnreadableCaFileIsInvalidArgument) {
+  StatusOr<HttpClient> client =
+      HttpClient::Create("https://jitd.example", std::chrono::seconds(5),
+                         TlsOptions{"/nonexistent/ca.pem"});
+
   EXPECT_EQ(client.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(client.status().message().find(
-                "https is not supported by this client yet"),
+  EXPECT_NE(client.status().message().find("/nonexistent/ca.pem"),
             std::string::npos);
 }
 

@@ -58,6 +58,9 @@ CoverageIndex CoverageIndex::Build(const PolicySet::Impl& impl) {
     for (const std::string& user : p.subject_users) {
       AddPosition(index.by_user_[user], i);
     }
+    for (const std::string& token : p.subject_tokens) {
+      AddPosition(index.by_token_[token], i);
+    }
     for (const std::string& group : p.subject_groups) {
       AddPosition(index.by_group_[group], i);
     }
@@ -68,7 +71,8 @@ CoverageIndex CoverageIndex::Build(const PolicySet::Impl& impl) {
 std::vector<const Positions*> CoverageIndex::SubjectLists(
     const Subject& subject) const {
   std::vector<const Positions*> lists;
-  if (auto it = by_user_.find(subject.name); it != by_user_.end()) {
+  const auto& by_name = subject.machine ? by_token_ : by_user_;
+  if (auto it = by_name.find(subject.name); it != by_name.end()) {
     lists.push_back(&it->second);
   }
   for (const std::string& group : subject.groups) {

@@ -37,6 +37,7 @@ class CoverageIndex {
 
   std::vector<Positions> by_entitlement_;  // by entitlement position
   std::unordered_map<std::string, Positions> by_user_;
+  std::unordered_map<std::string, Positions> by_token_;
   std::unordered_map<std::string, Positions> by_group_;
 };
 

@@ -26,7 +26,8 @@ bool AnyIn(const std::vector<std::string>& items,
 }  // namespace
 
 bool PolicyDef::Covers(const Subject& subject) const {
-  return Contains(subject_users, subject.name) ||
+  const auto& by_name = subject.machine ? subject_tokens : subject_users;
+  return Contains(by_name, subject.name) ||
          AnyIn(subject.groups, subject_groups);
 }
 
@@ -44,7 +45,7 @@ Duration PolicyDef::EmergencyCap(const Entitlement& e) const {
 
 bool PolicyDef::AllowsApprover(const Subject& approver) const {
   if (auto_approve) return false;
-  return Contains(approver_users, approver.name) ||
+  return (!approver.machine && Contains(approver_users, approver.name)) ||
          AnyIn(approver.groups, approver_groups);
 }
 
@@ -239,6 +240,14 @@ bool PolicySet::MayApprove(const Subject& approver,
   auto it = impl_->policy_index.find(policy_name);
   if (it == impl_->policy_index.end()) return false;
   return impl_->policies[it->second].AllowsApprover(approver);
+}
+
+PolicyApprovers PolicySet::ApproversOf(const std::string& policy_name) const {
+  auto it = impl_->policy_index.find(policy_name);
+  if (it == impl_->policy_index.end()) return {};
+  const PolicyDef& p = impl_->policies[it->second];
+  if (p.auto_approve) return {};
+  return PolicyApprovers{p.approver_groups, p.approver_users};
 }
 
 const Entitlement* PolicySet::FindEntitlement(const std::string& name) const {

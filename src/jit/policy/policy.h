@@ -21,6 +21,10 @@ struct Subject {
   std::string name;    // e.g. "alice" or a machine token's name
   std::string person;  // the human behind it; equal to name unless aliased
   std::vector<std::string> groups;
+  // A machine token (CI job, agent): policies name it under
+  // subjects.tokens, never under users (and a person is never matched by
+  // subjects.tokens), so a person and a token of the same name stay apart.
+  bool machine = false;
 };
 
 // A named privilege a request can ask for (config `entitlements:`).
@@ -59,6 +63,12 @@ struct Decision {
   std::optional<Duration> approval_timeout;
   std::vector<std::string> notify;  // emergency notify list
   std::vector<std::string> reasons;
+};
+
+// Who may approve under one policy.
+struct PolicyApprovers {
+  std::vector<std::string> groups;
+  std::vector<std::string> users;
 };
 
 // What a subject may ask for, for GET /v1/entitlements.
@@ -102,8 +112,9 @@ class PolicySet {
   // "no policy lets <subject> request <entitlement>" when none covers
   // ("unknown entitlement <x>" when it does not exist).
   // A policy covers the ask when it lists the entitlement and names
-  // `subject.name` in subjects.users or one of `subject.groups` in
-  // subjects.groups (`person` does not count). Its rules: duration from 1s up
+  // `subject.name` in subjects.users (people) or subjects.tokens (machine
+  // subjects), or one of `subject.groups` in subjects.groups (`person` does
+  // not count). Its rules: duration from 1s up
   // to the cap, min(policy max_duration, entitlement max_duration), or for an
   // emergency the emergency max_duration (never above that cap);
   // justification at least justification_min_chars code points after
@@ -116,11 +127,15 @@ class PolicySet {
   Decision Evaluate(const AccessAsk& ask, SystemTime now) const;
 
   // True when `approver` may approve requests decided by `policy_name`
-  // (`approver.name` in approval.users or one of its groups in
-  // approval.groups). False for an unknown or auto-approving policy.
+  // (`approver.name` in approval.users, for people only, or one of its
+  // groups in approval.groups). False for an unknown or auto-approving policy.
   // Self-approval is checked by the caller, not here.
   bool MayApprove(const Subject& approver,
                   const std::string& policy_name) const;
+  // The approval.groups and approval.users of `policy_name` (whom to tell
+  // about a request waiting for approval); both empty for an unknown or
+  // auto-approving policy.
+  PolicyApprovers ApproversOf(const std::string& policy_name) const;
 
   // The entitlement called `name`, or nullptr. Points into this set.
   const Entitlement* FindEntitlement(const std::string& name) const;

@@ -713,3 +713,105 @@ TEST_F(DevReadTest, RequestableByIsEmptyForAnUncoveredSubject) {
 
 }  // namespace
 }  // namespace jit
+
+// --- machine tokens ---------------------------------------------------------
+
+namespace jit {
+namespace {
+
+constexpr char kCiDeploy[] = R"(
+  - name: ci-deploy
+    subjects: {tokens: [ci-deploy]}
+    entitlements: [ssh]
+    max_duration: 15m
+    approval: {auto: true}
+)";
+
+Subject Machine(const std::string& name, std::vector<std::string> groups = {}) {
+  return {name, "token:" + name, std::move(groups), /*machine=*/true};
+}
+
+AccessAsk SshAsk(Subject who, Duration d = minutes(10)) {
+  AccessAsk ask;
+  ask.subject = std::move(who);
+  ask.entitlement = "ssh";
+  ask.duration = d;
+  ask.justification = "deploy build 42";
+  return ask;
+}
+
+TEST(PolicyMachineTest, TokenListCoversTheMachineAndAutoApproves) {
+  auto set = WithPolicies(kCiDeploy);
+  ASSERT_NE(set, nullptr);
+  Decision d = set->Evaluate(SshAsk(Machine("ci-deploy")), Noon());
+  EXPECT_TRUE(d.allow);
+  EXPECT_FALSE(d.needs_approval);
+  EXPECT_EQ(d.policy, "ci-deploy");
+}
+
+TEST(PolicyMachineTest, TokenListNeverCoversAPersonOfThatName) {
+  auto set = WithPolicies(kCiDeploy);
+  ASSERT_NE(set, nullptr);
+  Decision d =
+      set->Evaluate(SshAsk(Subject{"ci-deploy", "ci-deploy", {}}), Noon());
+  EXPECT_FALSE(d.allow);
+  EXPECT_THAT(d.reasons, ElementsAre("no policy lets ci-deploy request ssh"));
+}
+
+TEST(PolicyMachineTest, UsersListNeverCoversAMachineOfThatName) {
+  auto set = WithPolicies(kDevRead);
+  ASSERT_NE(set, nullptr);
+  AccessAsk ask = GoodAsk();
+  ask.subject = Machine("carol");
+  EXPECT_FALSE(set->Evaluate(ask, Noon()).allow);
+  ask.subject = Subject{"carol", "carol", {}};
+  EXPECT_TRUE(set->Evaluate(ask, Noon()).allow);
+}
+
+TEST(PolicyMachineTest, GroupsCoverMachinesAsPeople) {
+  auto set = WithPolicies(kDevRead);
+  ASSERT_NE(set, nullptr);
+  AccessAsk ask = GoodAsk();
+  ask.subject = Machine("build-bot", {"dev"});
+  Decision d = set->Evaluate(ask, Noon());
+  EXPECT_TRUE(d.allow);
+  EXPECT_TRUE(d.needs_approval);
+}
+
+TEST(PolicyMachineTest, AutoApprovalForMachinesKeepsItsDurationCap) {
+  auto set = WithPolicies(kCiDeploy);
+  ASSERT_NE(set, nullptr);
+  Decision d = set->Evaluate(SshAsk(Machine("ci-deploy"), minutes(16)), Noon());
+  EXPECT_FALSE(d.allow);
+  ASSERT_EQ(d.reasons.size(), 1u);
+  EXPECT_THAT(d.reasons[0], HasSubstr("15m"));
+}
+
+TEST(PolicyMachineTest, ApprovalUsersNeverMatchAMachine) {
+  auto set = WithPolicies(kDevRead);
+  ASSERT_NE(set, nullptr);
+  EXPECT_TRUE(set->MayApprove(Subject{"dave", "dave", {}}, "dev-read"));
+  EXPECT_FALSE(set->MayApprove(Machine("dave"), "dev-read"));
+  EXPECT_TRUE(set->MayApprove(Machine("bot", {"sre"}), "dev-read"));
+}
+
+TEST(PolicyMachineTest, TokensChangeTheVersionHash) {
+  auto people = WithPolicies(R"(
+  - name: p
+    subjects: {users: [ci-deploy]}
+    entitlements: [ssh]
+    approval: {auto: true}
+)");
+  auto tokens = WithPolicies(R"(
+  - name: p
+    subjects: {users: [ci-deploy], tokens: [ci-deploy]}
+    entitlements: [ssh]
+    approval: {auto: true}
+)");
+  ASSERT_NE(people, nullptr);
+  ASSERT_NE(tokens, nullptr);
+  EXPECT_NE(people->version_hash(), tokens->version_hash());
+}
+
+}  // namespace
+}  // namespace jit

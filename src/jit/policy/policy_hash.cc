@@ -1,6 +1,5 @@
 // The version hash of a loaded PolicySet.
 
-
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
@@ -26,7 +25,7 @@ nlohmann::json OptionalMillis(const std::optional<Duration>& d) {
 nlohmann::json PolicyJson(const PolicyDef& p) {
   nlohmann::json windows = nlohmann::json::array();
   for (const TimeWindow& w : p.windows) windows.push_back(w.description());
-  return {
+  nlohmann::json out = {
       {"name", p.name},
       {"subject_users", p.subject_users},
       {"subject_groups", p.subject_groups},
@@ -44,8 +43,10 @@ nlohmann::json PolicyJson(const PolicyDef& p) {
       {"emergency_max_duration_ms", OptionalMillis(p.emergency_max_duration)},
       {"notify", p.notify},
       {"windows", windows}};
+  // Only when set: hashes of policies without tokens stay as they were.
+  if (!p.subject_tokens.empty()) out["subject_tokens"] = p.subject_tokens;
+  return out;
 }
-
 
 }  // namespace
 

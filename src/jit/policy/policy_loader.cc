@@ -172,8 +172,9 @@ Status ReadEntitlements(const YamlReader& r, const YAML::Node& node,
 
 Status ReadSubjects(const YamlReader& r, const YAML::Node& node,
                     const std::string& what, PolicyDef& p) {
-  JIT_ASSIGN_OR_RETURN(YamlMap map, YamlMap::Strict(r, node, what + " subjects",
-                                                    {"groups", "users"}));
+  JIT_ASSIGN_OR_RETURN(YamlMap map,
+                       YamlMap::Strict(r, node, what + " subjects",
+                                       {"groups", "users", "tokens"}));
   if (std::optional<YAML::Node> groups = map.Find("groups")) {
     JIT_ASSIGN_OR_RETURN(p.subject_groups,
                          r.StringList(*groups, what + " subjects.groups"));
@@ -182,8 +183,15 @@ Status ReadSubjects(const YamlReader& r, const YAML::Node& node,
     JIT_ASSIGN_OR_RETURN(p.subject_users,
                          r.StringList(*users, what + " subjects.users"));
   }
-  if (p.subject_groups.empty() && p.subject_users.empty()) {
-    return r.Error(node, what + " subjects needs at least one group or user");
+  if (std::optional<YAML::Node> tokens = map.Find("tokens")) {
+    JIT_ASSIGN_OR_RETURN(p.subject_tokens,
+                         r.StringList(*tokens, what + " subjects.tokens"));
+  }
+  if (p.subject_groups.empty() && p.subject_users.empty() &&
+      p.subject_tokens.empty()) {
+    return r.Error(node, what +
+                             " subjects needs at least one group or user (or "
+                             "machine token)");
   }
   return OkStatus();
 }

@@ -18,6 +18,7 @@ namespace jit::policy_internal {
 struct PolicyDef {
   std::string name;
   std::vector<std::string> subject_users;
+  std::vector<std::string> subject_tokens;  // machine tokens by name
   std::vector<std::string> subject_groups;
   std::vector<std::string> entitlements;
   std::optional<Duration> max_duration;  // nullopt: the entitlement's

@@ -36,9 +36,9 @@ struct TestCase {
 
 StatusOr<Subject> ReadSubject(const YamlReader& r, const YAML::Node& node,
                               const std::string& what) {
-  JIT_ASSIGN_OR_RETURN(YamlMap map,
-                       YamlMap::Strict(r, node, what + " subject",
-                                       {"name", "person", "groups"}));
+  JIT_ASSIGN_OR_RETURN(
+      YamlMap map, YamlMap::Strict(r, node, what + " subject",
+                                   {"name", "person", "groups", "machine"}));
   Subject s;
   JIT_ASSIGN_OR_RETURN(YAML::Node name, map.Require("name"));
   JIT_ASSIGN_OR_RETURN(s.name, r.NonEmptyString(name, what + " subject.name"));
@@ -50,6 +50,10 @@ StatusOr<Subject> ReadSubject(const YamlReader& r, const YAML::Node& node,
   if (std::optional<YAML::Node> groups = map.Find("groups")) {
     JIT_ASSIGN_OR_RETURN(s.groups,
                          r.StringList(*groups, what + " subject.groups"));
+  }
+  if (std::optional<YAML::Node> machine = map.Find("machine")) {
+    JIT_ASSIGN_OR_RETURN(s.machine,
+                         r.Bool(*machine, what + " subject.machine"));
   }
   return s;
 }

@@ -28,7 +28,8 @@ struct PolicyTestResult {
 // Runs the cases in the YAML file `cases_path` against `policies`:
 //   cases:
 //     - name: dev may read prod briefly
-//       subject: {name: alice, groups: [dev]}      # also person: optional
+//       subject: {name: alice, groups: [dev]}      # also person: optional,
+//                                                  # machine: true (a token)
 //       entitlement: prod-db-read
 //       duration: 15m
 //       justification: "investigating OPS-12"     # optional

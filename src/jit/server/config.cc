@@ -1,13 +1,17 @@
 #include "jit/server/config.h"
 
+#include <arpa/inet.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "jit/base/status_macros.h"
+#include "jit/identity/oidc_verifier.h"
 #include "jit/storage/postgres/pg_dsn.h"
 
 namespace jit {
@@ -79,12 +83,106 @@ json ToJson(const YAML::Node& node) {
   return s;
 }
 
-Status LoadTokens(const std::string& path, const YAML::Node& auth, Config& c) {
-  JIT_RETURN_IF_ERROR(CheckKeys(path, auth, "auth", {"tokens", "oidc"}));
-  if (auth["oidc"].IsDefined()) {
-    return Err(path, auth["oidc"],
-               "auth.oidc is not supported by this version of jitd");
+StatusOr<Duration> DurationAtLeast(const std::string& path,
+                                   const YAML::Node& node,
+                                   const std::string& name, Duration min);
+
+// `key` of `node` as a string when present (else `out` is left alone).
+Status OptionalScalar(const std::string& path, const YAML::Node& node,
+                      const char* key, std::string& out) {
+  if (!node[key].IsDefined()) return OkStatus();
+  JIT_ASSIGN_OR_RETURN(
+      out, Scalar(path, node[key], "auth.oidc." + std::string(key)));
+  return OkStatus();
+}
+
+Status OptionalSeconds(const std::string& path, const YAML::Node& node,
+                       const char* key, Duration min,
+                       std::chrono::seconds& out) {
+  if (!node[key].IsDefined()) return OkStatus();
+  // ParseDuration wants a positive length; a zero leeway is meaningful.
+  if (min == Duration(0) && node[key].IsScalar() &&
+      (node[key].Scalar() == "0" || node[key].Scalar() == "0s")) {
+    out = std::chrono::seconds(0);
+    return OkStatus();
   }
+  JIT_ASSIGN_OR_RETURN(
+      Duration d,
+      DurationAtLeast(path, node[key], "auth.oidc." + std::string(key), min));
+  out = std::chrono::duration_cast<std::chrono::seconds>(d);
+  return OkStatus();
+}
+
+Status LoadGroupMap(const std::string& path, const YAML::Node& node,
+                    OidcConfig& o) {
+  if (!node.IsDefined() || node.IsNull()) return OkStatus();
+  if (!node.IsMap()) {
+    return Err(path, node,
+               "auth.oidc.group_map must map IdP groups to policy groups");
+  }
+  for (const auto& kv : node) {
+    JIT_ASSIGN_OR_RETURN(std::string from,
+                         Scalar(path, kv.first, "auth.oidc.group_map keys"));
+    JIT_ASSIGN_OR_RETURN(std::string to,
+                         Scalar(path, kv.second, "auth.oidc.group_map values"));
+    if (from.empty() || to.empty())
+      return Err(path, kv.first, "auth.oidc.group_map: empty group name");
+    o.group_map[from] = to;
+  }
+  return OkStatus();
+}
+
+// `auth.oidc` (docs/identity.md).
+Status LoadOidc(const std::string& path, const YAML::Node& node, Config& c) {
+  JIT_RETURN_IF_ERROR(
+      CheckKeys(path, node, "auth.oidc",
+                {"issuer", "audience", "subject_claim", "groups_claim",
+                 "group_map", "only_mapped_groups", "ca_file", "algorithms",
+                 "leeway", "jwks_max_age", "jwks_min_refetch"}));
+  if (!node["issuer"].IsDefined() || !node["audience"].IsDefined())
+    return Err(path, node, "auth.oidc needs issuer and audience");
+  OidcConfig o;
+  const std::pair<const char*, std::string*> texts[] = {
+      {"issuer", &o.issuer},
+      {"audience", &o.audience},
+      {"subject_claim", &o.subject_claim},
+      {"groups_claim", &o.groups_claim},
+      {"ca_file", &o.ca_file}};
+  for (const auto& [key, field] : texts)
+    JIT_RETURN_IF_ERROR(OptionalScalar(path, node, key, *field));
+  JIT_RETURN_IF_ERROR(LoadGroupMap(path, node["group_map"], o));
+  if (YAML::Node only = node["only_mapped_groups"]; only.IsDefined()) {
+    JIT_ASSIGN_OR_RETURN(std::string text,
+                         Scalar(path, only, "only_mapped_groups"));
+    if (text != "true" && text != "false")
+      return Err(path, only,
+                 "auth.oidc.only_mapped_groups must be true or false");
+    o.only_mapped_groups = text == "true";
+  }
+  if (node["algorithms"].IsDefined()) {
+    JIT_ASSIGN_OR_RETURN(o.algorithms, Strings(path, node["algorithms"],
+                                               "auth.oidc.algorithms"));
+  }
+  JIT_RETURN_IF_ERROR(
+      OptionalSeconds(path, node, "leeway", Duration(0), o.leeway));
+  JIT_RETURN_IF_ERROR(OptionalSeconds(path, node, "jwks_max_age",
+                                      std::chrono::seconds(1), o.jwks_max_age));
+  JIT_RETURN_IF_ERROR(OptionalSeconds(path, node, "jwks_min_refetch",
+                                      Duration(0), o.jwks_min_refetch));
+  if (Status valid = ValidateOidcConfig(o); !valid.ok())
+    return Err(path, node, valid.message());
+  if (!o.ca_file.empty() && !std::ifstream(o.ca_file).good())
+    return Err(path, node["ca_file"],
+               "cannot read auth.oidc.ca_file " + o.ca_file);
+  c.oidc = std::move(o);
+  return OkStatus();
+}
+
+Status LoadTokens(const std::string& path, const YAML::Node& auth, Config& c) {
+  JIT_RETURN_IF_ERROR(CheckKeys(
+      path, auth, "auth", {"tokens", "oidc", "rate_limit", "machine_tokens"}));
+  if (auth["oidc"].IsDefined())
+    JIT_RETURN_IF_ERROR(LoadOidc(path, auth["oidc"], c));
   YAML::Node tokens = auth["tokens"];
   if (!tokens.IsDefined()) return OkStatus();
   if (!tokens.IsSequence())
@@ -164,8 +262,7 @@ StatusOr<Duration> DurationAtLeast(const std::string& path,
   StatusOr<Duration> parsed = ParseDuration(text);
   if (!parsed.ok()) return Err(path, node, parsed.status().message());
   if (*parsed < min) {
-    return Err(path, node,
-               name + " must be at least " + FormatDuration(min));
+    return Err(path, node, name + " must be at least " + FormatDuration(min));
   }
   return *parsed;
 }
@@ -324,12 +421,142 @@ Status LoadPostgresStorage(const std::string& path, const YAML::Node& storage,
   return OkStatus();
 }
 
+// A whole number in [min, max] at `node`.
+StatusOr<int64_t> IntegerIn(const std::string& path, const YAML::Node& node,
+                            const std::string& name, int64_t min, int64_t max) {
+  JIT_ASSIGN_OR_RETURN(std::string text, Scalar(path, node, name));
+  int64_t value = 0;
+  auto [end, ec] =
+      std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value < min ||
+      value > max) {
+    return Err(path, node,
+               name + " must be a number from " + std::to_string(min) + " to " +
+                   std::to_string(max));
+  }
+  return value;
+}
+
+// `auth.machine_tokens: {max_ttl: DURATION}`.
+Status LoadMachineTokens(const std::string& path, const YAML::Node& node,
+                         Config& c) {
+  if (!node.IsDefined()) return OkStatus();
+  JIT_RETURN_IF_ERROR(
+      CheckKeys(path, node, "auth.machine_tokens", {"max_ttl"}));
+  if (node["max_ttl"].IsDefined()) {
+    JIT_ASSIGN_OR_RETURN(
+        c.machine_token_max_ttl,
+        DurationAtLeast(path, node["max_ttl"], "auth.machine_tokens.max_ttl",
+                        std::chrono::minutes(1)));
+  }
+  return OkStatus();
+}
+
+// `auth.rate_limit: {failures: N, per: DURATION, max_sources: N}`.
+Status LoadRateLimit(const std::string& path, const YAML::Node& node,
+                     Config& c) {
+  if (!node.IsDefined()) return OkStatus();
+  JIT_RETURN_IF_ERROR(CheckKeys(path, node, "auth.rate_limit",
+                                {"failures", "per", "max_sources"}));
+  AuthRateLimitOptions& o = c.auth_rate_limit;
+  if (node["failures"].IsDefined()) {
+    JIT_ASSIGN_OR_RETURN(
+        int64_t n, IntegerIn(path, node["failures"], "auth.rate_limit.failures",
+                             1, 100'000));
+    o.failures = static_cast<int>(n);
+  }
+  if (node["per"].IsDefined()) {
+    JIT_ASSIGN_OR_RETURN(
+        o.per, DurationAtLeast(path, node["per"], "auth.rate_limit.per",
+                               std::chrono::seconds(1)));
+  }
+  if (node["max_sources"].IsDefined()) {
+    JIT_ASSIGN_OR_RETURN(
+        int64_t n, IntegerIn(path, node["max_sources"],
+                             "auth.rate_limit.max_sources", 100, 10'000'000));
+    o.max_keys = static_cast<size_t>(n);
+  }
+  if (o.per / o.failures < std::chrono::milliseconds(1)) {
+    return Err(path, node,
+               "auth.rate_limit allows more than one failure per millisecond");
+  }
+  return OkStatus();
+}
+
+// `tls: {cert: FILE, key: FILE, handshake_timeout: DURATION}`. The files are
+// read when the listener starts.
+Status LoadTls(const std::string& path, const YAML::Node& node, Config& c) {
+  if (!node.IsDefined()) return OkStatus();
+  JIT_RETURN_IF_ERROR(
+      CheckKeys(path, node, "tls", {"cert", "key", "handshake_timeout"}));
+  if (!node["cert"].IsDefined() || !node["key"].IsDefined())
+    return Err(path, node, "tls needs cert and key (PEM files)");
+  TlsFiles files;
+  JIT_ASSIGN_OR_RETURN(files.cert_file, Scalar(path, node["cert"], "tls.cert"));
+  JIT_ASSIGN_OR_RETURN(files.key_file, Scalar(path, node["key"], "tls.key"));
+  if (files.cert_file.empty() || files.key_file.empty())
+    return Err(path, node, "tls.cert and tls.key must not be empty");
+  if (node["handshake_timeout"].IsDefined()) {
+    JIT_ASSIGN_OR_RETURN(
+        c.tls_handshake_timeout,
+        DurationAtLeast(path, node["handshake_timeout"],
+                        "tls.handshake_timeout", std::chrono::seconds(1)));
+  }
+  c.tls = std::move(files);
+  return OkStatus();
+}
+
+// `notifiers: [{name, type, url, ...}]`; each entry read by
+// ParseNotifierConfig.
+Status LoadNotifiers(const std::string& path, const YAML::Node& list,
+                     Config& c) {
+  if (!list.IsDefined() || list.IsNull()) return OkStatus();
+  if (!list.IsSequence()) return Err(path, list, "notifiers must be a list");
+  std::set<std::string> names;
+  for (const auto& item : list) {
+    const std::string origin =
+        path + ":" + std::to_string(item.Mark().line + 1);
+    JIT_ASSIGN_OR_RETURN(NotifierConfig n,
+                         ParseNotifierConfig(ToJson(item), origin));
+    if (!names.insert(n.name).second)
+      return Err(path, item, "notifier name \"" + n.name + "\" used twice");
+    c.notifiers.push_back(std::move(n));
+  }
+  return OkStatus();
+}
+
+// Every name in a policy's emergency.notify must be a configured notifier.
+Status CheckNotifyNames(const std::string& path, const YAML::Node& root,
+                        const Config& c) {
+  const YAML::Node policies = root["policies"];
+  if (!policies.IsDefined() || !policies.IsSequence()) return OkStatus();
+  for (const auto& p : policies) {
+    // Missing keys of a const node are invalid nodes: ask IsDefined first.
+    if (!p.IsMap() || !p["emergency"].IsDefined() || !p["emergency"].IsMap())
+      continue;
+    const YAML::Node notify = p["emergency"]["notify"];
+    if (!notify.IsDefined() || !notify.IsSequence()) continue;
+    for (const auto& name : notify) {
+      const std::string text = name.IsScalar() ? name.as<std::string>() : "";
+      const bool known =
+          std::any_of(c.notifiers.begin(), c.notifiers.end(),
+                      [&](const NotifierConfig& n) { return n.name == text; });
+      if (!known) {
+        return Err(path, name,
+                   "emergency.notify names unknown notifier \"" + text +
+                       "\" (add it under notifiers:)");
+      }
+    }
+  }
+  return OkStatus();
+}
+
 Status LoadTop(const std::string& path, const YAML::Node& root, Config& c) {
-  JIT_RETURN_IF_ERROR(CheckKeys(
-      path, root, "the config file",
-      {"listen", "data_dir", "storage", "auth", "roles", "connectors",
-       "entitlements", "policies", "log_level", "enforcement_socket",
-       "audit"}));
+  JIT_RETURN_IF_ERROR(
+      CheckKeys(path, root, "the config file",
+                {"listen", "data_dir", "storage", "auth", "roles", "connectors",
+                 "entitlements", "policies", "log_level", "enforcement_socket",
+                 "audit", "tls", "notifiers"}));
   if (root["listen"].IsDefined()) {
     JIT_ASSIGN_OR_RETURN(std::string listen,
                          Scalar(path, root["listen"], "listen"));
@@ -380,10 +607,40 @@ Status LoadTop(const std::string& path, const YAML::Node& root, Config& c) {
   JIT_RETURN_IF_ERROR(LoadRoles(path, root["roles"], c));
   JIT_RETURN_IF_ERROR(LoadConnectors(path, root["connectors"], c));
   JIT_RETURN_IF_ERROR(LoadAudit(path, root["audit"], c));
+  JIT_RETURN_IF_ERROR(LoadTls(path, root["tls"], c));
+  // A missing key of a const node is invalid: ask IsDefined first.
+  if (root["auth"].IsDefined() && root["auth"].IsMap())
+    JIT_RETURN_IF_ERROR(LoadRateLimit(path, root["auth"]["rate_limit"], c));
+  if (root["auth"].IsDefined() && root["auth"].IsMap())
+    JIT_RETURN_IF_ERROR(
+        LoadMachineTokens(path, root["auth"]["machine_tokens"], c));
   return OkStatus();
 }
 
 }  // namespace
+
+bool IsLoopbackHost(std::string_view host) {
+  std::string text(host);
+  if (text == "localhost") return true;
+  in_addr v4{};
+  if (inet_pton(AF_INET, text.c_str(), &v4) == 1) {
+    return (ntohl(v4.s_addr) >> 24) == 127;
+  }
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, text.c_str(), &v6) != 1) return false;
+  if (IN6_IS_ADDR_LOOPBACK(&v6)) return true;
+  return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
+}
+
+Status CheckListenSecurity(const Config& c, InsecureListen insecure) {
+  if (c.tls || IsLoopbackHost(c.listen_address)) return OkStatus();
+  if (insecure == InsecureListen::kAllow) return OkStatus();
+  return FailedPreconditionError(
+      "refusing to serve plain HTTP on " + c.listen_address +
+      ", which is not a loopback address: bearer tokens would cross the "
+      "network in clear text. Configure tls: {cert, key}, listen on "
+      "127.0.0.1, or pass --insecure (e.g. behind a TLS-terminating proxy)");
+}
 
 Status ParseListen(const std::string& text, std::string& address,
                    uint16_t& port) {
@@ -425,6 +682,13 @@ StatusOr<Config> LoadConfig(const std::string& path) {
                                 ": " + e.msg);
   }
   JIT_ASSIGN_OR_RETURN(c.policies, PolicySet::Load(root, path));
+  try {
+    JIT_RETURN_IF_ERROR(LoadNotifiers(path, root["notifiers"], c));
+    JIT_RETURN_IF_ERROR(CheckNotifyNames(path, root, c));
+  } catch (const YAML::Exception& e) {
+    return InvalidArgumentError(path + ":" + std::to_string(e.mark.line + 1) +
+                                ": " + e.msg);
+  }
   std::set<std::string> connector_names;
   for (const ConnectorConfig& cc : c.connectors)
     connector_names.insert(cc.name);

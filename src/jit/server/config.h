@@ -5,11 +5,15 @@
 #include <string>
 #include <vector>
 
+#include "jit/api/auth_rate_limiter.h"
 #include "jit/api/authenticator.h"
+#include "jit/api/http_server.h"
 #include "jit/base/duration.h"
 #include "jit/base/status.h"
 #include "jit/connectors/connector.h"
+#include "jit/identity/oidc_config.h"
 #include "jit/policy/policy.h"
+#include "jit/workflow/alert_notifier.h"
 #include "jit/workflow/syslog_forwarder.h"
 
 namespace jit {
@@ -34,6 +38,9 @@ struct Config {
   // hold a password: never log it).
   std::string postgres_dsn;
   std::vector<TokenEntry> tokens;
+  // `auth.oidc`: bearer JWTs from this OpenID provider (unset: static
+  // tokens only).
+  std::optional<OidcConfig> oidc;
   RoleGroups roles;
   std::vector<ConnectorConfig> connectors;
   std::vector<DiscoveryConfig> discovery;
@@ -44,14 +51,34 @@ struct Config {
   int64_t checkpoint_events = 1000;
   // `audit.syslog`: forward the log to a collector (unset: no forwarding).
   std::optional<SyslogOptions> syslog;
+  // `notifiers:` where alerts go (AlertNotifier); policies name them in
+  // emergency.notify.
+  std::vector<NotifierConfig> notifiers;
   std::shared_ptr<const PolicySet> policies;
   std::string log_level = "info";
+  // `tls: {cert, key, handshake_timeout}`: serve HTTPS (unset: plain HTTP).
+  std::optional<TlsFiles> tls;
+  Duration tls_handshake_timeout = std::chrono::seconds(10);
+  // `auth.rate_limit: {failures, per, max_sources}`.
+  AuthRateLimitOptions auth_rate_limit;
+  // `auth.machine_tokens.max_ttl`: the longest life of a machine token.
+  Duration machine_token_max_ttl = std::chrono::hours(24 * 90);
 };
 
 // Loads and validates `path`. Unknown keys, wrong types, duplicate token
 // subjects or token values, entitlements naming unknown connectors... are
 // kInvalidArgument "FILE:LINE: reason". Nothing is started.
 StatusOr<Config> LoadConfig(const std::string& path);
+
+// True for 127.0.0.0/8, ::1, ::ffff:127.0.0.0/104 and "localhost".
+// 0.0.0.0 and :: (every address) are not loopback.
+bool IsLoopbackHost(std::string_view host);
+
+enum class InsecureListen { kRefuse, kAllow };
+
+// kFailedPrecondition (the message says what to do) when `c` would serve
+// plain HTTP on a non-loopback address and `insecure` is kRefuse.
+Status CheckListenSecurity(const Config& c, InsecureListen insecure);
 
 // Parses "HOST:PORT" (IPv4 or [IPv6]); kInvalidArgument otherwise.
 Status ParseListen(const std::string& text, std::string& address,

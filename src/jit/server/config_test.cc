@@ -73,7 +73,7 @@ TEST(ConfigTest, BadFilesNameFileLineAndReason) {
        "entitlements:\n  - {name: r, connector: nope, max_duration: 1h}\n",
        "unknown connector"},
       {"syntax", "auth: [\n", "bad.yaml:"},
-      {"oidc not yet", "auth:\n  oidc: {issuer: x}\n", "bad.yaml:2"},
+      {"oidc without audience", "auth:\n  oidc: {issuer: x}\n", "bad.yaml:2"},
       {"postgres password inline",
        "storage: {postgres: \"postgresql://jitd:pw@x/jitd\"}\n",
        "bad.yaml:1: the PostgreSQL connection string must not contain a "
@@ -186,6 +186,217 @@ TEST(ConfigTest, AuditSyslogIsReadAndCheckedWithFileAndLine) {
               std::string::npos)
         << b.name << ": " << got.status().message();
   }
+}
+
+TEST(ConfigTest, NotifiersAreReadAndPoliciesMayNameOnlyThem) {
+  const std::string base = std::string(kGood) + R"(  - name: glass
+    subjects: {groups: [dev]}
+    entitlements: [read]
+    approval: {users: [bob]}
+    emergency: {allowed: true, notify: [sec-oncall]}
+)";
+  const std::string notifiers = R"(notifiers:
+  - name: sec-oncall
+    type: slack
+    url: https://hooks.example.com/services/T0/B0/x
+    events: [drift.found]
+)";
+  auto c = LoadConfig(WriteTemp("notifiers.yaml", base + notifiers));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  ASSERT_EQ(c->notifiers.size(), 1u);
+  EXPECT_EQ(c->notifiers[0].name, "sec-oncall");
+  EXPECT_EQ(c->notifiers[0].type, NotifierType::kSlack);
+  EXPECT_EQ(c->notifiers[0].url.host, "hooks.example.com");
+  EXPECT_EQ(c->notifiers[0].events.count("drift.found"), 1u);
+
+  // The policy's notify list is on line 21 of `base`.
+  auto unknown = LoadConfig(WriteTemp("unknownnotifier.yaml", base));
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find(
+                "unknownnotifier.yaml:21: emergency.notify names unknown "
+                "notifier \"sec-oncall\""),
+            std::string::npos)
+      << unknown.status().message();
+
+  auto bad = LoadConfig(
+      WriteTemp("badnotifier.yaml",
+                base + notifiers +
+                    "  - {name: x, type: slack, url: http://x.example/}\n"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("badnotifier.yaml:27: notifier: url "
+                                        "must be https"),
+            std::string::npos)
+      << bad.status().message();
+  auto twice = LoadConfig(WriteTemp(
+      "twicenotifier.yaml",
+      base + notifiers +
+          "  - {name: sec-oncall, type: slack, url: https://x.example/}\n"));
+  ASSERT_FALSE(twice.ok());
+  EXPECT_NE(twice.status().message().find("used twice"), std::string::npos)
+      << twice.status().message();
+}
+
+// kGood with `auth.oidc` set to `oidc` (indented mapping lines).
+std::string WithOidc(const std::string& oidc) {
+  std::string text = kGood;
+  std::string anchor = "auth:\n";
+  text.insert(text.find(anchor) + anchor.size(), "  oidc:\n" + oidc);
+  return text;
+}
+
+TEST(ConfigTest, AuthOidcIsReadWithDefaults) {
+  auto c = LoadConfig(WriteTemp(
+      "oidc.yaml",
+      WithOidc("    issuer: https://idp.example/realm\n    audience: jitd\n")));
+
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  ASSERT_TRUE(c->oidc.has_value());
+  EXPECT_EQ(c->oidc->issuer, "https://idp.example/realm");
+  EXPECT_EQ(c->oidc->subject_claim, "sub");
+  EXPECT_EQ(c->oidc->groups_claim, "groups");
+  EXPECT_EQ(c->oidc->algorithms,
+            (std::vector<std::string>{"RS256", "ES256", "EdDSA"}));
+  EXPECT_EQ(c->oidc->leeway, std::chrono::seconds(60));
+  EXPECT_EQ(c->tokens.size(), 2u);  // static tokens keep working beside it
+}
+
+TEST(ConfigTest, AuthOidcTakesEveryOption) {
+  std::string ca = WriteTemp("oidc-ca.pem", "not checked until used\n");
+  auto c = LoadConfig(
+      WriteTemp("oidc-all.yaml",
+                WithOidc("    issuer: https://idp.example\n"
+                         "    audience: jitd-prod\n"
+                         "    subject_claim: preferred_username\n"
+                         "    groups_claim: roles\n"
+                         "    group_map: {idp-developers: dev, idp-sre: sre}\n"
+                         "    only_mapped_groups: true\n"
+                         "    ca_file: " +
+                         ca +
+                         "\n"
+                         "    algorithms: [ES256]\n"
+                         "    leeway: 5s\n"
+                         "    jwks_max_age: 10m\n"
+                         "    jwks_min_refetch: 1s\n")));
+
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->oidc->subject_claim, "preferred_username");
+  EXPECT_EQ(c->oidc->group_map.at("idp-sre"), "sre");
+  EXPECT_TRUE(c->oidc->only_mapped_groups);
+  EXPECT_EQ(c->oidc->ca_file, ca);
+  EXPECT_EQ(c->oidc->algorithms, std::vector<std::string>{"ES256"});
+  EXPECT_EQ(c->oidc->leeway, std::chrono::seconds(5));
+  EXPECT_EQ(c->oidc->jwks_max_age, std::chrono::minutes(10));
+  EXPECT_EQ(c->oidc->jwks_min_refetch, std::chrono::seconds(1));
+}
+
+TEST(ConfigTest, BadAuthOidcIsAClearError) {
+  const std::string kBase =
+      "    issuer: https://idp.example\n    audience: jitd\n";
+  std::vector<std::pair<std::string, std::string>> cases = {
+      {"    issuer: https://idp.example\n", "needs issuer and audience"},
+      {kBase + "    algorithms: [HS256]\n", "\"HS256\" is not supported"},
+      {kBase + "    algorithms: [none]\n", "\"none\" is not supported"},
+      {kBase + "    algorithms: []\n", "algorithms must not be empty"},
+      {kBase + "    leeway: soon\n", "oidc-bad.yaml:"},
+      {kBase + "    leeway: 1h\n", "leeway must be between"},
+      {kBase + "    only_mapped_groups: maybe\n", "true or false"},
+      {kBase + "    group_map: [a, b]\n", "group_map must map"},
+      {kBase + "    ca_file: /nonexistent/ca.pem\n", "cannot read"},
+      {kBase + "    colour: red\n", "unknown key \"colour\" in auth.oidc"},
+      {"    issuer: idp.example\n    audience: jitd\n", "http(s)://"},
+  };
+  for (const auto& [oidc, want] : cases) {
+    auto c = LoadConfig(WriteTemp("oidc-bad.yaml", WithOidc(oidc)));
+    ASSERT_FALSE(c.ok()) << oidc;
+    EXPECT_EQ(c.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(c.status().message().find(want), std::string::npos)
+        << c.status().message();
+    EXPECT_NE(c.status().message().find("oidc-bad.yaml:"), std::string::npos)
+        << c.status().message();
+  }
+}
+
+TEST(ConfigTest, TlsAndAuthRateLimitAreRead) {
+  std::string text = kGood;
+  text.replace(text.find("roles:"), 6,
+               "  rate_limit: {failures: 5, per: 30s, max_sources: 1000}\n"
+               "roles:");
+  text +=
+      "tls: {cert: /etc/jitd/c.pem, key: /etc/jitd/k.pem, "
+      "handshake_timeout: 3s}\n";
+  auto c = LoadConfig(WriteTemp("tls-ratelimit-good.yaml", text));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  ASSERT_TRUE(c->tls.has_value());
+  EXPECT_EQ(c->tls->cert_file, "/etc/jitd/c.pem");
+  EXPECT_EQ(c->tls->key_file, "/etc/jitd/k.pem");
+  EXPECT_EQ(c->tls_handshake_timeout, std::chrono::seconds(3));
+  EXPECT_EQ(c->auth_rate_limit.failures, 5);
+  EXPECT_EQ(c->auth_rate_limit.per, std::chrono::seconds(30));
+  EXPECT_EQ(c->auth_rate_limit.max_keys, 1000u);
+
+  auto defaults = LoadConfig(WriteTemp("tls-ratelimit-defaults.yaml", kGood));
+  ASSERT_TRUE(defaults.ok()) << defaults.status().ToString();
+  EXPECT_FALSE(defaults->tls.has_value());
+  EXPECT_EQ(defaults->auth_rate_limit.failures, 10);
+  EXPECT_EQ(defaults->auth_rate_limit.per, std::chrono::minutes(1));
+}
+
+TEST(ConfigTest, BadTlsOrRateLimitIsAClearError) {
+  std::vector<std::pair<std::string, std::string>> cases = {
+      {"tls: {cert: c.pem}\n", "tls needs cert and key"},
+      {"tls: {cert: c.pem, key: k.pem, ca: x}\n", "unknown key \"ca\" in tls"},
+      {"tls: {cert: c.pem, key: k.pem, handshake_timeout: 0s}\n",
+       "invalid duration \"0s\""},
+      {"tls: c.pem\n", "tls must be a mapping"},
+  };
+  std::string with_limit = kGood;
+  with_limit.replace(with_limit.find("roles:"), 6,
+                     "  rate_limit: LIMIT\nroles:");
+  for (const auto& [limit, want] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"{failures: 0}", "failures must be a number from 1 to 100000"},
+           {"{failures: many}", "failures must be a number"},
+           {"{per: 0s}", "invalid duration \"0s\""},
+           {"{failures: 100000, per: 1s}", "more than one failure per"},
+           {"{burst: 3}", "unknown key \"burst\" in auth.rate_limit"},
+       }) {
+    std::string text = with_limit;
+    text.replace(text.find("LIMIT"), 5, limit);
+    cases.push_back({text, want});
+  }
+  for (auto& [text, want] : cases) {
+    std::string whole = text.rfind("tls:", 0) == 0 ? kGood + text : text;
+    auto c = LoadConfig(WriteTemp("tls-ratelimit-bad.yaml", whole));
+    ASSERT_FALSE(c.ok()) << whole;
+    EXPECT_EQ(c.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(c.status().message().find(want), std::string::npos)
+        << c.status().message();
+  }
+}
+
+TEST(ConfigTest, LoopbackHosts) {
+  for (const char* host :
+       {"127.0.0.1", "127.1.2.3", "::1", "localhost", "::ffff:127.0.0.1"}) {
+    EXPECT_TRUE(IsLoopbackHost(host)) << host;
+  }
+  for (const char* host : {"0.0.0.0", "::", "10.0.0.1", "128.0.0.1",
+                           "::ffff:10.0.0.1", "example.com", ""}) {
+    EXPECT_FALSE(IsLoopbackHost(host)) << host;
+  }
+}
+
+TEST(ConfigTest, PlainHttpOffLoopbackNeedsInsecure) {
+  Config c;
+  c.listen_address = "0.0.0.0";
+  Status refused = CheckListenSecurity(c, InsecureListen::kRefuse);
+  EXPECT_EQ(refused.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.message().find("--insecure"), std::string::npos);
+  EXPECT_TRUE(CheckListenSecurity(c, InsecureListen::kAllow).ok());
+  c.tls = TlsFiles{"c.pem", "k.pem"};
+  EXPECT_TRUE(CheckListenSecurity(c, InsecureListen::kRefuse).ok());
+  c.tls.reset();
+  c.listen_address = "::1";
+  EXPECT_TRUE(CheckListenSecurity(c, InsecureListen::kRefuse).ok());
 }
 
 }  // namespace

@@ -79,6 +79,7 @@ StatusOr<std::unique_ptr<JitdServer>> JitdServer::Create(Config config) {
   s->deps_ = std::make_unique<WorkflowDeps>(
       WorkflowDeps{*s->store_, *s->policies_, s->connectors_, s->index_,
                    s->metrics_, s->clock_});
+  s->deps_->seen_subjects = &s->seen_subjects_;
   s->lifecycle_ = std::make_unique<GrantLifecycle>(*s->deps_);
   s->requests_ = std::make_unique<RequestService>(*s->deps_, *s->lifecycle_);
   JIT_RETURN_IF_ERROR(s->OpenCheckpoints());
@@ -94,6 +95,7 @@ StatusOr<std::unique_ptr<JitdServer>> JitdServer::Create(Config config) {
   }
   s->audit_ = std::make_unique<AuditQuery>(*s->store_, s->metrics_);
   s->audit_->UseCheckpoints(s->checkpoints_.get());
+  JIT_RETURN_IF_ERROR(s->OpenAlerts());
   std::vector<DriftTarget> drift;
   for (const DiscoveryConfig& d : s->config_.discovery) {
     Connector* c = s->connectors_.Find(d.connector);
@@ -110,11 +112,22 @@ StatusOr<std::unique_ptr<JitdServer>> JitdServer::Create(Config config) {
                                              std::move(drift));
   s->scheduler_ = std::make_unique<ExpiryScheduler>(*s->store_, *s->lifecycle_,
                                                     *s->requests_, s->clock_);
-  s->auth_ =
-      std::make_unique<Authenticator>(s->config_.tokens, s->config_.roles);
+  if (s->config_.oidc) {
+    JIT_ASSIGN_OR_RETURN(s->oidc_,
+                         OidcVerifier::Create(*s->config_.oidc, s->clock_));
+  }
+  s->tokens_ = std::make_unique<TokenService>(*s->deps_,
+                                              s->config_.machine_token_max_ttl);
+  s->auth_ = std::make_unique<Authenticator>(
+      s->config_.tokens, s->config_.roles, s->oidc_.get(), &s->seen_subjects_,
+      s->tokens_.get());
   s->api_deps_ = std::make_unique<ApiDeps>(
       ApiDeps{*s->auth_, *s->requests_, *s->audit_, s->feed_, *s->policies_,
               *s->store_, s->metrics_, s->index_, s->clock_, s->ready_});
+  s->auth_limiter_ =
+      std::make_unique<AuthRateLimiter>(s->config_.auth_rate_limit, s->clock_);
+  s->api_deps_->auth_limiter = s->auth_limiter_.get();
+  s->api_deps_->tokens = s->tokens_.get();
   s->routes_ = std::make_unique<ApiRoutes>(*s->api_deps_);
   return s;
 }
@@ -136,6 +149,33 @@ Status JitdServer::OpenCheckpoints() {
   if (Status loaded = checkpoints_->Load(); !loaded.ok()) {
     spdlog::error("audit checkpoints stopped: {}", loaded.message());
   }
+  return OkStatus();
+}
+
+// A verification that fails (GET /v1/audit/verify, start-up, or the
+// checkpoint writer finding the log changed) records audit.verify_failed
+// once; the notifiers follow the log and send it with the other alerts.
+Status JitdServer::OpenAlerts() {
+  const bool keep = config_.storage != "memory";
+  const std::string dir = config_.data_dir + "/audit";
+  verify_alarm_ = std::make_unique<VerifyFailureAlarm>(
+      *store_, clock_, keep ? dir + "/verify_alarm.json" : "");
+  if (Status loaded = verify_alarm_->Load(); !loaded.ok())
+    spdlog::error("audit verify alarm: {}", loaded.message());
+  audit_->OnVerified([this](const VerifyResult& r) {
+    if (Status s = verify_alarm_->Verified(r); !s.ok())
+      spdlog::error("audit.verify_failed not recorded: {}", s.ToString());
+  });
+  checkpoints_->OnIntegrityFailure([this](const Status&) {
+    auto verified = audit_->Verify(Principal{{}, /*admin=*/true});
+    if (!verified.ok())
+      spdlog::error("audit verify: {}", verified.status().ToString());
+  });
+  if (config_.notifiers.empty()) return OkStatus();
+  JIT_ASSIGN_OR_RETURN(
+      alerts_,
+      AlertNotifier::Create(*store_, feed_, *policies_, metrics_, clock_,
+                            config_.notifiers, keep ? dir : ""));
   return OkStatus();
 }
 
@@ -222,6 +262,10 @@ Status JitdServer::Start() {
   HttpServerOptions options;
   options.address = config_.listen_address;
   options.port = config_.listen_port;
+  options.tls = config_.tls;
+  options.tls_handshake_timeout =
+      std::chrono::duration_cast<std::chrono::seconds>(
+          config_.tls_handshake_timeout);
   http_ = std::make_unique<HttpServer>(
       options, [this](const HttpRequest& r) { return routes_->Handle(r); });
   JIT_RETURN_IF_ERROR(http_->Start());
@@ -237,6 +281,7 @@ Status JitdServer::Start() {
   drift_->Start();
   checkpoints_->Start();
   if (syslog_) syslog_->Start();
+  if (alerts_) alerts_->Start();
   ready_.store(true);
   return OkStatus();
 }
@@ -250,6 +295,7 @@ void JitdServer::Stop() {
   if (drift_) drift_->Stop();
   if (checkpoints_) checkpoints_->Stop();
   if (syslog_) syslog_->Stop();
+  if (alerts_) alerts_->Stop();
 }
 
 // The enforcement socket answers only the two check routes: a local PAM
@@ -284,6 +330,21 @@ Status JitdServer::CheckLiveEntitlementsKept(const PolicySet& next) {
   });
 }
 
+// A new certificate and key serve new connections. Turning TLS on or off
+// needs a restart, as the listen address does.
+Status JitdServer::ReloadTls(const Config& next) {
+  if (!config_.tls || !next.tls) {
+    if (config_.tls.has_value() != next.tls.has_value())
+      spdlog::warn("tls: turning TLS on or off takes effect at restart");
+    return OkStatus();
+  }
+  if (!http_) return OkStatus();
+  JIT_RETURN_IF_ERROR(http_->ReloadTls(*next.tls));
+  config_.tls = next.tls;
+  spdlog::info("tls certificate reloaded from {}", next.tls->cert_file);
+  return OkStatus();
+}
+
 Status JitdServer::Reload() {
   StatusOr<Config> next = LoadConfig(config_.path);
   if (!next.ok()) {
@@ -300,7 +361,23 @@ Status JitdServer::Reload() {
       return s;
     }
   }
+  for (const NotifierConfig& n : next->notifiers) {
+    if (alerts_ && alerts_->NotifiedThrough(n.name)) continue;
+    Status s =
+        InvalidArgumentError("notifier " + n.name + " needs a restart to add");
+    spdlog::error("reload refused: {}", s.message());
+    return s;
+  }
   if (Status s = CheckLiveEntitlementsKept(*next->policies); !s.ok()) {
+    spdlog::error("reload refused: {}", s.message());
+    return s;
+  }
+  if (next->oidc != config_.oidc) {
+    Status s = InvalidArgumentError("auth.oidc changes need a restart");
+    spdlog::error("reload refused: {}", s.message());
+    return s;
+  }
+  if (Status s = ReloadTls(*next); !s.ok()) {
     spdlog::error("reload refused: {}", s.message());
     return s;
   }

@@ -14,6 +14,7 @@
 #include "jit/expiry/expiry_scheduler.h"
 #include "jit/server/config.h"
 #include "jit/storage/store.h"
+#include "jit/workflow/alert_notifier.h"
 #include "jit/workflow/audit_query.h"
 #include "jit/workflow/checkpoint_writer.h"
 #include "jit/workflow/deps.h"
@@ -52,6 +53,7 @@ class JitdServer {
   HttpResponse EnforcementRoute(const HttpRequest& r) const;
   explicit JitdServer(Config config);
   Status OpenCheckpoints();
+  Status OpenAlerts();
   Status Reconcile();
   // Calls `fn` for every grant in state active or revoke_pending; stops at
   // the first error.
@@ -59,6 +61,7 @@ class JitdServer {
   Status RetryPendingRevokes();
   Status CheckLiveEntitlementsKept(const PolicySet& next);
   Status RecordPolicyLoaded(const std::string& actor);
+  Status ReloadTls(const Config& next);
 
   Config config_;
   SystemClock system_clock_;
@@ -81,9 +84,16 @@ class JitdServer {
   std::unique_ptr<CheckpointWriter> checkpoints_;
   std::unique_ptr<SyslogForwarder> syslog_;  // config audit.syslog
   std::unique_ptr<AuditQuery> audit_;
+  std::unique_ptr<VerifyFailureAlarm> verify_alarm_;
+  std::unique_ptr<AlertNotifier> alerts_;  // config notifiers
   std::unique_ptr<ExpiryScheduler> scheduler_;
   std::unique_ptr<DriftScanner> drift_;  // config connectors[].discovery
+  SeenSubjects seen_subjects_{clock_};   // OIDC subjects, for activation
+  std::unique_ptr<OidcVerifier> oidc_;   // config auth.oidc; used by auth_
+  // Machine tokens; used by auth_.
+  std::unique_ptr<TokenService> tokens_;
   std::unique_ptr<Authenticator> auth_;
+  std::unique_ptr<AuthRateLimiter> auth_limiter_;  // config auth.rate_limit
   std::atomic<bool> ready_{false};
   std::unique_ptr<ApiDeps> api_deps_;
   std::unique_ptr<ApiRoutes> routes_;

@@ -45,6 +45,9 @@ int JitdMain(int argc, char** argv) {
   app.add_option("--config", config_path, "config file (YAML)")->required();
   app.add_option("--listen", listen, "override listen HOST:PORT");
   app.add_option("--data-dir", data_dir, "override data_dir");
+  bool insecure = false;
+  app.add_flag("--insecure", insecure,
+               "allow plain HTTP on a non-loopback address");
   CLI11_PARSE(app, argc, argv);
 
   StatusOr<Config> config = LoadConfig(config_path);
@@ -60,7 +63,19 @@ int JitdMain(int argc, char** argv) {
     }
   }
   if (!data_dir.empty()) config->data_dir = data_dir;
+  if (Status s = CheckListenSecurity(
+          *config, insecure ? InsecureListen::kAllow : InsecureListen::kRefuse);
+      !s.ok()) {
+    std::cerr << "jitd: " << s.message() << "\n";
+    return 1;
+  }
   SetUpLogging(config->log_level);
+  if (!config->tls && !IsLoopbackHost(config->listen_address)) {
+    spdlog::warn(
+        "INSECURE: --insecure given; serving plain HTTP on {}, bearer tokens "
+        "cross the network unencrypted",
+        config->listen_address);
+  }
 
   // Block before any thread starts so only ServeUntilSignalled sees them.
   sigset_t signals;
@@ -81,8 +96,9 @@ int JitdMain(int argc, char** argv) {
     return 1;
   }
   const Config& c = (*server)->config();
-  spdlog::info("jitd listening on http://{}:{} (store: {}, data_dir: {})",
-               c.listen_address, (*server)->port(), c.storage, c.data_dir);
+  spdlog::info("jitd listening on {}://{}:{} (store: {}, data_dir: {})",
+               c.tls ? "https" : "http", c.listen_address, (*server)->port(),
+               c.storage, c.data_dir);
   ServeUntilSignalled(**server, signals);
   (*server)->Stop();
   return 0;

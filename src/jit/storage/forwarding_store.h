@@ -55,6 +55,18 @@ class ForwardingStore : public Store {
     return inner_.ReadAudit(after, limit);
   }
   StatusOr<AuditHead> GetAuditHead() override { return inner_.GetAuditHead(); }
+  StatusOr<Credential> GetCredential(CredentialKind kind,
+                                     const std::string& id) override {
+    return inner_.GetCredential(kind, id);
+  }
+  StatusOr<Credential> FindCredentialBySecret(
+      const std::string& secret_sha256) override {
+    return inner_.FindCredentialBySecret(secret_sha256);
+  }
+  StatusOr<std::vector<Credential>> ListCredentials(
+      CredentialKind kind) override {
+    return inner_.ListCredentials(kind);
+  }
   StatusOr<IdempotentResponse> GetIdempotent(const std::string& principal,
                                              const std::string& route,
                                              const std::string& key) override {

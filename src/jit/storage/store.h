@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "jit/audit/event.h"
@@ -28,11 +29,44 @@ struct GrantWrite {
   bool fenced = true;
 };
 
+// A secret jitd handed out once and keeps only as its SHA-256: a machine
+// token (CI job, agent) or a one-time break-glass code.
+enum class CredentialKind { kMachineToken, kBreakglassCode };
+
+std::string_view ToString(CredentialKind k);
+StatusOr<CredentialKind> ParseCredentialKind(std::string_view text);
+
+struct Credential {
+  CredentialKind kind = CredentialKind::kMachineToken;
+  std::string id;             // unique per kind: token name, or "bgc_" + hex
+  std::string secret_sha256;  // hex; unique over all credentials
+  std::vector<std::string> groups;
+  std::string created_by;
+  SystemTime created_at{};
+  std::optional<SystemTime> expires_at;  // none: does not expire
+  std::optional<SystemTime> ended_at;    // revoked (token) or used (code)
+  std::string ended_by;                  // who revoked or used it
+  std::string note;                      // free text given at creation
+};
+
+enum class CredentialOp {
+  kInsert,  // kAlreadyExists when (kind, id) or secret_sha256 is taken
+  kEnd,     // compare-and-set: the stored (kind, id) must not be ended yet
+            // (kAborted otherwise, also when missing); writes only
+            // ended_at and ended_by
+};
+
+struct CredentialWrite {
+  Credential credential;
+  CredentialOp op = CredentialOp::kInsert;
+};
+
 // Everything one state change writes. Committed all together or not at all.
 struct ChangeSet {
   std::vector<RequestWrite> requests;
   std::vector<GrantWrite> grants;
   std::vector<Approval> approvals;
+  std::vector<CredentialWrite> credentials;
   std::vector<AuditEvent> events;  // seq, prev_hash, hash filled by Commit
 };
 
@@ -93,13 +127,16 @@ class Store {
   // consecutive seq numbers and chain onto the stored head; on success
   // `cs.events` carry their seq/prev_hash/hash. Errors (nothing written):
   //   kAborted        a compare-and-set lost (state or generation differs,
-  //                   or the row is missing);
-  //   kAlreadyExists  an insert collides, or this approver already decided
+  //                   or the row is missing; a credential end finds it
+  //                   ended or missing);
+  //   kAlreadyExists  an insert collides (a credential also on its
+  //                   secret_sha256), or this approver already decided
   //                   this request (THREATS T2): same `approver`, or same
   //                   non-empty `approver_person`;
   //   kUnavailable    the audit log (or anything) could not be written.
   // An approval of a request that does not exist is kAborted. Writes apply in
-  // order: requests, then grants, then approvals, then events; a later write
+  // order: requests, then grants, then approvals, then credentials, then
+  // events; a later write
   // sees the earlier ones of the same `cs`. The audit chain continues from
   // the stored head (last seq and its hash), even when the stored chain is
   // broken. On any error `cs` is left as it was and the call may be retried.
@@ -137,6 +174,17 @@ class Store {
   virtual StatusOr<std::vector<AuditEvent>> ReadAudit(int64_t after_seq,
                                                       int limit) = 0;
   virtual StatusOr<AuditHead> GetAuditHead() = 0;
+
+  // kNotFound when no credential of `kind` has this id.
+  virtual StatusOr<Credential> GetCredential(CredentialKind kind,
+                                             const std::string& id) = 0;
+  // The credential whose secret hashes to `secret_sha256` (ended or not);
+  // kNotFound when none.
+  virtual StatusOr<Credential> FindCredentialBySecret(
+      const std::string& secret_sha256) = 0;
+  // Every credential of `kind`, oldest first.
+  virtual StatusOr<std::vector<Credential>> ListCredentials(
+      CredentialKind kind) = 0;
 
   // kNotFound when no response is stored for (principal, route, key).
   virtual StatusOr<IdempotentResponse> GetIdempotent(

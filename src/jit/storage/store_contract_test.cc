@@ -1006,5 +1006,186 @@ TEST_P(StoreContractTest, IdempotencyKeysAreScopedByPrincipalAndRoute) {
             "deny");
 }
 
+// ---- Hashed credentials (machine tokens, break-glass codes) --------------
+
+Credential MakeCredential(CredentialKind kind, const std::string& id,
+                          const std::string& secret) {
+  Credential c;
+  c.kind = kind;
+  c.id = id;
+  c.secret_sha256 = secret;
+  c.created_by = "admin";
+  c.created_at = kT0;
+  return c;
+}
+
+Status InsertCredential(Store& store, const Credential& c) {
+  ChangeSet cs;
+  cs.credentials.push_back({c, CredentialOp::kInsert});
+  cs.events.push_back(MakeEvent(AuditType::kTokenCreated, c.created_by));
+  return store.Commit(cs);
+}
+
+Status EndCredential(Store& store, Credential c, const std::string& by) {
+  c.ended_at = kT0 + minutes(5);
+  c.ended_by = by;
+  ChangeSet cs;
+  cs.credentials.push_back({c, CredentialOp::kEnd});
+  cs.events.push_back(MakeEvent(AuditType::kTokenRevoked, by));
+  return store.Commit(cs);
+}
+
+TEST_P(StoreContractTest, CredentialRoundTripsEveryField) {
+  Credential c = MakeCredential(CredentialKind::kMachineToken, "ci-deploy",
+                                std::string(64, 'a'));
+  c.groups = {"ci", "gr\"oup with 'quotes'"};
+  c.created_at = kT0 + std::chrono::microseconds(1500);  // dropped: 1.5 ms
+  c.expires_at = kT0 + hours(24 * 30);
+  c.note = "deploys web; owner team-web";
+  JIT_ASSERT_OK(InsertCredential(store(), c));
+
+  StatusOr<Credential> got =
+      store().GetCredential(CredentialKind::kMachineToken, "ci-deploy");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->kind, CredentialKind::kMachineToken);
+  EXPECT_EQ(got->id, "ci-deploy");
+  EXPECT_EQ(got->secret_sha256, c.secret_sha256);
+  EXPECT_EQ(got->groups, c.groups);
+  EXPECT_EQ(got->created_by, "admin");
+  EXPECT_EQ(ToUnixMillis(got->created_at), ToUnixMillis(kT0) + 1);
+  EXPECT_EQ(Millis(got->expires_at), Millis(c.expires_at));
+  EXPECT_FALSE(got->ended_at.has_value());
+  EXPECT_EQ(got->ended_by, "");
+  EXPECT_EQ(got->note, c.note);
+  EXPECT_EQ(HeadSeq(store()), 1);  // committed with its event
+}
+
+TEST_P(StoreContractTest, CredentialLookupsByIdSecretAndKind) {
+  JIT_ASSERT_OK(
+      InsertCredential(store(), MakeCredential(CredentialKind::kMachineToken,
+                                               "t1", std::string(64, '1'))));
+  JIT_ASSERT_OK(
+      InsertCredential(store(), MakeCredential(CredentialKind::kBreakglassCode,
+                                               "bgc_1", std::string(64, '2'))));
+  JIT_ASSERT_OK(
+      InsertCredential(store(), MakeCredential(CredentialKind::kMachineToken,
+                                               "t2", std::string(64, '3'))));
+
+  EXPECT_EQ(store().FindCredentialBySecret(std::string(64, '2'))->id, "bgc_1");
+  EXPECT_EQ(
+      store().FindCredentialBySecret(std::string(64, '9')).status().code(),
+      StatusCode::kNotFound);
+  EXPECT_EQ(store()
+                .GetCredential(CredentialKind::kBreakglassCode, "t1")
+                .status()
+                .code(),
+            StatusCode::kNotFound);
+  StatusOr<std::vector<Credential>> tokens =
+      store().ListCredentials(CredentialKind::kMachineToken);
+  ASSERT_TRUE(tokens.ok());
+  EXPECT_EQ(Ids(*tokens), (std::vector<std::string>{"t1", "t2"}));
+  EXPECT_EQ(store().ListCredentials(CredentialKind::kBreakglassCode)->size(),
+            1u);
+}
+
+TEST_P(StoreContractTest, CredentialIdOrSecretCollisionIsAlreadyExists) {
+  JIT_ASSERT_OK(
+      InsertCredential(store(), MakeCredential(CredentialKind::kMachineToken,
+                                               "t1", std::string(64, '1'))));
+  EXPECT_EQ(
+      InsertCredential(store(), MakeCredential(CredentialKind::kMachineToken,
+                                               "t1", std::string(64, '2')))
+          .code(),
+      StatusCode::kAlreadyExists);
+  EXPECT_EQ(
+      InsertCredential(store(), MakeCredential(CredentialKind::kMachineToken,
+                                               "t2", std::string(64, '1')))
+          .code(),
+      StatusCode::kAlreadyExists);
+  // The same id under another kind is another credential.
+  JIT_EXPECT_OK(
+      InsertCredential(store(), MakeCredential(CredentialKind::kBreakglassCode,
+                                               "t1", std::string(64, '3'))));
+  EXPECT_EQ(HeadSeq(store()), 2);  // the refused inserts wrote no event
+}
+
+TEST_P(StoreContractTest, EndingACredentialIsCompareAndSet) {
+  Credential c = MakeCredential(CredentialKind::kBreakglassCode, "bgc_1",
+                                std::string(64, '1'));
+  JIT_ASSERT_OK(InsertCredential(store(), c));
+  JIT_ASSERT_OK(EndCredential(store(), c, "alice"));
+  StatusOr<Credential> got =
+      store().GetCredential(CredentialKind::kBreakglassCode, "bgc_1");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(Millis(got->ended_at), ToUnixMillis(kT0 + minutes(5)));
+  EXPECT_EQ(got->ended_by, "alice");
+  EXPECT_EQ(got->secret_sha256, c.secret_sha256);  // untouched
+
+  EXPECT_EQ(EndCredential(store(), c, "bob").code(), StatusCode::kAborted);
+  EXPECT_EQ(
+      store().GetCredential(CredentialKind::kBreakglassCode, "bgc_1")->ended_by,
+      "alice");
+  Credential ghost = MakeCredential(CredentialKind::kBreakglassCode, "bgc_9",
+                                    std::string(64, '9'));
+  EXPECT_EQ(EndCredential(store(), ghost, "bob").code(), StatusCode::kAborted);
+  EXPECT_EQ(HeadSeq(store()), 2);
+}
+
+TEST_P(StoreContractTest, LostCredentialEndRollsBackTheWholeChangeSet) {
+  Credential c = MakeCredential(CredentialKind::kBreakglassCode, "bgc_1",
+                                std::string(64, '1'));
+  JIT_ASSERT_OK(InsertCredential(store(), c));
+  JIT_ASSERT_OK(EndCredential(store(), c, "alice"));
+  c.ended_at = kT0 + minutes(6);
+  c.ended_by = "bob";
+  ChangeSet cs;
+  cs.requests.push_back({MinimalRequest("req_bg"), std::nullopt});
+  cs.credentials.push_back({c, CredentialOp::kEnd});
+  cs.events.push_back(MakeEvent(AuditType::kEmergencyUsed, "bob"));
+  EXPECT_EQ(store().Commit(cs).code(), StatusCode::kAborted);
+  EXPECT_EQ(store().GetRequest("req_bg").status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(HeadSeq(store()), 2);
+}
+
+TEST_P(StoreContractTest, ExactlyOneOfRacingCredentialEndsWins) {
+  constexpr int kThreads = 16;
+  Credential c = MakeCredential(CredentialKind::kBreakglassCode, "bgc_1",
+                                std::string(64, '1'));
+  JIT_ASSERT_OK(InsertCredential(store(), c));
+  std::vector<StatusCode> results(kThreads, StatusCode::kInternal);
+  std::latch start(kThreads);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      Credential end = c;
+      end.ended_at = kT0 + minutes(1);
+      end.ended_by = "racer-" + std::to_string(i);
+      ChangeSet cs;
+      cs.requests.push_back(
+          {MinimalRequest("req_" + std::to_string(i)), std::nullopt});
+      cs.credentials.push_back({end, CredentialOp::kEnd});
+      cs.events.push_back(MakeEvent(AuditType::kEmergencyUsed, end.ended_by));
+      start.arrive_and_wait();
+      results[i] = store().Commit(cs).code();
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  ASSERT_EQ(std::count(results.begin(), results.end(), StatusCode::kOk), 1);
+  EXPECT_EQ(std::count(results.begin(), results.end(), StatusCode::kAborted),
+            kThreads - 1);
+  int winner = static_cast<int>(
+      std::find(results.begin(), results.end(), StatusCode::kOk) -
+      results.begin());
+  EXPECT_EQ(
+      store().GetCredential(CredentialKind::kBreakglassCode, "bgc_1")->ended_by,
+      "racer-" + std::to_string(winner));
+  StatusOr<Page<Request>> requests = store().ListRequests({});
+  ASSERT_TRUE(requests.ok());
+  EXPECT_EQ(Ids(requests->items),
+            (std::vector<std::string>{"req_" + std::to_string(winner)}));
+  EXPECT_EQ(HeadSeq(store()), 2);
+}
+
 }  // namespace
 }  // namespace jit

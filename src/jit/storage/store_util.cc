@@ -52,3 +52,24 @@ StatusOr<int64_t> DecodeCursor(std::string_view cursor) {
 }
 
 }  // namespace jit
+
+namespace jit {
+
+std::string_view ToString(CredentialKind k) {
+  switch (k) {
+    case CredentialKind::kMachineToken:
+      return "machine_token";
+    case CredentialKind::kBreakglassCode:
+      return "breakglass_code";
+  }
+  return "unknown";
+}
+
+StatusOr<CredentialKind> ParseCredentialKind(std::string_view text) {
+  if (text == "machine_token") return CredentialKind::kMachineToken;
+  if (text == "breakglass_code") return CredentialKind::kBreakglassCode;
+  return InvalidArgumentError("unknown credential kind \"" + std::string(text) +
+                              "\"");
+}
+
+}  // namespace jit

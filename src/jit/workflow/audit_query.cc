@@ -133,6 +133,7 @@ StatusOr<VerifyResult> AuditQuery::Verify(const Principal& who) const {
     }
   }
   metrics_.SetAuditChainOk(result.ok);
+  if (on_verified_) on_verified_(result);
   return result;
 }
 

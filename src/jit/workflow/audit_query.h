@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
 
@@ -58,6 +59,11 @@ class AuditQuery {
   // Signed checkpoints to check and sign with; without them Verify checks
   // the hash chain only. Call before use; `w` outlives this.
   void UseCheckpoints(const CheckpointWriter* w) { checkpoints_ = w; }
+  // Called with the result of every Verify (e.g. VerifyFailureAlarm, which
+  // raises audit.verify_failed). Call before use.
+  void OnVerified(std::function<void(const VerifyResult&)> f) {
+    on_verified_ = std::move(f);
+  }
 
   // Events after `after`, at most `limit` (1..1000), visible to `who`.
   // Scans a bounded number of events per call; `next_cursor` is set
@@ -89,6 +95,7 @@ class AuditQuery {
   Store& store_;
   Metrics& metrics_;
   const CheckpointWriter* checkpoints_ = nullptr;
+  std::function<void(const VerifyResult&)> on_verified_;
 };
 
 }  // namespace jit

@@ -174,8 +174,12 @@ void CheckpointWriter::Start() {
       lock.unlock();
       auto written = RunDue();
       std::string error = written.ok() ? "" : written.status().ToString();
-      if (!error.empty() && error != last_error)
+      if (!error.empty() && error != last_error) {
         spdlog::error("audit checkpoint: {}", error);
+        if (on_failure_ &&
+            written.status().code() == StatusCode::kFailedPrecondition)
+          on_failure_(written.status());
+      }
       last_error = error;
       lock.lock();
     }

@@ -2,6 +2,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -60,6 +61,13 @@ class CheckpointWriter {
   std::string load_problem() const;
   const CheckpointKey& key() const { return signer_.public_key(); }
 
+  // Called on the writer's thread when RunDue finds the log no longer
+  // holds what was signed (kFailedPrecondition), once per distinct
+  // failure, not every second. Call before Start.
+  void OnIntegrityFailure(std::function<void(const Status&)> f) {
+    on_failure_ = std::move(f);
+  }
+
   // RunDue() every second until Stop().
   void Start();
   void Stop();
@@ -82,6 +90,7 @@ class CheckpointWriter {
   bool stopping_ = false;
   std::condition_variable wake_;
   std::thread thread_;
+  std::function<void(const Status&)> on_failure_;
 };
 
 }  // namespace jit

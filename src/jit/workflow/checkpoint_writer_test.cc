@@ -5,6 +5,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <thread>
 
 #include "jit/base/duration.h"
 #include "jit/base/ids.h"
@@ -293,6 +295,45 @@ TEST_F(CheckpointWriterTest, VerifyCatchesACheckpointEventOverADifferentHash) {
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.first_bad_seq, 1);
   EXPECT_THAT(r.reason, HasSubstr("rewritten"));
+}
+
+// The alarm behind audit.verify_failed hears of failures from both places
+// that find them: the writer's own loop and every Verify.
+TEST_F(CheckpointWriterTest, IntegrityFailuresReachTheirListeners) {
+  MemoryStore full;
+  auto w = Writer(full);
+  Append(full, 10);
+  ASSERT_TRUE(w->RunDue().value().has_value());
+  MemoryStore cut;
+  Append(cut, 7);
+  auto on_cut = Writer(cut);
+  AuditQuery audit(cut, metrics_);
+  audit.UseCheckpoints(on_cut.get());
+  std::vector<VerifyResult> heard;
+  audit.OnVerified([&](const VerifyResult& r) { heard.push_back(r); });
+  ASSERT_TRUE(audit.Verify(kAuditor).ok());
+  ASSERT_EQ(heard.size(), 1u);
+  EXPECT_FALSE(heard[0].ok);
+
+  std::mutex mu;
+  std::vector<StatusCode> failures;
+  on_cut->OnIntegrityFailure([&](const Status& s) {
+    std::lock_guard lock(mu);
+    failures.push_back(s.code());
+  });
+  Append(cut, 10);  // due: the loop tries to sign over the cut log
+  on_cut->Start();
+  // The writer's loop runs once a second (real time): poll, bounded.
+  for (int i = 0; i < 100; ++i) {
+    {
+      std::lock_guard lock(mu);
+      if (!failures.empty()) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  on_cut->Stop();
+  ASSERT_EQ(failures.size(), 1u);
+  EXPECT_EQ(failures[0], StatusCode::kFailedPrecondition);
 }
 
 TEST_F(CheckpointWriterTest, StartAndStopAreQuick) {

@@ -12,6 +12,7 @@
 #include "jit/storage/store.h"
 #include "jit/workflow/grant_index.h"
 #include "jit/workflow/metrics.h"
+#include "jit/workflow/seen_subjects.h"
 
 namespace jit {
 
@@ -76,6 +77,9 @@ struct WorkflowDeps {
   // A pending request nobody answers times out after this unless the
   // policy sets approval_timeout.
   std::chrono::milliseconds default_approval_timeout = std::chrono::hours(24);
+  // Identity-provider subjects as last seen, for the activation re-check
+  // of subjects the config's directory does not list (null: none).
+  const SeenSubjects* seen_subjects = nullptr;
 
   // Store::Commit, with the version of the policies in force stamped on
   // every event (StampPolicyVersion). Same errors.

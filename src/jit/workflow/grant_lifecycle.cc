@@ -12,6 +12,7 @@
 #include "jit/domain/state_machine.h"
 #include "jit/workflow/events.h"
 #include "jit/workflow/principal.h"
+#include "jit/workflow/token_service.h"
 
 namespace jit {
 namespace {
@@ -104,16 +105,26 @@ GrantSpec GrantLifecycle::SpecFor(const Grant& g) const {
 
 Decision GrantLifecycle::Recheck(const Request& req, SystemTime now) const {
   auto snap = deps_.policies.Get();
-  auto known = snap->directory.find(req.subject);
-  if (known == snap->directory.end()) {
-    // Every login is a configured token, so a subject missing from the
-    // directory was removed: it gets nothing (THREATS T7).
+  // A configured token's subject missing from the directory was removed;
+  // an IdP subject counts with the groups of its latest token, if recent.
+  // Neither: it gets nothing (THREATS T7).
+  // A machine token counts while it is live, with its groups.
+  std::optional<Subject> subject;
+  if (req.person.starts_with(kMachinePersonPrefix)) {
+    subject = LiveMachineSubject(deps_.store, req.subject, now);
+  } else if (auto known = snap->directory.find(req.subject);
+             known != snap->directory.end()) {
+    subject = known->second;
+  } else if (deps_.seen_subjects != nullptr) {
+    subject = deps_.seen_subjects->Find(req.subject);
+  }
+  if (!subject) {
     Decision gone;
     gone.reasons.push_back("subject " + req.subject + " is no longer known");
     return gone;
   }
   AccessAsk ask;
-  ask.subject = known->second;
+  ask.subject = *subject;
   ask.entitlement = req.entitlement;
   ask.duration = req.duration;
   ask.justification = req.justification;

@@ -27,6 +27,18 @@ void Metrics::CountHttp(int status) {
   }
 }
 
+void Metrics::CountAlert(const std::string& notifier, AlertOutcome outcome) {
+  std::lock_guard lock(mu_);
+  ++alerts_[notifier][outcome == AlertOutcome::kSent ? 0 : 1];
+}
+
+void Metrics::CountAuthFailure(AuthFailureOutcome outcome) {
+  auto& counter = outcome == AuthFailureOutcome::kRateLimited
+                      ? auth_rate_limited_
+                      : auth_rejected_;
+  counter.fetch_add(1, std::memory_order_relaxed);
+}
+
 std::string Metrics::Render(size_t grants_active) const {
   std::string out;
   out += "# HELP jitd_requests_total Requests that entered each state.\n";
@@ -62,6 +74,28 @@ std::string Metrics::Render(size_t grants_active) const {
                      latency_count_);
   out += fmt::format("jitd_revoke_latency_seconds_sum {}\n", latency_sum_);
   out += fmt::format("jitd_revoke_latency_seconds_count {}\n", latency_count_);
+  out += "# HELP jitd_alerts_sent_total Alerts a notifier accepted.\n";
+  out += "# TYPE jitd_alerts_sent_total counter\n";
+  for (const auto& [notifier, n] : alerts_) {
+    out += fmt::format("jitd_alerts_sent_total{{notifier=\"{}\"}} {}\n",
+                       notifier, n[0]);
+  }
+  out +=
+      "# HELP jitd_alert_failures_total Alert deliveries that failed (each "
+      "is retried).\n";
+  out += "# TYPE jitd_alert_failures_total counter\n";
+  for (const auto& [notifier, n] : alerts_) {
+    out += fmt::format("jitd_alert_failures_total{{notifier=\"{}\"}} {}\n",
+                       notifier, n[1]);
+  }
+  out +=
+      "# HELP jitd_auth_failures_total Failed authentications that presented "
+      "a credential, by answer (rejected 401, rate_limited 429).\n";
+  out += "# TYPE jitd_auth_failures_total counter\n";
+  out += fmt::format("jitd_auth_failures_total{{result=\"rejected\"}} {}\n",
+                     auth_rejected_.load());
+  out += fmt::format("jitd_auth_failures_total{{result=\"rate_limited\"}} {}\n",
+                     auth_rate_limited_.load());
   out += "# HELP jitd_http_responses_total HTTP responses by status code.\n";
   out += "# TYPE jitd_http_responses_total counter\n";
   for (size_t code = 0; code < http_.size(); ++code) {

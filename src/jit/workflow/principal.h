@@ -1,6 +1,8 @@
 #pragma once
 
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "jit/policy/policy.h"
 
@@ -16,6 +18,12 @@ struct Principal {
   bool admin = false;
   bool auditor = false;
   bool enforcer = false;
+  // How the caller signed in at the identity provider, from an OIDC token's
+  // `amr`, `acr` and `auth_time` (empty for static tokens): for MFA step-up.
+  // (Initialized here so that `Principal{subject, true}` stays warning-free.)
+  std::vector<std::string> amr = {};
+  std::string acr = {};
+  std::optional<SystemTime> auth_time = std::nullopt;
 
   bool Has(Role r) const {
     switch (r) {

@@ -21,6 +21,7 @@ using nlohmann::json;
 using std::chrono::hours;
 using std::chrono::milliseconds;
 using std::chrono::minutes;
+using std::chrono::seconds;
 using ::testing::ElementsAre;
 
 class RequestServiceTest : public ::testing::Test {
@@ -382,6 +383,66 @@ TEST_F(RequestServiceTest, RequesterRemovedFromGroupIsRefusedAtActivation) {
   EXPECT_THAT(
       rig.TypesOf(id),
       ElementsAre("request.created", "request.approved", "request.rejected"));
+}
+
+// An identity-provider subject is in no config directory: activation
+// re-checks it with the groups of its latest token, while that is recent.
+TEST_F(RequestServiceTest, IdpSubjectIsRecheckedWithItsLatestGroups) {
+  SeenSubjects seen(rig.clock, minutes(30));
+  rig.deps.seen_subjects = &seen;
+  Principal ida;
+  ida.subject = Subject{"ida", "ida", {"dev"}};
+  seen.Record(ida.subject);
+  auto ask = [&] {
+    CreateRequestInput in;
+    in.entitlement = "db-write";
+    in.duration = minutes(30);
+    in.justification = std::string(kGoodReason);
+    return rig.requests.Create(ida, in);
+  };
+  StatusOr<RequestView> first = ask();
+  ASSERT_TRUE(IsOk(first));
+  StatusOr<RequestView> v =
+      rig.requests.Approve(rig.P("bob"), first->request.id, "");
+  ASSERT_TRUE(IsOk(v));
+  EXPECT_EQ(v->request.state, RequestState::kActive);
+
+  // The IdP dropped ida from dev: her next token says so.
+  StatusOr<RequestView> second = ask();
+  ASSERT_TRUE(IsOk(second));
+  seen.Record(Subject{"ida", "ida", {}});
+  v = rig.requests.Approve(rig.P("bob"), second->request.id, "");
+  ASSERT_TRUE(IsOk(v));
+  EXPECT_EQ(v->request.state, RequestState::kFailed);
+
+  // Not seen for longer than max_age: unknown, refused.
+  seen.Record(ida.subject);
+  StatusOr<RequestView> third = ask();
+  ASSERT_TRUE(IsOk(third));
+  rig.clock.Advance(minutes(30) + milliseconds(1));
+  v = rig.requests.Approve(rig.P("bob"), third->request.id, "");
+  ASSERT_TRUE(IsOk(v));
+  EXPECT_EQ(v->request.state, RequestState::kFailed);
+  rig.deps.seen_subjects = nullptr;
+}
+
+TEST(SeenSubjects, KeepsTheNewestAndStaysBounded) {
+  FakeClock clock(RigStart());
+  SeenSubjects seen(clock, hours(1), 3);
+  for (int i = 0; i < 5; ++i) {
+    seen.Record(Subject{"u" + std::to_string(i), "", {}});
+    clock.Advance(seconds(1));
+  }
+  EXPECT_EQ(seen.size(), 3u);
+  EXPECT_FALSE(seen.Find("u0").has_value());
+  EXPECT_FALSE(seen.Find("u1").has_value());
+  ASSERT_TRUE(seen.Find("u4").has_value());
+  seen.Record(Subject{"u2", "", {"g"}});  // refreshed: now the newest
+  seen.Record(Subject{"u5", "", {}});     // evicts u3, the oldest
+  EXPECT_FALSE(seen.Find("u3").has_value());
+  ASSERT_TRUE(seen.Find("u2").has_value());
+  EXPECT_EQ(seen.Find("u2")->groups, std::vector<std::string>{"g"});
+  EXPECT_EQ(seen.size(), 3u);
 }
 
 // --- Time-driven work -----------------------------------------------------

@@ -25,8 +25,6 @@ namespace {
 using nlohmann::json;
 using std::chrono::milliseconds;
 
-constexpr size_t kMinSecretBytes = 16;
-constexpr off_t kMaxSecretFileBytes = 4096;
 constexpr milliseconds kMaxTimeout = std::chrono::seconds(60);
 constexpr milliseconds kMaxBackoff = std::chrono::seconds(2);
 constexpr int kMaxRetries = 10;
@@ -104,33 +102,8 @@ StatusOr<std::string> ReadSecretFile(const ConnectorConfigReader& reader) {
   JIT_ASSIGN_OR_RETURN(std::optional<std::string> path,
                        reader.String("secret_file"));
   if (!path) return reader.Error("\"secret_file\" is required");
-  struct stat st {};
-  if (::stat(path->c_str(), &st) != 0) {
-    return reader.Error(fmt::format("cannot read secret_file {}: {}", *path,
-                                    std::strerror(errno)));
-  }
-  if (!S_ISREG(st.st_mode))
-    return reader.Error("secret_file " + *path + " is not a regular file");
-  if ((st.st_mode & (S_IROTH | S_IWOTH)) != 0) {
-    return reader.Error(fmt::format(
-        "secret_file {} is readable or writable by others (chmod 600 it)",
-        *path));
-  }
-  if (st.st_size > kMaxSecretFileBytes)
-    return reader.Error("secret_file " + *path + " is over 4 KiB");
-  std::ifstream in(*path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (!in) return reader.Error("cannot read secret_file " + *path);
-  std::string secret = text.str();
-  while (!secret.empty() &&
-         std::isspace(static_cast<unsigned char>(secret.back()))) {
-    secret.pop_back();
-  }
-  if (secret.size() < kMinSecretBytes) {
-    return reader.Error(fmt::format("secret_file {} holds fewer than {} bytes",
-                                    *path, kMinSecretBytes));
-  }
+  StatusOr<std::string> secret = ReadWebhookSecretFile(*path);
+  if (!secret.ok()) return reader.Error(secret.status().message());
   return secret;
 }
 

@@ -36,6 +36,13 @@ Grant Normalized(Grant g) {
   return g;
 }
 
+Credential Normalized(Credential c) {
+  c.created_at = ToMillis(c.created_at);
+  ToMillis(c.expires_at);
+  ToMillis(c.ended_at);
+  return c;
+}
+
 Approval Normalized(Approval a) {
   a.at = ToMillis(a.at);
   return a;
@@ -101,6 +108,8 @@ struct MemoryStore::Staged {
   std::map<std::string, Grant> grants;
   std::vector<std::string> new_grant_ids;
   std::vector<Approval> approvals;
+  std::vector<Credential> credentials;  // every credential after the writes
+  bool credentials_changed = false;
   std::vector<AuditEvent> events;  // with seq, prev_hash, hash
 };
 
@@ -115,6 +124,7 @@ Status MemoryStore::Commit(ChangeSet& cs) {
   JIT_RETURN_IF_ERROR(StageRequests(cs, staged));
   JIT_RETURN_IF_ERROR(StageGrants(cs, staged));
   JIT_RETURN_IF_ERROR(StageApprovals(cs, staged));
+  JIT_RETURN_IF_ERROR(StageCredentials(cs, staged));
   JIT_RETURN_IF_ERROR(StageEvents(cs, staged));
   cs.events = staged.events;
   Apply(staged);
@@ -177,6 +187,40 @@ Status MemoryStore::StageApprovals(const ChangeSet& cs, Staged& staged) const {
   return OkStatus();
 }
 
+Status MemoryStore::StageCredentials(const ChangeSet& cs,
+                                     Staged& staged) const {
+  if (cs.credentials.empty()) return OkStatus();
+  staged.credentials = credentials_;
+  staged.credentials_changed = true;
+  for (const CredentialWrite& w : cs.credentials) {
+    const Credential& c = w.credential;
+    auto same_id = [&](const Credential& s) {
+      return s.kind == c.kind && s.id == c.id;
+    };
+    auto it = std::find_if(staged.credentials.begin(), staged.credentials.end(),
+                           same_id);
+    if (w.op == CredentialOp::kEnd) {
+      if (it == staged.credentials.end() || it->ended_at) {
+        return AbortedError("credential " + c.id + " is ended or missing");
+      }
+      it->ended_at =
+          c.ended_at ? std::optional(ToMillis(*c.ended_at)) : std::nullopt;
+      it->ended_by = c.ended_by;
+      continue;
+    }
+    bool secret_taken =
+        std::any_of(staged.credentials.begin(), staged.credentials.end(),
+                    [&](const Credential& s) {
+                      return s.secret_sha256 == c.secret_sha256;
+                    });
+    if (it != staged.credentials.end() || secret_taken) {
+      return AlreadyExistsError("credential " + c.id + " exists");
+    }
+    staged.credentials.push_back(Normalized(c));
+  }
+  return OkStatus();
+}
+
 Status MemoryStore::StageEvents(const ChangeSet& cs, Staged& staged) const {
   if (cs.events.empty()) return OkStatus();
   if (fail_audit_writes_) {
@@ -210,6 +254,7 @@ void MemoryStore::Apply(Staged& staged) {
   for (Approval& a : staged.approvals) {
     approvals_[a.request_id].push_back(std::move(a));
   }
+  if (staged.credentials_changed) credentials_ = std::move(staged.credentials);
   for (AuditEvent& e : staged.events) audit_.push_back(std::move(e));
 }
 
@@ -329,6 +374,34 @@ StatusOr<std::vector<AuditEvent>> MemoryStore::ReadAudit(int64_t after_seq,
 StatusOr<AuditHead> MemoryStore::GetAuditHead() {
   std::lock_guard lock(mu_);
   return HeadLocked();
+}
+
+StatusOr<Credential> MemoryStore::GetCredential(CredentialKind kind,
+                                                const std::string& id) {
+  std::lock_guard lock(mu_);
+  for (const Credential& c : credentials_) {
+    if (c.kind == kind && c.id == id) return c;
+  }
+  return NotFoundError("no " + std::string(ToString(kind)) + " " + id);
+}
+
+StatusOr<Credential> MemoryStore::FindCredentialBySecret(
+    const std::string& secret_sha256) {
+  std::lock_guard lock(mu_);
+  for (const Credential& c : credentials_) {
+    if (c.secret_sha256 == secret_sha256) return c;
+  }
+  return NotFoundError("no credential with this secret");
+}
+
+StatusOr<std::vector<Credential>> MemoryStore::ListCredentials(
+    CredentialKind kind) {
+  std::lock_guard lock(mu_);
+  std::vector<Credential> out;
+  for (const Credential& c : credentials_) {
+    if (c.kind == kind) out.push_back(c);
+  }
+  return out;
 }
 
 StatusOr<IdempotentResponse> MemoryStore::GetIdempotent(

@@ -44,6 +44,12 @@ class MemoryStore final : public Store {
   StatusOr<std::vector<AuditEvent>> ReadAudit(int64_t after_seq,
                                               int limit) override;
   StatusOr<AuditHead> GetAuditHead() override;
+  StatusOr<Credential> GetCredential(CredentialKind kind,
+                                     const std::string& id) override;
+  StatusOr<Credential> FindCredentialBySecret(
+      const std::string& secret_sha256) override;
+  StatusOr<std::vector<Credential>> ListCredentials(
+      CredentialKind kind) override;
   StatusOr<IdempotentResponse> GetIdempotent(const std::string& principal,
                                              const std::string& route,
                                              const std::string& key) override;
@@ -63,6 +69,7 @@ class MemoryStore final : public Store {
   Status StageRequests(const ChangeSet& cs, Staged& staged) const;
   Status StageGrants(const ChangeSet& cs, Staged& staged) const;
   Status StageApprovals(const ChangeSet& cs, Staged& staged) const;
+  Status StageCredentials(const ChangeSet& cs, Staged& staged) const;
   Status StageEvents(const ChangeSet& cs, Staged& staged) const;
   void Apply(Staged& staged);
   bool RequestExists(const std::string& id, const Staged& staged) const;
@@ -75,6 +82,8 @@ class MemoryStore final : public Store {
   std::unordered_map<std::string, std::vector<Approval>>
       approvals_;                  // guarded by mu_
   std::vector<AuditEvent> audit_;  // guarded by mu_
+  // Oldest first; guarded by mu_.
+  std::vector<Credential> credentials_;
   std::map<std::tuple<std::string, std::string, std::string>,
            IdempotentResponse>
       idempotent_;                  // guarded by mu_

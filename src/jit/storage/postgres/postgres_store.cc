@@ -132,6 +132,22 @@ CREATE TABLE idempotency (
   PRIMARY KEY (principal, route, idem_key)
 );
 )sql"},
+    {2, R"sql(
+CREATE TABLE credentials (
+  ord BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  kind TEXT NOT NULL,
+  id TEXT NOT NULL,
+  secret_sha256 TEXT NOT NULL UNIQUE,
+  groups TEXT NOT NULL,  -- JSON array of strings
+  created_by TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT,
+  ended_at BIGINT,
+  ended_by TEXT NOT NULL,
+  note TEXT NOT NULL,
+  UNIQUE (kind, id)
+);
+)sql"},
 };
 
 static_assert(std::size(kMigrations) > 0 &&
@@ -168,6 +184,11 @@ constexpr std::string_view kAuditColumns =
     "seq, time, type, actor, subject, request_id, grant_id, data, prev_hash, "
     "hash";
 constexpr int kAuditColumnCount = 10;
+
+constexpr std::string_view kCredentialColumns =
+    "kind, id, secret_sha256, groups, created_by, created_at, expires_at, "
+    "ended_at, ended_by, note";
+constexpr int kCredentialColumnCount = 10;
 
 // Statement parameters as text ($1, $2, ...); nullopt is NULL.
 using Params = std::vector<std::optional<std::string>>;
@@ -449,6 +470,29 @@ Status ReadPage(const pqxx::result& result, RowReader<Row> read,
   return OkStatus();
 }
 
+Params CredentialParams(const Credential& c, const std::string& groups) {
+  return {Text(ToString(c.kind)), Text(c.id),
+          Text(c.secret_sha256),  Text(groups),
+          Text(c.created_by),     Time(c.created_at),
+          Time(c.expires_at),     Time(c.ended_at),
+          Text(c.ended_by),       Text(c.note)};
+}
+
+StatusOr<Credential> ReadCredential(const pqxx::row& row) {
+  Credential c;
+  JIT_ASSIGN_OR_RETURN(c.kind, Stored(ParseCredentialKind(Str(row[0]))));
+  c.id = Str(row[1]);
+  c.secret_sha256 = Str(row[2]);
+  JIT_ASSIGN_OR_RETURN(c.groups, GroupsFromJson(Str(row[3])));
+  c.created_by = Str(row[4]);
+  c.created_at = Time(row[5]);
+  c.expires_at = OptionalTime(row[6]);
+  c.ended_at = OptionalTime(row[7]);
+  c.ended_by = Str(row[8]);
+  c.note = Str(row[9]);
+  return c;
+}
+
 // --- Commit's writes, inside the caller's transaction ----------------------
 
 Status WriteRequest(pqxx::work& tx, const RequestWrite& w) {
@@ -530,6 +574,34 @@ Status WriteApproval(pqxx::work& tx, const Approval& a) {
   return OkStatus();
 }
 
+Status WriteCredential(pqxx::work& tx, const CredentialWrite& w) {
+  const Credential& c = w.credential;
+  if (w.op == CredentialOp::kEnd) {
+    JIT_ASSIGN_OR_RETURN(
+        pqxx::result result,
+        Exec(tx,
+             "UPDATE credentials SET ended_at = $3, ended_by = $4 "
+             "WHERE kind = $1 AND id = $2 AND ended_at IS NULL",
+             {Text(ToString(c.kind)), Text(c.id), Time(c.ended_at),
+              Text(c.ended_by)}));
+    if (result.affected_rows() != 1) {
+      return AbortedError("credential " + c.id + " is ended or missing");
+    }
+    return OkStatus();
+  }
+  JIT_ASSIGN_OR_RETURN(std::string groups, GroupsToJson(c.groups));
+  try {
+    JIT_RETURN_IF_ERROR(Exec(tx,
+                             InsertSql("credentials", kCredentialColumns,
+                                       kCredentialColumnCount),
+                             CredentialParams(c, groups))
+                            .status());
+  } catch (const pqxx::unique_violation&) {
+    return AlreadyExistsError("credential " + c.id + " exists");
+  }
+  return OkStatus();
+}
+
 StatusOr<AuditHead> ReadHead(pqxx::transaction_base& tx) {
   pqxx::result r =
       tx.exec("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
@@ -587,6 +659,9 @@ Status WriteAll(pqxx::work& tx, const ChangeSet& cs,
   for (const GrantWrite& w : cs.grants) JIT_RETURN_IF_ERROR(WriteGrant(tx, w));
   for (const Approval& a : cs.approvals) {
     JIT_RETURN_IF_ERROR(WriteApproval(tx, a));
+  }
+  for (const CredentialWrite& w : cs.credentials) {
+    JIT_RETURN_IF_ERROR(WriteCredential(tx, w));
   }
   return WriteEvents(tx, cs.events, events);
 }
@@ -786,6 +861,40 @@ StatusOr<Page<Grant>> PostgresStore::ListGrants(const GrantFilter& f) {
                     Quoted(ToString(GrantState::kEnded)) +
                     ") ORDER BY ord LIMIT $4"),
       params, &ReadGrant, kGrantColumnCount, limit);
+}
+
+StatusOr<Credential> PostgresStore::GetCredential(CredentialKind kind,
+                                                  const std::string& id) {
+  JIT_ASSIGN_OR_RETURN(
+      std::vector<Credential> rows,
+      QueryAll<Credential>(pool_, "get credential",
+                           SelectSql("credentials", kCredentialColumns,
+                                     "WHERE kind = $1 AND id = $2"),
+                           {Text(ToString(kind)), Text(id)}, &ReadCredential));
+  if (rows.empty()) {
+    return NotFoundError("no " + std::string(ToString(kind)) + " " + id);
+  }
+  return std::move(rows.front());
+}
+
+StatusOr<Credential> PostgresStore::FindCredentialBySecret(
+    const std::string& secret_sha256) {
+  JIT_ASSIGN_OR_RETURN(
+      std::vector<Credential> rows,
+      QueryAll<Credential>(pool_, "find credential",
+                           SelectSql("credentials", kCredentialColumns,
+                                     "WHERE secret_sha256 = $1"),
+                           {Text(secret_sha256)}, &ReadCredential));
+  if (rows.empty()) return NotFoundError("no credential with this secret");
+  return std::move(rows.front());
+}
+
+StatusOr<std::vector<Credential>> PostgresStore::ListCredentials(
+    CredentialKind kind) {
+  return QueryAll<Credential>(pool_, "list credentials",
+                              SelectSql("credentials", kCredentialColumns,
+                                        "WHERE kind = $1 ORDER BY ord"),
+                              {Text(ToString(kind))}, &ReadCredential);
 }
 
 StatusOr<std::vector<Approval>> PostgresStore::ListApprovals(

@@ -46,7 +46,7 @@ namespace jit {
 class PostgresStore final : public Store {
  public:
   // The schema version this code writes (the last migration).
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   // Connects to `dsn` (libpq key=value or URI; see WithConnectDefaults) and
   // brings the schema up to kSchemaVersion. Errors: kUnavailable (cannot
@@ -79,6 +79,12 @@ class PostgresStore final : public Store {
   StatusOr<std::vector<AuditEvent>> ReadAudit(int64_t after_seq,
                                               int limit) override;
   StatusOr<AuditHead> GetAuditHead() override;
+  StatusOr<Credential> GetCredential(CredentialKind kind,
+                                     const std::string& id) override;
+  StatusOr<Credential> FindCredentialBySecret(
+      const std::string& secret_sha256) override;
+  StatusOr<std::vector<Credential>> ListCredentials(
+      CredentialKind kind) override;
   StatusOr<IdempotentResponse> GetIdempotent(const std::string& principal,
                                              const std::string& route,
                                              const std::string& key) override;

@@ -112,6 +112,22 @@ CREATE TABLE idempotency (
   PRIMARY KEY (principal, route, idem_key)
 );
 )sql"},
+    {2, R"sql(
+CREATE TABLE credentials (
+  ord INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL,
+  id TEXT NOT NULL,
+  secret_sha256 TEXT NOT NULL UNIQUE,
+  groups TEXT NOT NULL,  -- JSON array of strings
+  created_by TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER,
+  ended_at INTEGER,
+  ended_by TEXT NOT NULL,
+  note TEXT NOT NULL,
+  UNIQUE (kind, id)
+);
+)sql"},
 };
 
 static_assert(std::size(kMigrations) > 0 &&
@@ -142,6 +158,11 @@ constexpr std::string_view kAuditColumns =
     "seq, time, type, actor, subject, request_id, grant_id, data, prev_hash, "
     "hash";
 constexpr int kAuditColumnCount = 10;
+
+constexpr std::string_view kCredentialColumns =
+    "kind, id, secret_sha256, groups, created_by, created_at, expires_at, "
+    "ended_at, ended_by, note";
+constexpr int kCredentialColumnCount = 10;
 
 std::vector<std::string_view> SplitColumns(std::string_view columns) {
   std::vector<std::string_view> out;
@@ -343,6 +364,35 @@ StatusOr<Approval> ReadApproval(const SqliteStatement& s) {
   return a;
 }
 
+void BindCredential(SqliteStatement& s, const Credential& c,
+                    const std::string& groups) {
+  s.BindText(1, ToString(c.kind));
+  s.BindText(2, c.id);
+  s.BindText(3, c.secret_sha256);
+  s.BindText(4, groups);
+  s.BindText(5, c.created_by);
+  s.BindTime(6, c.created_at);
+  s.BindTime(7, c.expires_at);
+  s.BindTime(8, c.ended_at);
+  s.BindText(9, c.ended_by);
+  s.BindText(10, c.note);
+}
+
+StatusOr<Credential> ReadCredential(const SqliteStatement& s) {
+  Credential c;
+  JIT_ASSIGN_OR_RETURN(c.kind, Stored(ParseCredentialKind(s.Text(0))));
+  c.id = s.Text(1);
+  c.secret_sha256 = s.Text(2);
+  JIT_ASSIGN_OR_RETURN(c.groups, GroupsFromJson(s.Text(3)));
+  c.created_by = s.Text(4);
+  c.created_at = s.Time(5);
+  c.expires_at = s.OptionalTime(6);
+  c.ended_at = s.OptionalTime(7);
+  c.ended_by = s.Text(8);
+  c.note = s.Text(9);
+  return c;
+}
+
 void BindEvent(SqliteStatement& s, const AuditEvent& e) {
   s.BindInt(1, e.seq);
   s.BindTime(2, e.time);
@@ -504,7 +554,81 @@ Status SqliteStore::WriteAll(const ChangeSet& cs,
   }
   for (const GrantWrite& w : cs.grants) JIT_RETURN_IF_ERROR(WriteGrant(w));
   for (const Approval& a : cs.approvals) JIT_RETURN_IF_ERROR(WriteApproval(a));
+  for (const CredentialWrite& w : cs.credentials) {
+    JIT_RETURN_IF_ERROR(WriteCredential(w));
+  }
   return WriteEvents(cs.events, events);
+}
+
+Status SqliteStore::WriteCredential(const CredentialWrite& w) {
+  const Credential& c = w.credential;
+  if (w.op == CredentialOp::kEnd) {
+    JIT_ASSIGN_OR_RETURN(
+        SqliteStatement stmt,
+        SqliteStatement::Prepare(
+            db_.get(),
+            "UPDATE credentials SET ended_at = ?3, ended_by = ?4 "
+            "WHERE kind = ?1 AND id = ?2 AND ended_at IS NULL"));
+    stmt.BindText(1, ToString(c.kind));
+    stmt.BindText(2, c.id);
+    stmt.BindTime(3, c.ended_at);
+    stmt.BindText(4, c.ended_by);
+    JIT_RETURN_IF_ERROR(stmt.Run());
+    if (sqlite3_changes64(db_.get()) != 1) {
+      return AbortedError("credential " + c.id + " is ended or missing");
+    }
+    return OkStatus();
+  }
+  JIT_ASSIGN_OR_RETURN(std::string groups, GroupsToJson(c.groups));
+  JIT_ASSIGN_OR_RETURN(
+      SqliteStatement stmt,
+      SqliteStatement::Prepare(db_.get(),
+                               InsertSql("credentials", kCredentialColumns,
+                                         kCredentialColumnCount)));
+  BindCredential(stmt, c, groups);
+  Status s = stmt.Run();
+  if (IsUniqueViolation(stmt.rc())) {
+    return AlreadyExistsError("credential " + c.id + " exists");
+  }
+  return s;
+}
+
+StatusOr<std::vector<Credential>> SqliteStore::QueryCredentials(
+    std::string_view where, std::string_view a, std::string_view b) {
+  std::lock_guard lock(mu_);
+  JIT_ASSIGN_OR_RETURN(
+      SqliteStatement stmt,
+      SqliteStatement::Prepare(
+          db_.get(), SelectSql("credentials", kCredentialColumns,
+                               std::string(where) + " ORDER BY ord")));
+  stmt.BindText(1, a);
+  if (!b.empty()) stmt.BindText(2, b);
+  return QueryAll<Credential>(stmt, &ReadCredential);
+}
+
+StatusOr<Credential> SqliteStore::GetCredential(CredentialKind kind,
+                                                const std::string& id) {
+  JIT_ASSIGN_OR_RETURN(
+      std::vector<Credential> rows,
+      QueryCredentials("WHERE kind = ?1 AND id = ?2", ToString(kind), id));
+  if (rows.empty()) {
+    return NotFoundError("no " + std::string(ToString(kind)) + " " + id);
+  }
+  return std::move(rows.front());
+}
+
+StatusOr<Credential> SqliteStore::FindCredentialBySecret(
+    const std::string& secret_sha256) {
+  JIT_ASSIGN_OR_RETURN(
+      std::vector<Credential> rows,
+      QueryCredentials("WHERE secret_sha256 = ?1", secret_sha256, ""));
+  if (rows.empty()) return NotFoundError("no credential with this secret");
+  return std::move(rows.front());
+}
+
+StatusOr<std::vector<Credential>> SqliteStore::ListCredentials(
+    CredentialKind kind) {
+  return QueryCredentials("WHERE kind = ?1", ToString(kind), "");
 }
 
 Status SqliteStore::WriteRequest(const RequestWrite& w) {

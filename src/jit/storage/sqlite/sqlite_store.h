@@ -21,7 +21,7 @@ namespace jit {
 class SqliteStore final : public Store {
  public:
   // The schema version this code writes (PRAGMA user_version).
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   // Opens or creates the database at `path` and brings its schema up to
   // kSchemaVersion, all pending migrations in one transaction.
@@ -53,6 +53,12 @@ class SqliteStore final : public Store {
   StatusOr<std::vector<AuditEvent>> ReadAudit(int64_t after_seq,
                                               int limit) override;
   StatusOr<AuditHead> GetAuditHead() override;
+  StatusOr<Credential> GetCredential(CredentialKind kind,
+                                     const std::string& id) override;
+  StatusOr<Credential> FindCredentialBySecret(
+      const std::string& secret_sha256) override;
+  StatusOr<std::vector<Credential>> ListCredentials(
+      CredentialKind kind) override;
   StatusOr<IdempotentResponse> GetIdempotent(const std::string& principal,
                                              const std::string& route,
                                              const std::string& key) override;
@@ -69,6 +75,10 @@ class SqliteStore final : public Store {
   Status WriteRequest(const RequestWrite& w);
   Status WriteGrant(const GrantWrite& w);
   Status WriteApproval(const Approval& a);
+  Status WriteCredential(const CredentialWrite& w);
+  StatusOr<std::vector<Credential>> QueryCredentials(std::string_view where,
+                                                     std::string_view a,
+                                                     std::string_view b);
   Status WriteEvents(const std::vector<AuditEvent>& in,
                      std::vector<AuditEvent>& out);
   StatusOr<AuditHead> HeadLocked();

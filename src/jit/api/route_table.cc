@@ -1,0 +1,133 @@
+#include "jit/api/route_table.h"
+
+namespace jit {
+namespace {
+
+std::vector<std::string_view> PatternSegments(std::string_view pattern) {
+  std::vector<std::string_view> out;
+  size_t i = 0;
+  while (i < pattern.size()) {
+    size_t j = pattern.find('/', i);
+    if (j == std::string_view::npos) j = pattern.size();
+    if (j > i) out.push_back(pattern.substr(i, j - i));
+    i = j + 1;
+  }
+  return out;
+}
+
+bool PathMatches(std::string_view pattern,
+                 const std::vector<std::string>& segments) {
+  std::vector<std::string_view> want = PatternSegments(pattern);
+  if (want.size() != segments.size()) return false;
+  for (size_t i = 0; i < want.size(); ++i) {
+    bool wildcard =
+        want[i].size() > 2 && want[i].front() == '{' && want[i].back() == '}';
+    if (wildcard ? segments[i].empty() : want[i] != segments[i]) return false;
+  }
+  return true;
+}
+
+bool Holds(const Principal& who, RouteAccess access) {
+  switch (access) {
+    case RouteAccess::kPublic:
+    case RouteAccess::kAuthenticated:
+      return true;
+    case RouteAccess::kAuditor:
+      return who.admin || who.auditor;
+    case RouteAccess::kEnforcer:
+      return who.admin || who.enforcer;
+    case RouteAccess::kAdmin:
+      return who.admin;
+  }
+  return false;
+}
+
+}  // namespace
+
+const std::vector<RouteSpec>& RouteTable() {
+  using A = RouteAccess;
+  using R = RouteId;
+  static const std::vector<RouteSpec> kTable = {
+      {R::kHealthz, "GET", "/healthz", A::kPublic, false},
+      {R::kReadyz, "GET", "/readyz", A::kPublic, false},
+      {R::kMetrics, "GET", "/metrics", A::kPublic, false},
+      {R::kCreateRequest, "POST", "/v1/requests", A::kAuthenticated, true},
+      {R::kListRequests, "GET", "/v1/requests", A::kAuthenticated, false},
+      {R::kGetRequest, "GET", "/v1/requests/{id}", A::kAuthenticated, false},
+      {R::kApproveRequest, "POST", "/v1/requests/{id}/approve",
+       A::kAuthenticated, true},
+      {R::kDenyRequest, "POST", "/v1/requests/{id}/deny", A::kAuthenticated,
+       true},
+      {R::kCancelRequest, "POST", "/v1/requests/{id}/cancel", A::kAuthenticated,
+       true},
+      {R::kListGrants, "GET", "/v1/grants", A::kAuthenticated, false},
+      {R::kGetGrant, "GET", "/v1/grants/{id}", A::kAuthenticated, false},
+      {R::kRevokeGrant, "POST", "/v1/grants/{id}/revoke", A::kAuthenticated,
+       true},
+      {R::kExtendGrant, "POST", "/v1/grants/{id}/extend", A::kAuthenticated,
+       true},
+      {R::kIssueSshCertificate, "POST", "/v1/grants/{id}/ssh-cert",
+       A::kAuthenticated, true},
+      // Another subject's check is the service's rule (enforcer or admin).
+      {R::kCheck, "POST", "/v1/check", A::kAuthenticated, false},
+      {R::kCheckTarget, "POST", "/v1/check/target", A::kEnforcer, false},
+      {R::kReadAudit, "GET", "/v1/audit", A::kAuthenticated, false},
+      {R::kVerifyAudit, "GET", "/v1/audit/verify", A::kAuditor, false},
+      {R::kSignedCheckpoint, "GET", "/v1/audit/checkpoint", A::kAuditor, false},
+      {R::kAuditPublicKey, "GET", "/v1/audit/pubkey", A::kAuthenticated, false},
+      {R::kStreamAudit, "GET", "/v1/audit/stream", A::kAuthenticated, false},
+      {R::kEntitlements, "GET", "/v1/entitlements", A::kAuthenticated, false},
+      {R::kReportSummary, "GET", "/v1/reports/summary", A::kAuditor, false},
+      {R::kConnectorCa, "GET", "/v1/connectors/{name}/ca", A::kAuthenticated,
+       false},
+      {R::kConnectorKrl, "GET", "/v1/connectors/{name}/krl", A::kAuthenticated,
+       false},
+      {R::kCreateToken, "POST", "/v1/tokens", A::kAdmin, true},
+      {R::kListTokens, "GET", "/v1/tokens", A::kAdmin, false},
+      {R::kRevokeToken, "POST", "/v1/tokens/{name}/revoke", A::kAdmin, true},
+  };
+  return kTable;
+}
+
+StatusOr<const RouteSpec*> MatchRoute(
+    std::string_view method, const std::vector<std::string>& segments) {
+  bool path_known = false;
+  for (const RouteSpec& r : RouteTable()) {
+    if (!PathMatches(r.pattern, segments)) continue;
+    if (r.method == method) return &r;
+    path_known = true;
+  }
+  if (path_known) {
+    return Status(StatusCode::kInvalidArgument, "method not allowed",
+                  "method_not_allowed");
+  }
+  return NotFoundError("no route");
+}
+
+Status AuthorizeRoute(const RouteSpec& route,
+                      const std::optional<Principal>& who) {
+  if (route.access == RouteAccess::kPublic) return OkStatus();
+  if (!who) return UnauthenticatedError("this route needs a bearer token");
+  if (Holds(*who, route.access)) return OkStatus();
+  return PermissionDeniedError(std::string(route.method) + " " +
+                               std::string(route.pattern) + " needs the " +
+                               std::string(ToString(route.access)) + " role");
+}
+
+std::string_view ToString(RouteAccess access) {
+  switch (access) {
+    case RouteAccess::kPublic:
+      return "public";
+    case RouteAccess::kAuthenticated:
+      return "authenticated";
+    case RouteAccess::kAuditor:
+      return "auditor";
+    case RouteAccess::kEnforcer:
+      return "enforcer";
+    case RouteAccess::kAdmin:
+      return "admin";
+  }
+  return "unknown";
+}
+
+}  // namespace jit
