@@ -110,6 +110,20 @@ TEST_F(OidcTest, RolesApplyToMappedGroups) {
   EXPECT_EQ(jitd_->Get("/v1/reports/summary", kAuditor).status, 200);
 }
 
+// Requests, grants and checks go by subject name, so an IdP account must
+// not share a name with a machine token.
+TEST_F(OidcTest, IdpAccountNamedLikeAMachineTokenIsRefused) {
+  std::string alice = TokenFor("alice");
+  ASSERT_EQ(AskRead(alice).status, 201);
+  Reply made = jitd_->Post("/v1/tokens", TokenFor("adam"),
+                           {{"name", "alice"},
+                            {"groups", nlohmann::json::array({"dev"})},
+                            {"ttl", "1h"}});
+  ASSERT_EQ(made.status, 201) << made.raw;
+  ExpectUnauthenticated(alice, "is the name of a machine token");
+  EXPECT_EQ(AskRead(TokenFor("mallory")).status, 403);  // others unaffected
+}
+
 TEST_F(OidcTest, KeyRotationNeedsNoRestartAndDropsTheOldKey) {
   std::string old_token = TokenFor("alice");
   ASSERT_EQ(AskRead(old_token).status, 201);

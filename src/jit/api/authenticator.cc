@@ -50,6 +50,15 @@ StatusOr<Principal> Authenticator::LocalEnforcer(uint32_t uid) {
 StatusOr<Principal> Authenticator::FromOidc(std::string_view token,
                                             const RoleGroups& roles) const {
   JIT_ASSIGN_OR_RETURN(OidcIdentity id, oidc_->Verify(token));
+  // Requests, grants and checks go by subject name: an IdP account named
+  // like a machine token would share the machine's grants.
+  if (machine_ != nullptr) {
+    JIT_ASSIGN_OR_RETURN(bool taken, machine_->IsMachineName(id.subject.name));
+    if (taken) {
+      return UnauthenticatedError("subject " + id.subject.name.substr(0, 80) +
+                                  " is the name of a machine token");
+    }
+  }
   Principal p;
   p.subject = std::move(id.subject);
   p.amr = std::move(id.amr);

@@ -160,27 +160,31 @@ Status CheckpointWriter::SaveLatest(const Checkpoint& c) {
                                  perms::group_read | perms::others_read);
 }
 
+void CheckpointWriter::RunDueAndReport() {
+  auto written = RunDue();
+  std::string error = written.ok() ? "" : written.status().ToString();
+  std::lock_guard lock(report_mu_);
+  if (!error.empty() && error != last_error_) {
+    spdlog::error("audit checkpoint: {}", error);
+    if (on_failure_ &&
+        written.status().code() == StatusCode::kFailedPrecondition)
+      on_failure_(written.status());
+  }
+  last_error_ = error;
+}
+
 void CheckpointWriter::Start() {
   std::lock_guard lock(mu_);
   if (thread_.joinable()) return;
   stopping_ = false;
   thread_ = std::thread([this] {
-    std::string last_error;  // logged once, not every second
     std::unique_lock lock(mu_);
     while (!stopping_) {
       wake_.wait_for(lock, std::chrono::seconds(1),
                      [this] { return stopping_; });
       if (stopping_) break;
       lock.unlock();
-      auto written = RunDue();
-      std::string error = written.ok() ? "" : written.status().ToString();
-      if (!error.empty() && error != last_error) {
-        spdlog::error("audit checkpoint: {}", error);
-        if (on_failure_ &&
-            written.status().code() == StatusCode::kFailedPrecondition)
-          on_failure_(written.status());
-      }
-      last_error = error;
+      RunDueAndReport();
       lock.lock();
     }
   });

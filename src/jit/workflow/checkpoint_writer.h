@@ -61,14 +61,17 @@ class CheckpointWriter {
   std::string load_problem() const;
   const CheckpointKey& key() const { return signer_.public_key(); }
 
-  // Called on the writer's thread when RunDue finds the log no longer
+  // Called by RunDueAndReport when RunDue finds the log no longer
   // holds what was signed (kFailedPrecondition), once per distinct
   // failure, not every second. Call before Start.
   void OnIntegrityFailure(std::function<void(const Status&)> f) {
     on_failure_ = std::move(f);
   }
 
-  // RunDue() every second until Stop().
+  // RunDue(), logging a failure and telling OnIntegrityFailure once per
+  // distinct failure (the same failure again is quiet until it clears).
+  void RunDueAndReport();
+  // RunDueAndReport() every second until Stop().
   void Start();
   void Stop();
 
@@ -90,6 +93,8 @@ class CheckpointWriter {
   bool stopping_ = false;
   std::condition_variable wake_;
   std::thread thread_;
+  std::mutex report_mu_;
+  std::string last_error_;  // guarded by report_mu_; logged once
   std::function<void(const Status&)> on_failure_;
 };
 

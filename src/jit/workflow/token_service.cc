@@ -184,4 +184,12 @@ StatusOr<Subject> TokenService::VerifyMachineToken(
   return MachineSubject(*c);
 }
 
+StatusOr<bool> TokenService::IsMachineName(const std::string& name) const {
+  StatusOr<Credential> c =
+      deps_.store.GetCredential(CredentialKind::kMachineToken, name);
+  if (c.status().code() == StatusCode::kNotFound) return false;
+  JIT_RETURN_IF_ERROR(c.status());
+  return true;
+}
+
 }  // namespace jit

@@ -30,6 +30,9 @@ class MachineTokenVerifier {
   // never the token); kUnavailable: the store cannot be read.
   virtual StatusOr<Subject> VerifyMachineToken(
       std::string_view token) const = 0;
+  // True when a machine token was ever issued under `name` (revoked ones
+  // too: names are never reused). kUnavailable: the store cannot be read.
+  virtual StatusOr<bool> IsMachineName(const std::string& name) const = 0;
 };
 
 struct CreateTokenInput {
@@ -77,6 +80,7 @@ class TokenService final : public MachineTokenVerifier {
   StatusOr<Credential> Revoke(const Principal& who, const std::string& name);
 
   StatusOr<Subject> VerifyMachineToken(std::string_view token) const override;
+  StatusOr<bool> IsMachineName(const std::string& name) const override;
 
  private:
   Status CheckNewName(const std::string& name) const;
