@@ -3,21 +3,9 @@
 namespace jit {
 namespace {
 
-std::vector<std::string_view> PatternSegments(std::string_view pattern) {
-  std::vector<std::string_view> out;
-  size_t i = 0;
-  while (i < pattern.size()) {
-    size_t j = pattern.find('/', i);
-    if (j == std::string_view::npos) j = pattern.size();
-    if (j > i) out.push_back(pattern.substr(i, j - i));
-    i = j + 1;
-  }
-  return out;
-}
-
 bool PathMatches(std::string_view pattern,
                  const std::vector<std::string>& segments) {
-  std::vector<std::string_view> want = PatternSegments(pattern);
+  std::vector<std::string> want = PathSegments(pattern);
   if (want.size() != segments.size()) return false;
   for (size_t i = 0; i < want.size(); ++i) {
     bool wildcard =
@@ -43,6 +31,18 @@ bool Holds(const Principal& who, RouteAccess access) {
 }
 
 }  // namespace
+
+std::vector<std::string> PathSegments(std::string_view path) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    if (j > i) out.emplace_back(path.substr(i, j - i));
+    i = j + 1;
+  }
+  return out;
+}
 
 const std::vector<RouteSpec>& RouteTable() {
   using A = RouteAccess;

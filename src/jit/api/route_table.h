@@ -65,6 +65,10 @@ struct RouteSpec {
   bool mutating;
 };
 
+// "/v1/requests/req_1" -> {"v1", "requests", "req_1"}; empty segments
+// (doubled or trailing slashes) are dropped.
+std::vector<std::string> PathSegments(std::string_view path);
+
 // All routes, in no particular order; patterns are unique per method.
 const std::vector<RouteSpec>& RouteTable();
 

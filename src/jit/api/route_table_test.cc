@@ -274,6 +274,13 @@ TEST_F(RouteTableTest, UnknownPathsAndMethods) {
   EXPECT_EQ(routes_.Handle(http).status, 404);
 }
 
+TEST(RouteMatch, PathSegmentsDropEmptyOnes) {
+  EXPECT_EQ(PathSegments("/v1//requests/"),
+            (std::vector<std::string>{"v1", "requests"}));
+  EXPECT_TRUE(PathSegments("/").empty());
+  EXPECT_TRUE(PathSegments("").empty());
+}
+
 TEST(RouteMatch, WildcardsMatchOneNonEmptySegment) {
   auto r = MatchRoute("POST", {"v1", "requests", "req_1", "approve"});
   ASSERT_TRUE(r.ok());

@@ -15,18 +15,6 @@ using nlohmann::json;
 
 constexpr size_t kMaxIdempotencyKey = 200;
 
-std::vector<std::string> Segments(const std::string& path) {
-  std::vector<std::string> out;
-  size_t i = 0;
-  while (i < path.size()) {
-    size_t j = path.find('/', i);
-    if (j == std::string::npos) j = path.size();
-    if (j > i) out.push_back(path.substr(i, j - i));
-    i = j + 1;
-  }
-  return out;
-}
-
 HttpResponse MethodNotAllowed() {
   HttpResponse r = JsonResponse(
       405,
@@ -86,7 +74,7 @@ HttpResponse CheckAnswer(const StatusOr<CheckResult>& r) {
 }  // namespace
 
 HttpResponse ApiRoutes::Handle(const HttpRequest& http) const {
-  std::vector<std::string> seg = Segments(http.path);
+  std::vector<std::string> seg = PathSegments(http.path);
   HttpResponse out = Route(http, seg);
   deps_.metrics.CountHttp(out.status);
   return out;
