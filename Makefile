@@ -17,12 +17,14 @@ test-deps:
 build: deps
 	@cmake --preset $(PRESET) >/dev/null
 	@cmake --build --preset $(PRESET) -j $(JOBS)
+	@scripts/build-web
 	@$(MAKE) --no-print-directory links
 
 # Only the two programs: what `make run` needs, without the test binaries.
 apps: deps
 	@cmake --preset $(PRESET) >/dev/null
 	@cmake --build --preset $(PRESET) -j $(JOBS) --target jitd jit
+	@scripts/build-web
 	@$(MAKE) --no-print-directory links
 
 links:

@@ -1,5 +1,7 @@
 // `jit`, the command-line client of jitd (DESIGN.md "CLI").
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
@@ -23,6 +25,14 @@ int main(int argc, char** argv) {
       .clock = clock,
       .sleep = [](jit::Duration d) { std::this_thread::sleep_for(d); },
       .stop_requested = [] { return false; },
+      .read_line = [](const std::string& prompt) -> std::optional<std::string> {
+        // Only a person at a terminal is asked; scripts get the error.
+        if (isatty(STDIN_FILENO) == 0) return std::nullopt;
+        std::cerr << prompt << std::flush;
+        std::string line;
+        if (!std::getline(std::cin, line)) return std::nullopt;
+        return line;
+      },
   };
   return jit::RunCli(argc, argv, std::cout, std::cerr, env);
 }

@@ -27,11 +27,8 @@ class AlertsItTest : public ::testing::Test {
     // The receiver's own handling is for connector actions; alerts get 200.
     for (int i = 0; i < 50; ++i)
       receiver_->PushAnswer(CannedAnswer{200, "{}", {}});
-    const std::string secret_file = tmp_.path() + "/hook.secret";
-    std::ofstream(secret_file) << kHookSecret << "\n";
-    std::filesystem::permissions(secret_file,
-                                 std::filesystem::perms::owner_read,
-                                 std::filesystem::perm_options::replace);
+    const std::string secret_file =
+        WriteSecretFile(tmp_.path(), "hook.secret", kHookSecret);
     // eve holds "glass" in the target with no grant from jitd: drift.
     std::ofstream(tmp_.path() + "/demo.json") << R"({"version": 1, "grants": {
       "planted": {"request_id": "", "subject": "eve", "target_user": "eve",

@@ -205,4 +205,13 @@ std::string Sqlite(const std::string& db, const std::string& sql) {
   return r.out + r.err;
 }
 
+std::string WriteSecretFile(const std::string& dir, const std::string& name,
+                            const std::string& secret) {
+  const std::string path = dir + "/" + name;
+  std::ofstream(path) << secret << "\n";
+  std::filesystem::permissions(path, std::filesystem::perms::owner_read,
+                               std::filesystem::perm_options::replace);
+  return path;
+}
+
 }  // namespace jit::testing

@@ -93,6 +93,11 @@ struct ProgramResult {
 ProgramResult RunProgram(const std::vector<std::string>& argv,
                          const std::map<std::string, std::string>& env);
 
+// Writes `secret` and a newline to DIR/NAME, readable by the owner only (as
+// jitd wants its secret files); returns the path.
+std::string WriteSecretFile(const std::string& dir, const std::string& name,
+                            const std::string& secret);
+
 // Runs `sqlite3 DB SQL` (the Debian sqlite3 CLI) and returns its stdout.
 std::string Sqlite(const std::string& db, const std::string& sql);
 

@@ -34,11 +34,8 @@ class WebhookItTest : public ::testing::Test {
     receiver_ = std::make_unique<TestHttpReceiver>(options);
     Status started = receiver_->Start();
     ASSERT_TRUE(started.ok()) << started.ToString();
-    const std::string secret_file = tmp_.path() + "/idp.secret";
-    std::ofstream(secret_file) << kHookSecret << "\n";
-    std::filesystem::permissions(secret_file,
-                                 std::filesystem::perms::owner_read,
-                                 std::filesystem::perm_options::replace);
+    const std::string secret_file =
+        WriteSecretFile(tmp_.path(), "idp.secret", kHookSecret);
     jitd_ = std::make_unique<JitdProcess>(tmp_.path(), Config(secret_file));
     Status s = jitd_->Start();
     ASSERT_TRUE(s.ok()) << s.ToString();

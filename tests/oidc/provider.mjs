@@ -4,7 +4,10 @@
 // restart with another --kid is an IdP key rotation.
 //
 // Test users are clients using the client_credentials grant; their access
-// tokens are JWTs (resource indicators) carrying a `groups` claim:
+// tokens are JWTs (resource indicators) carrying a `groups` claim, and for
+// the MFA step-up tests how the user signed in: erin with a second factor
+// just now (`amr` [pwd, otp], `acr`, `auth_time` now), stale with one an
+// hour ago; everyone else shows no `amr`:
 //   resource https://jitd.test        -> aud "jitd", 5 min
 //   resource https://jitd.test/short  -> aud "jitd", 1 s (expiry tests)
 //   resource https://other.test       -> aud "other-api"
@@ -36,6 +39,18 @@ const GROUPS = {
   alice: ['idp-developers', 'everyone'],
   mallory: ['everyone'],
   adam: ['idp-secops'],
+  erin: ['idp-developers'],
+  stale: ['idp-developers'],
+};
+
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+const SIGN_IN = {
+  erin: () => ({
+    amr: ['pwd', 'otp'],
+    acr: 'urn:jitd:test:mfa',
+    auth_time: nowSeconds(),
+  }),
+  stale: () => ({ amr: ['pwd', 'otp'], auth_time: nowSeconds() - 3600 }),
 };
 
 const RESOURCES = {
@@ -108,9 +123,10 @@ const provider = new Provider(issuer, {
       },
     },
   },
-  extraTokenClaims: (ctx, token) => ({
-    groups: GROUPS[token.accountId ?? token.clientId] ?? [],
-  }),
+  extraTokenClaims: (ctx, token) => {
+    const who = token.accountId ?? token.clientId;
+    return { groups: GROUPS[who] ?? [], ...(SIGN_IN[who]?.() ?? {}) };
+  },
 });
 
 function page(uid, title, fields, note = '') {

@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <cstring>
+#include <nlohmann/json.hpp>
 
 #include "jit/api/error_response.h"
+#include "jit/identity/base64url.h"
 #include "jit/workflow/metrics.h"
 
 namespace jit {
@@ -114,6 +116,32 @@ std::optional<std::chrono::seconds> LongestWait(
 }
 
 }  // namespace
+
+std::string ClaimedJwtSubject(const HttpRequest& http) {
+  constexpr size_t kMaxJwt = 8192;
+  constexpr size_t kMaxSubject = 256;
+  auto header = http.headers.find("authorization");
+  if (header == http.headers.end()) return "";
+  std::string_view value = header->second;
+  constexpr std::string_view kBearer = "Bearer ";
+  if (!value.starts_with(kBearer) || value.size() > kBearer.size() + kMaxJwt)
+    return "";
+  value.remove_prefix(kBearer.size());
+  size_t first = value.find('.');
+  size_t second =
+      first == std::string_view::npos ? first : value.find('.', first + 1);
+  if (second == std::string_view::npos) return "";
+  StatusOr<std::string> payload =
+      Base64UrlDecode(value.substr(first + 1, second - first - 1));
+  if (!payload.ok()) return "";
+  nlohmann::json claims =
+      nlohmann::json::parse(*payload, nullptr, /*allow_exceptions=*/false);
+  if (!claims.is_object()) return "";
+  auto sub = claims.find("sub");
+  if (sub == claims.end() || !sub->is_string()) return "";
+  std::string out = sub->get<std::string>();
+  return out.size() <= kMaxSubject ? out : "";
+}
 
 HttpResponse RefuseFailedAuth(AuthRateLimiter& limiter, Metrics& metrics,
                               const HttpRequest& http, const Status& failure,

@@ -83,6 +83,12 @@ class AuthRateLimiter {
 // refusing them would let anyone behind the same NAT lock real users out.
 // Counts `jitd_auth_failures_total` in `metrics` and logs the source, never
 // the credential.
+// The `sub` a bearer JWT in `http` claims, read WITHOUT checking the token:
+// only to count a failed sign-in against the subject it names. Empty when
+// there is no JWT, it does not parse, it is over 8 KiB or `sub` is over 256
+// bytes.
+std::string ClaimedJwtSubject(const HttpRequest& http);
+
 HttpResponse RefuseFailedAuth(AuthRateLimiter& limiter, Metrics& metrics,
                               const HttpRequest& http, const Status& failure,
                               std::string_view claimed_subject = {});

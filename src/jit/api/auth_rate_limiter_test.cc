@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "jit/identity/base64url.h"
 #include "jit/workflow/metrics.h"
 
 namespace jit {
@@ -225,6 +226,55 @@ TEST(RefuseFailedAuthTest, ClaimedSubjectIsLimitedAcrossSources) {
             429);
   EXPECT_EQ(RefuseFailedAuth(limiter, metrics, fresh, failure, "bob").status,
             401);
+}
+
+// A JWT "header.payload.signature" whose payload is `claims` (unsigned:
+// only the claimed subject is read, never trusted).
+std::string Jwt(const std::string& claims) {
+  return Base64UrlEncode(R"({"alg":"RS256"})") + "." + Base64UrlEncode(claims) +
+         ".c2ln";
+}
+
+TEST(ClaimedJwtSubjectTest, ReadsSubOfAJwtOnly) {
+  EXPECT_EQ(
+      ClaimedJwtSubject(WithToken("192.0.2.1", Jwt(R"({"sub":"alice"})"))),
+      "alice");
+  EXPECT_EQ(ClaimedJwtSubject(WithToken("192.0.2.1", "static-token-123")), "");
+  EXPECT_EQ(ClaimedJwtSubject(WithToken("192.0.2.1", Jwt(R"({"sub":7})"))), "");
+  EXPECT_EQ(ClaimedJwtSubject(WithToken("192.0.2.1", Jwt("not json"))), "");
+  EXPECT_EQ(ClaimedJwtSubject(WithToken("192.0.2.1", "a.!!!.c")), "");
+  EXPECT_EQ(
+      ClaimedJwtSubject(WithToken(
+          "192.0.2.1", Jwt(R"({"sub":")" + std::string(300, 'a') + R"("})"))),
+      "");
+  EXPECT_EQ(ClaimedJwtSubject(
+                WithToken("192.0.2.1", Jwt(R"({"sub":"a","pad":")" +
+                                           std::string(9000, 'a') + R"("})"))),
+            "");
+  HttpRequest none;
+  EXPECT_EQ(ClaimedJwtSubject(none), "");
+}
+
+TEST(ClaimedJwtSubjectTest, ForgedJwtsNamingOneSubjectAreLimitedAcrossSources) {
+  FakeClock clock(kT0);
+  AuthRateLimitOptions o = TenPerMinute();
+  o.failures = 2;
+  AuthRateLimiter limiter(o, clock);
+  Metrics metrics;
+  Status failure = UnauthenticatedError("bad signature");
+  std::string forged = Jwt(R"({"sub":"alice"})");
+  for (int i = 0; i < 2; ++i) {
+    HttpRequest http = WithToken("192.0.2." + std::to_string(i), forged);
+    EXPECT_EQ(RefuseFailedAuth(limiter, metrics, http, failure,
+                               ClaimedJwtSubject(http))
+                  .status,
+              401);
+  }
+  HttpRequest fresh = WithToken("203.0.113.9", forged);
+  EXPECT_EQ(RefuseFailedAuth(limiter, metrics, fresh, failure,
+                             ClaimedJwtSubject(fresh))
+                .status,
+            429);
 }
 
 }  // namespace

@@ -11,22 +11,6 @@ namespace {
 
 using nlohmann::json;
 
-// "groups": an optional array of strings in an already checked object.
-StatusOr<std::vector<std::string>> GroupsField(const std::string& body) {
-  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  std::vector<std::string> out;
-  if (!j.is_object() || !j.contains("groups")) return out;
-  const json& groups = j["groups"];
-  if (!groups.is_array())
-    return InvalidArgumentError("groups must be a list of strings");
-  for (const json& g : groups) {
-    if (!g.is_string())
-      return InvalidArgumentError("groups must be a list of strings");
-    out.push_back(g.get<std::string>());
-  }
-  return out;
-}
-
 json TokenJson(const Credential& c) {
   auto time_or_null = [](const std::optional<SystemTime>& t) {
     return t ? json(FormatTime(*t)) : json(nullptr);
@@ -56,7 +40,7 @@ HttpResponse ApiRoutes::CreateToken(const Principal& who,
   auto name = body->String("name");
   auto ttl = body->String("ttl");
   auto note = body->OptionalString("note");
-  auto groups = GroupsField(http.body);
+  auto groups = body->OptionalStringList("groups");
   for (const Status* s :
        {&name.status(), &ttl.status(), &note.status(), &groups.status()}) {
     if (!s->ok()) return ErrorResponse(*s);

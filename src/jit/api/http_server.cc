@@ -735,6 +735,11 @@ bool IsCookieOctet(char c) {
 
 }  // namespace
 
+StatusOr<std::map<std::string, std::string>> ParseFormUrlEncoded(
+    std::string_view body) {
+  return ParseQuery(body);
+}
+
 StatusOr<std::string> SessionCookie(std::string_view name,
                                     std::string_view value,
                                     std::chrono::seconds max_age,

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -99,5 +100,11 @@ class HttpServer {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// Decodes an application/x-www-form-urlencoded body ("a=1&b=x+y"), as the
+// server decodes query strings. kInvalidArgument on a broken escape, a NUL
+// byte or a repeated name.
+StatusOr<std::map<std::string, std::string>> ParseFormUrlEncoded(
+    std::string_view body);
 
 }  // namespace jit

@@ -95,7 +95,9 @@ json ToJson(const Requestable& r) {
             {"approvals_required", r.approvals_required},
             {"justification_min_chars", r.justification_min_chars},
             {"ticket_pattern", StringOrNull(r.ticket_pattern)},
-            {"emergency_allowed", r.emergency_allowed}};
+            {"emergency_allowed", r.emergency_allowed},
+            {"mfa_required", r.mfa_required},
+            {"approver_mfa_required", r.approver_mfa_required}};
   if (r.emergency_max_duration) {
     j["emergency_max_duration"] = FormatDuration(*r.emergency_max_duration);
   }
@@ -149,6 +151,36 @@ StatusOr<bool> JsonBody::OptionalBool(const char* key) const {
                                 "\" must be true or false");
   }
   return it->get<bool>();
+}
+
+StatusOr<std::vector<std::string>> JsonBody::OptionalStringList(
+    const char* key) const {
+  std::vector<std::string> out;
+  auto it = j_.find(key);
+  if (it == j_.end() || it->is_null()) return out;
+  auto wrong = [&] {
+    return InvalidArgumentError(std::string("field \"") + key +
+                                "\" must be a list of strings");
+  };
+  if (!it->is_array()) return wrong();
+  for (const json& item : *it) {
+    if (!item.is_string()) return wrong();
+    out.push_back(item.get<std::string>());
+  }
+  return out;
+}
+
+StatusOr<int64_t> JsonBody::OptionalInt(const char* key, int64_t fallback,
+                                        int64_t min, int64_t max) const {
+  auto it = j_.find(key);
+  if (it == j_.end() || it->is_null()) return fallback;
+  if (!it->is_number_integer() || it->get<int64_t>() < min ||
+      it->get<int64_t>() > max) {
+    return InvalidArgumentError(
+        std::string("field \"") + key + "\" must be a whole number from " +
+        std::to_string(min) + " to " + std::to_string(max));
+  }
+  return it->get<int64_t>();
 }
 
 }  // namespace jit

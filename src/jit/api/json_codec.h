@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "jit/audit/event.h"
 #include "jit/domain/grant.h"
@@ -28,6 +29,11 @@ class JsonBody {
   StatusOr<std::string> String(const char* key) const;
   StatusOr<std::string> OptionalString(const char* key) const;
   StatusOr<bool> OptionalBool(const char* key) const;
+  // A list of strings; empty when absent.
+  StatusOr<std::vector<std::string>> OptionalStringList(const char* key) const;
+  // A whole number in [min, max]; `fallback` when absent.
+  StatusOr<int64_t> OptionalInt(const char* key, int64_t fallback, int64_t min,
+                                int64_t max) const;
 
  private:
   explicit JsonBody(nlohmann::json j) : j_(std::move(j)) {}

@@ -85,6 +85,36 @@ const std::vector<RouteSpec>& RouteTable() {
       {R::kCreateToken, "POST", "/v1/tokens", A::kAdmin, true},
       {R::kListTokens, "GET", "/v1/tokens", A::kAdmin, false},
       {R::kRevokeToken, "POST", "/v1/tokens/{name}/revoke", A::kAdmin, true},
+      // Callers enroll only themselves; a reset of another's seed is admin.
+      {R::kMfaStatus, "GET", "/v1/mfa", A::kAuthenticated, false},
+      {R::kEnrollTotp, "POST", "/v1/mfa/totp", A::kAuthenticated, true},
+      {R::kConfirmTotp, "POST", "/v1/mfa/totp/confirm", A::kAuthenticated,
+       true},
+      {R::kResetTotp, "POST", "/v1/mfa/totp/{name}/reset", A::kAdmin, true},
+      // Slack's request signature authenticates it (docs/slack.md); the
+      // handler then acts as the jitd subject the Slack user maps to.
+      {R::kSlackActions, "POST", "/v1/integrations/slack/actions", A::kPublic,
+       true},
+      // Web console sign-in: the body carries the credential, checked by
+      // the handler like an Authorization header. Sessions live in memory
+      // only; no audited state changes.
+      {R::kStartSession, "POST", "/v1/session", A::kPublic, false},
+      {R::kEndSession, "DELETE", "/v1/session", A::kPublic, false},
+      {R::kWhoami, "GET", "/v1/whoami", A::kAuthenticated, false},
+      {R::kIssueBreakglassCodes, "POST", "/v1/breakglass/codes", A::kAdmin,
+       true},
+      {R::kListBreakglassCodes, "GET", "/v1/breakglass/codes", A::kAuditor,
+       false},
+      {R::kRevokeBreakglassCode, "POST", "/v1/breakglass/codes/{id}/revoke",
+       A::kAdmin, true},
+      // The one-time code in the body authenticates it: the identity
+      // provider may be down. Failed codes count against the source and
+      // the named subject (auth.rate_limit).
+      {R::kActivateBreakglass, "POST", "/v1/breakglass/activate", A::kPublic,
+       true},
+      {R::kListReviews, "GET", "/v1/reviews", A::kAuditor, false},
+      {R::kSignOffReview, "POST", "/v1/reviews/{id}/signoff", A::kAuditor,
+       true},
   };
   return kTable;
 }

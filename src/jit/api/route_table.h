@@ -42,6 +42,20 @@ enum class RouteId {
   kCreateToken,
   kListTokens,
   kRevokeToken,
+  kMfaStatus,
+  kEnrollTotp,
+  kConfirmTotp,
+  kResetTotp,
+  kSlackActions,
+  kStartSession,
+  kEndSession,
+  kWhoami,
+  kIssueBreakglassCodes,
+  kListBreakglassCodes,
+  kRevokeBreakglassCode,
+  kActivateBreakglass,
+  kListReviews,
+  kSignOffReview,
 };
 
 // Who may call a route at all. Object-level rules (your own requests, the

@@ -77,6 +77,20 @@ const std::map<std::string, std::string> kExpected = {
     {"POST /v1/tokens", "A"},
     {"GET /v1/tokens", "A"},
     {"POST /v1/tokens/{name}/revoke", "A"},
+    {"GET /v1/mfa", "RPUAE"},
+    {"POST /v1/mfa/totp", "RPUAE"},
+    {"POST /v1/mfa/totp/confirm", "RPUAE"},
+    {"POST /v1/mfa/totp/{name}/reset", "A"},
+    {"POST /v1/integrations/slack/actions", "*RPUAE"},
+    {"POST /v1/session", "*RPUAE"},
+    {"DELETE /v1/session", "*RPUAE"},
+    {"GET /v1/whoami", "RPUAE"},
+    {"POST /v1/breakglass/codes", "A"},
+    {"GET /v1/breakglass/codes", "UA"},
+    {"POST /v1/breakglass/codes/{id}/revoke", "A"},
+    {"POST /v1/breakglass/activate", "*RPUAE"},
+    {"GET /v1/reviews", "UA"},
+    {"POST /v1/reviews/{id}/signoff", "UA"},
 };
 
 char Letter(Caller c) {
@@ -125,6 +139,7 @@ class RouteTableTest : public ::testing::Test {
               rig_.store, rig_.metrics,  rig_.index, rig_.clock, ready_},
         routes_(deps_) {
     deps_.tokens = &tokens_;
+    deps_.mfa = &mfa_;
   }
 
   static std::vector<TokenEntry> Tokens() {
@@ -172,6 +187,8 @@ class RouteTableTest : public ::testing::Test {
 
   TestRig rig_;
   TokenService tokens_{rig_.deps, kDefaultMaxTokenTtl};
+  std::unique_ptr<SecretSealer> sealer_ = *SecretSealer::Ephemeral();
+  MfaService mfa_{rig_.deps, *sealer_, MfaOptions{}};
   Authenticator auth_;
   AuditFeed feed_;
   AuditQuery audit_;

@@ -85,15 +85,18 @@ HttpResponse ApiRoutes::Route(const HttpRequest& http,
   StatusOr<const RouteSpec*> route = MatchRoute(http.method, seg);
   bool api = !seg.empty() && seg[0] == "v1";
   if (!route.ok() && !api) {
+    if (deps_.console != nullptr && http.method == "GET")
+      return deps_.console->Serve(http);
     return ErrorResponse(NotFoundError("no route " + http.path.substr(0, 200)));
   }
+  if (Status s = CheckCsrf(http); !s.ok()) return ErrorResponse(s);
   // Everything under /v1 answers 401 before saying whether a route exists.
   std::optional<Principal> who;
   if (!route.ok() || (*route)->access != RouteAccess::kPublic) {
-    StatusOr<Principal> p = deps_.auth.Authenticate(http);
+    StatusOr<Principal> p = Authenticate(http);
     if (!p.ok() && deps_.auth_limiter != nullptr) {
       return RefuseFailedAuth(*deps_.auth_limiter, deps_.metrics, http,
-                              p.status());
+                              p.status(), ClaimedJwtSubject(http));
     }
     if (!p.ok()) return ErrorResponse(p.status());
     who = std::move(*p);
@@ -116,7 +119,10 @@ HttpResponse ApiRoutes::WithIdempotency(
   // the grant it reported (DESIGN invariant 1). An answer carrying a fresh
   // secret (a machine token) is never stored: jitd keeps secrets only
   // hashed; a repeated create answers 409 instead.
-  if (!route.mutating || !key || route.id == RouteId::kCreateToken)
+  if (!route.mutating || !key || route.id == RouteId::kCreateToken ||
+      route.id == RouteId::kEnrollTotp ||
+      route.id == RouteId::kIssueBreakglassCodes ||
+      route.id == RouteId::kActivateBreakglass)
     return Dispatch(route.id, who, http, seg);
   if (key->empty() || key->size() > kMaxIdempotencyKey) {
     return ErrorResponse(
@@ -225,6 +231,36 @@ HttpResponse ApiRoutes::Dispatch(RouteId id, const Principal& who,
       return ListTokens(who);
     case RouteId::kRevokeToken:
       return RevokeToken(who, seg[2]);
+    case RouteId::kMfaStatus:
+      return MfaStatus(who);
+    case RouteId::kEnrollTotp:
+      return EnrollTotp(who, http);
+    case RouteId::kConfirmTotp:
+      return ConfirmTotp(who, http);
+    case RouteId::kResetTotp:
+      return ResetTotp(who, seg[3]);
+    case RouteId::kSlackActions:
+      return SlackActions(http);
+    case RouteId::kStartSession:
+      return StartSession(http);
+    case RouteId::kEndSession:
+      return EndSession(http);
+    case RouteId::kWhoami:
+      return Whoami(who);
+    case RouteId::kIssueBreakglassCodes:
+      return IssueBreakglassCodes(who, http);
+    case RouteId::kListBreakglassCodes:
+      return ListBreakglassCodes(who);
+    case RouteId::kRevokeBreakglassCode:
+      return RevokeBreakglassCode(who, seg[3]);
+    case RouteId::kActivateBreakglass:
+      return ActivateBreakglass(http);
+    case RouteId::kListReviews:
+      return ListReviews(who, http);
+    case RouteId::kSignOffReview: {
+      if (Status s = CheckId(seg[2], "req_"); !s.ok()) return ErrorResponse(s);
+      return SignOffReview(who, http, seg[2]);
+    }
   }
   return ErrorResponse(NotFoundError("no route " + http.path.substr(0, 200)));
 }
@@ -246,9 +282,9 @@ HttpResponse ApiRoutes::VerifyAudit(const Principal& who) const {
 
 HttpResponse ApiRoutes::CreateRequest(const Principal& who,
                                       const HttpRequest& http) const {
-  auto body =
-      JsonBody::Parse(http.body, {"entitlement", "duration", "justification",
-                                  "ticket", "start_at", "emergency"});
+  auto body = JsonBody::Parse(
+      http.body, {"entitlement", "duration", "justification", "ticket",
+                  "start_at", "emergency", "mfa_code"});
   if (!body.ok()) return ErrorResponse(body.status());
   CreateRequestInput in;
   auto entitlement = body->String("entitlement");
@@ -257,9 +293,11 @@ HttpResponse ApiRoutes::CreateRequest(const Principal& who,
   auto ticket = body->OptionalString("ticket");
   auto start_at = body->OptionalString("start_at");
   auto emergency = body->OptionalBool("emergency");
+  auto mfa_code = body->OptionalString("mfa_code");
   for (const Status* s :
        {&entitlement.status(), &duration.status(), &justification.status(),
-        &ticket.status(), &start_at.status(), &emergency.status()}) {
+        &ticket.status(), &start_at.status(), &emergency.status(),
+        &mfa_code.status()}) {
     if (!s->ok()) return ErrorResponse(*s);
   }
   auto parsed = ParseDuration(*duration);
@@ -274,7 +312,10 @@ HttpResponse ApiRoutes::CreateRequest(const Principal& who,
     if (!t.ok()) return ErrorResponse(t.status());
     in.start_at = *t;
   }
+  in.mfa_code = *mfa_code;
+  if (auto limited = CodeLimited(who, http, in.mfa_code)) return *limited;
   auto v = deps_.requests.Create(who, in);
+  NoteCodeOutcome(who, http, v.status());
   return v.ok() ? JsonResponse(201, ToJson(*v)) : ErrorResponse(v.status());
 }
 
@@ -299,15 +340,19 @@ HttpResponse ApiRoutes::ListRequests(const Principal& who,
 HttpResponse ApiRoutes::Decide(const Principal& who, const HttpRequest& http,
                                const std::string& id,
                                const std::string& verb) const {
-  auto body = JsonBody::Parse(http.body, {"comment"});
+  auto body = JsonBody::Parse(http.body, {"comment", "mfa_code"});
   if (!body.ok()) return ErrorResponse(body.status());
   auto comment = body->OptionalString("comment");
   if (!comment.ok()) return ErrorResponse(comment.status());
+  auto code = body->OptionalString("mfa_code");
+  if (!code.ok()) return ErrorResponse(code.status());
   if (Status s = CheckId(id, "req_"); !s.ok()) return ErrorResponse(s);
+  if (auto limited = CodeLimited(who, http, *code)) return *limited;
   StatusOr<RequestView> v =
-      verb == "approve" ? deps_.requests.Approve(who, id, *comment)
-      : verb == "deny"  ? deps_.requests.Deny(who, id, *comment)
+      verb == "approve" ? deps_.requests.Approve(who, id, *comment, *code)
+      : verb == "deny"  ? deps_.requests.Deny(who, id, *comment, *code)
                         : deps_.requests.Cancel(who, id, *comment);
+  NoteCodeOutcome(who, http, v.status());
   return v.ok() ? JsonResponse(200, ToJson(*v)) : ErrorResponse(v.status());
 }
 
@@ -350,16 +395,22 @@ HttpResponse ApiRoutes::EndGrant(const Principal& who, const HttpRequest& http,
 HttpResponse ApiRoutes::ExtendGrant(const Principal& who,
                                     const HttpRequest& http,
                                     const std::string& id) const {
-  auto body = JsonBody::Parse(http.body, {"duration", "justification"});
+  auto body =
+      JsonBody::Parse(http.body, {"duration", "justification", "mfa_code"});
   if (!body.ok()) return ErrorResponse(body.status());
   auto duration = body->String("duration");
   if (!duration.ok()) return ErrorResponse(duration.status());
   auto justification = body->OptionalString("justification");
   if (!justification.ok()) return ErrorResponse(justification.status());
+  auto code = body->OptionalString("mfa_code");
+  if (!code.ok()) return ErrorResponse(code.status());
   auto parsed = ParseDuration(*duration);
   if (!parsed.ok()) return ErrorResponse(parsed.status());
   if (Status s = CheckId(id, "grt_"); !s.ok()) return ErrorResponse(s);
-  auto v = deps_.requests.Extend(who, id, ExtendInput{*parsed, *justification});
+  if (auto limited = CodeLimited(who, http, *code)) return *limited;
+  auto v = deps_.requests.Extend(who, id,
+                                 ExtendInput{*parsed, *justification, *code});
+  NoteCodeOutcome(who, http, v.status());
   return v.ok() ? JsonResponse(201, ToJson(*v)) : ErrorResponse(v.status());
 }
 

@@ -8,9 +8,14 @@
 #include "jit/api/authenticator.h"
 #include "jit/api/http.h"
 #include "jit/api/route_table.h"
+#include "jit/api/session_table.h"
+#include "jit/api/web_console.h"
 #include "jit/workflow/audit_query.h"
+#include "jit/workflow/breakglass_service.h"
 #include "jit/workflow/deps.h"
+#include "jit/workflow/mfa_service.h"
 #include "jit/workflow/request_service.h"
+#include "jit/workflow/slack/slack_actions.h"
 #include "jit/workflow/token_service.h"
 
 namespace jit {
@@ -31,6 +36,16 @@ struct ApiDeps {
   AuthRateLimiter* auth_limiter = nullptr;
   // Machine tokens; null: their routes answer 503.
   TokenService* tokens = nullptr;
+  // Break-glass codes and reviews; null: their routes answer 503.
+  BreakglassService* breakglass = nullptr;
+  // TOTP enrollment (/v1/mfa); null: those routes answer 503.
+  MfaService* mfa = nullptr;
+  // Config integrations.slack; null: its route answers 404.
+  SlackActionService* slack = nullptr;
+  // Browser sessions (POST /v1/session); null: those routes answer 503.
+  SessionTable* sessions = nullptr;
+  // The web console for GET paths outside the API; null: they are 404.
+  const WebConsole* console = nullptr;
 };
 
 // The REST API of DESIGN.md: routing, authentication, input parsing and
@@ -79,6 +94,39 @@ class ApiRoutes {
   HttpResponse CreateToken(const Principal& who, const HttpRequest& http) const;
   HttpResponse ListTokens(const Principal& who) const;
   HttpResponse RevokeToken(const Principal& who, const std::string& name) const;
+  // mfa_routes.cc: TOTP enrollment, and the rate limit on TOTP codes.
+  HttpResponse MfaStatus(const Principal& who) const;
+  HttpResponse EnrollTotp(const Principal& who, const HttpRequest& http) const;
+  HttpResponse ConfirmTotp(const Principal& who, const HttpRequest& http) const;
+  HttpResponse ResetTotp(const Principal& who, const std::string& name) const;
+  // 429 while the caller's source or subject is limited for failed
+  // authentications and `code` is not empty (a code is checked only when
+  // neither is limited); nullopt: go ahead.
+  std::optional<HttpResponse> CodeLimited(const Principal& who,
+                                          const HttpRequest& http,
+                                          std::string_view code) const;
+  // Counts `outcome` against source and subject when it says "mfa_failed".
+  void NoteCodeOutcome(const Principal& who, const HttpRequest& http,
+                       const Status& outcome) const;
+  // breakglass_routes.cc: one-time emergency codes and their reviews.
+  HttpResponse IssueBreakglassCodes(const Principal& who,
+                                    const HttpRequest& http) const;
+  HttpResponse ListBreakglassCodes(const Principal& who) const;
+  HttpResponse RevokeBreakglassCode(const Principal& who,
+                                    const std::string& id) const;
+  HttpResponse ActivateBreakglass(const HttpRequest& http) const;
+  HttpResponse ListReviews(const Principal& who, const HttpRequest& http) const;
+  HttpResponse SignOffReview(const Principal& who, const HttpRequest& http,
+                             const std::string& id) const;
+  // slack_routes.cc: Slack button presses (integrations.slack).
+  HttpResponse SlackActions(const HttpRequest& http) const;
+
+  // session_routes.cc: browser sign-in for the web console.
+  // The caller by bearer token, or by session cookie when there is none.
+  StatusOr<Principal> Authenticate(const HttpRequest& http) const;
+  HttpResponse StartSession(const HttpRequest& http) const;
+  HttpResponse EndSession(const HttpRequest& http) const;
+  HttpResponse Whoami(const Principal& who) const;
 
   const ApiDeps& deps_;
 };

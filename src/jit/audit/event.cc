@@ -9,7 +9,7 @@
 namespace jit {
 namespace {
 
-constexpr std::array<std::pair<AuditType, std::string_view>, 23> kTypes = {{
+constexpr std::array<std::pair<AuditType, std::string_view>, 28> kTypes = {{
     {AuditType::kRequestCreated, "request.created"},
     {AuditType::kRequestRejected, "request.rejected"},
     {AuditType::kRequestApproved, "request.approved"},
@@ -31,8 +31,13 @@ constexpr std::array<std::pair<AuditType, std::string_view>, 23> kTypes = {{
     {AuditType::kAuditVerifyFailed, "audit.verify_failed"},
     {AuditType::kTokenCreated, "token.created"},
     {AuditType::kTokenRevoked, "token.revoked"},
+    {AuditType::kMfaTotpEnrolled, "mfa.totp_enrolled"},
+    {AuditType::kMfaTotpConfirmed, "mfa.totp_confirmed"},
+    {AuditType::kMfaTotpReset, "mfa.totp_reset"},
     {AuditType::kBreakglassIssued, "breakglass.issued"},
     {AuditType::kEmergencyReviewed, "emergency.reviewed"},
+    {AuditType::kBreakglassRevoked, "breakglass.revoked"},
+    {AuditType::kGrantExpiring, "grant.expiring"},
 }};
 
 void Field(std::string& out, std::string_view value) {

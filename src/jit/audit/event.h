@@ -32,8 +32,13 @@ enum class AuditType {
   kAuditVerifyFailed,  // the log no longer verifies (raised once per failure)
   kTokenCreated,       // a machine token was issued (never its secret)
   kTokenRevoked,
+  kMfaTotpEnrolled,    // a subject enrolled a TOTP seed (never the seed)
+  kMfaTotpConfirmed,   // ...and proved it with a code: it now counts
+  kMfaTotpReset,       // an admin removed a subject's TOTP seed
   kBreakglassIssued,   // one-time break-glass codes were issued (count only)
   kEmergencyReviewed,  // a break-glass use was signed off after the fact
+  kBreakglassRevoked,  // an unused break-glass code was voided
+  kGrantExpiring,      // an active grant ends in 5 minutes (notice, no change)
 };
 
 std::string_view ToString(AuditType t);

@@ -122,13 +122,18 @@ OcsfClass OcsfClassOf(AuditType t) {
     case AuditType::kRequestCancelled:
     case AuditType::kRequestTimedOut:
     case AuditType::kTokenRevoked:
+    case AuditType::kMfaTotpEnrolled:
+    case AuditType::kMfaTotpConfirmed:
+    case AuditType::kMfaTotpReset:
     case AuditType::kEmergencyReviewed:
+    case AuditType::kBreakglassRevoked:
       return kApiUpdate;
     case AuditType::kGrantActivity:
     case AuditType::kPolicyLoaded:
     case AuditType::kDriftFound:
     case AuditType::kAuditCheckpoint:
     case AuditType::kAuditVerifyFailed:
+    case AuditType::kGrantExpiring:
       return kApiOther;
   }
   return kApiOther;

@@ -24,6 +24,8 @@ int RunCli(int argc, const char* const* argv, std::ostream& out,
   AddReportCommands(app, ctx);
   AddLoginCommands(app, ctx);
   AddTokenCommands(app, ctx);
+  AddMfaCommands(app, ctx);
+  AddBreakglassCommands(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -24,6 +24,10 @@ struct CliEnv {
   // Checked between reconnects and polls of `audit tail -f`; true ends it
   // with exit 0. The real CLI never stops on its own (Ctrl-C ends it).
   std::function<bool()> stop_requested;
+  // Shows `prompt` and reads one line typed at the terminal (a TOTP code);
+  // unset, or nullopt, when nobody is there to ask (scripts, tests).
+  std::function<std::optional<std::string>(const std::string& prompt)>
+      read_line = {};
 };
 
 // Exit codes of RunCli.

@@ -81,24 +81,29 @@ std::optional<std::string> EnvValue(const CliEnv& env,
 
 StatusOr<ServerConfig> ResolveServerConfig(const std::string& server_flag,
                                            const std::string& token_flag,
-                                           const CliEnv& env) {
+                                           const CliEnv& env, bool with_token) {
   ServerConfig config;
   config.server = !server_flag.empty()
                       ? server_flag
                       : EnvValue(env, "JIT_SERVER").value_or("");
-  config.token = !token_flag.empty() ? token_flag
-                                     : EnvValue(env, "JIT_TOKEN").value_or("");
-  if (config.token.empty()) {
+  if (with_token) {
+    config.token = !token_flag.empty()
+                       ? token_flag
+                       : EnvValue(env, "JIT_TOKEN").value_or("");
+  }
+  if (with_token && config.token.empty()) {
     JIT_ASSIGN_OR_RETURN(std::optional<std::string> login,
                          LoginAccessToken(env));
     if (login) config.token = std::move(*login);
   }
   // The file is read only when needed, so a broken one does not get in the
   // way of explicit flags.
-  if (config.server.empty() || config.token.empty()) {
+  if (config.server.empty() || (with_token && config.token.empty())) {
     JIT_ASSIGN_OR_RETURN(FileConfig file, LoadConfigFile(env));
     if (config.server.empty()) config.server = file.server.value_or("");
-    if (config.token.empty()) config.token = file.token.value_or("");
+    if (with_token && config.token.empty()) {
+      config.token = file.token.value_or("");
+    }
   }
   if (config.server.empty()) {
     return FailedPreconditionError(

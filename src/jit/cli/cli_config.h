@@ -21,9 +21,12 @@ struct ServerConfig {
 // Errors: those of LoginAccessToken (an expired login that cannot be
 // refreshed is kUnauthenticated); kInvalidArgument "FILE:LINE: reason" for
 // a config file that does not parse or has other keys; kFailedPrecondition
-// (reason "no_server") when no source names a server.
+// (reason "no_server") when no source names a server. With
+// `with_token` false no token is looked up (a break-glass code stands in
+// for it, and the login's identity provider may be down).
 StatusOr<ServerConfig> ResolveServerConfig(const std::string& server_flag,
                                            const std::string& token_flag,
-                                           const CliEnv& env);
+                                           const CliEnv& env,
+                                           bool with_token = true);
 
 }  // namespace jit

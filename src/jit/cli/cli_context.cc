@@ -26,9 +26,9 @@ void CliContext::OnRunWithApi(CLI::App* command, ApiAction action) {
         [this, action = std::move(action)]() { return RunWithApi(action); });
 }
 
-int CliContext::RunWithApi(const ApiAction& action) const {
+int CliContext::RunWithApi(const ApiAction& action, bool with_token) const {
   StatusOr<ServerConfig> config =
-      ResolveServerConfig(server_flag_, token_flag_, env_);
+      ResolveServerConfig(server_flag_, token_flag_, env_, with_token);
   if (!config.ok()) return UsageError(config.status());
   StatusOr<ApiClient> api = ApiClient::Create(*config);
   if (!api.ok()) return UsageError(api.status());

@@ -54,7 +54,8 @@ class CliContext {
   void OnRunWithApi(CLI::App* command, ApiAction action);
   // Runs `action` with a client for the configured server now (for an
   // action that needs one only on some paths); errors as OnRunWithApi.
-  int RunWithApi(const ApiAction& action) const;
+  // With `with_token` false the client sends no credential.
+  int RunWithApi(const ApiAction& action, bool with_token = true) const;
   // Runs the chosen command's action; kExitUsage when none was chosen.
   int RunChosen() const;
 
@@ -85,6 +86,8 @@ void AddAuditCommands(CLI::App& app, CliContext& ctx);
 void AddPolicyCommands(CLI::App& app, CliContext& ctx);
 void AddReportCommands(CLI::App& app, CliContext& ctx);
 void AddTokenCommands(CLI::App& app, CliContext& ctx);
+void AddMfaCommands(CLI::App& app, CliContext& ctx);
+void AddBreakglassCommands(CLI::App& app, CliContext& ctx);
 
 // Writes the signed JSON Lines export of the events with from <= time < to
 // (RFC 3339 texts, empty = open) to `out` (docs/audit.md "Export format").

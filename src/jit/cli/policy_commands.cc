@@ -31,6 +31,7 @@ struct ExplainArgs {
   std::string ticket;
   bool emergency = false;
   bool machine = false;
+  bool mfa = false;
   std::string at;
 };
 
@@ -99,6 +100,9 @@ StatusOr<AccessAsk> BuildAsk(const ExplainArgs& args) {
   ask.justification = args.reason;
   ask.ticket = args.ticket;
   ask.emergency = args.emergency ? Emergency::kYes : Emergency::kNo;
+  // Machine tokens never show a second factor, as on the server.
+  ask.second_factor =
+      args.mfa && !args.machine ? SecondFactor::kShown : SecondFactor::kNone;
   return ask;
 }
 
@@ -132,6 +136,8 @@ void AddExplain(CLI::App& policy, CliContext& ctx, ExplainArgs& args) {
   cmd->add_flag("--emergency", args.emergency, "break-glass ask");
   cmd->add_flag("--machine", args.machine,
                 "the subject is a machine token (subjects.tokens)");
+  cmd->add_flag("--mfa", args.mfa,
+                "the ask shows a recent second factor (MFA sign-in or TOTP)");
   cmd->add_option("--at", args.at, "evaluate at this RFC 3339 time (now)");
   ctx.OnRun(cmd, [&ctx, &args] { return RunExplain(ctx, args); });
 }

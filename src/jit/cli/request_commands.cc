@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -27,6 +28,9 @@ struct RequestArgs {
   bool emergency = false;
   bool wait = false;
   std::string wait_timeout = "10m";
+  std::string mfa_code;
+  std::string code;  // break-glass code: activates at once, no token needed
+  std::string as;    // who uses the code
 };
 
 struct ListArgs {
@@ -38,6 +42,7 @@ struct ListArgs {
 struct DecideArgs {
   std::string id;
   std::string comment;
+  std::string mfa_code;
 };
 
 struct RequestGroup : CommandGroup {
@@ -66,6 +71,7 @@ StatusOr<Json> BuildRequestBody(const RequestArgs& args) {
     body["start_at"] = FormatTime(*start);
   }
   if (args.emergency) body["emergency"] = true;
+  if (!args.mfa_code.empty()) body["mfa_code"] = args.mfa_code;
   return body;
 }
 
@@ -112,6 +118,71 @@ int WaitForRequest(const CliContext& ctx, const ApiClient& api, Json request,
   return kExitFailure;
 }
 
+// The server wants a second factor that was not given: a refusal that
+// says so (policy or approver step-up).
+bool NeedsSecondFactor(const Status& s) {
+  if (s.reason() == "mfa_required") return true;
+  if (s.reason() != "policy_denied") return false;
+  return std::any_of(
+      s.details().begin(), s.details().end(), [](const std::string& r) {
+        return r.find("requires a second factor") != std::string::npos;
+      });
+}
+
+// Posts `body`; when the answer asks for a second factor and none was
+// given, asks at the terminal for a TOTP code and posts once more with it.
+StatusOr<Json> PostAskingForCode(const CliContext& ctx, const ApiClient& api,
+                                 const std::string& path, Json body) {
+  StatusOr<Json> answer = api.Post(path, body);
+  if (answer.ok() || !NeedsSecondFactor(answer.status()) ||
+      body.contains("mfa_code") || !ctx.env().read_line) {
+    return answer;
+  }
+  std::optional<std::string> code =
+      ctx.env().read_line("a second factor is required; TOTP code: ");
+  if (!code || code->empty()) return answer;
+  body["mfa_code"] = *code;
+  return api.Post(path, body);
+}
+
+// jit request ENT --emergency --code XXXX: the code authenticates, so this
+// works with the identity provider down and no token at hand.
+int RunBreakglass(const CliContext& ctx, const ApiClient& api,
+                  const RequestArgs& args) {
+  if (!args.emergency) {
+    return ctx.UsageError(
+        InvalidArgumentError("--code is for emergencies: add --emergency"));
+  }
+  if (!args.start_at.empty() || args.wait || !args.mfa_code.empty()) {
+    return ctx.UsageError(InvalidArgumentError(
+        "--code activates at once: no --start-at, --wait or --mfa-code"));
+  }
+  std::string as = args.as;
+  if (as.empty()) as = ctx.env().get_env("USER").value_or("");
+  if (as.empty()) {
+    return ctx.UsageError(
+        InvalidArgumentError("say who uses the code with --as NAME"));
+  }
+  StatusOr<Json> body = BuildRequestBody(args);
+  if (!body.ok()) return ctx.UsageError(body.status());
+  body->erase("emergency");
+  (*body)["code"] = args.code;
+  (*body)["subject"] = as;
+  StatusOr<Json> created = api.Post("/v1/breakglass/activate", *body);
+  if (!created.ok()) return ctx.Fail(created.status());
+  if (ctx.json()) {
+    ctx.PrintJson(*created);
+  } else {
+    ctx.out() << StateLine(*created) << '\n';
+    ctx.err() << SanitizeForTerminal(fmt::format(
+                     "break-glass used as {}: security has been alerted and "
+                     "a review of this use is open",
+                     as))
+              << '\n';
+  }
+  return JsonText(*created, "state") == "active" ? kExitOk : kExitFailure;
+}
+
 int RunRequest(const CliContext& ctx, const ApiClient& api,
                const RequestArgs& args) {
   StatusOr<Json> body = BuildRequestBody(args);
@@ -119,7 +190,7 @@ int RunRequest(const CliContext& ctx, const ApiClient& api,
   StatusOr<Duration> timeout = ParseDuration(args.wait_timeout);
   if (!timeout.ok())
     return ctx.UsageError(timeout.status().WithContext("--wait-timeout"));
-  StatusOr<Json> created = api.Post("/v1/requests", *body);
+  StatusOr<Json> created = PostAskingForCode(ctx, api, "/v1/requests", *body);
   if (!created.ok()) return ctx.Fail(created.status());
   if (!args.wait) {
     if (ctx.json()) {
@@ -210,10 +281,12 @@ int RunShow(const CliContext& ctx, const ApiClient& api,
 // POST /v1/requests/{id}/{verb} and print the request it answers.
 int RunDecision(const CliContext& ctx, const ApiClient& api,
                 const std::string& id, const std::string& verb,
-                const std::string& comment) {
+                const std::string& comment, const std::string& mfa_code = "") {
   Json body = Json::object();
   if (!comment.empty()) body["comment"] = comment;
-  StatusOr<Json> request = api.Post(RequestPath(id) + "/" + verb, body);
+  if (!mfa_code.empty()) body["mfa_code"] = mfa_code;
+  StatusOr<Json> request =
+      PostAskingForCode(ctx, api, RequestPath(id) + "/" + verb, body);
   if (!request.ok()) return ctx.Fail(request.status());
   if (ctx.json()) {
     ctx.PrintJson(*request);
@@ -232,13 +305,27 @@ void AddRequest(CLI::App& app, CliContext& ctx, RequestArgs& args) {
   cmd->add_option("--reason", args.reason, "the task it is for")->required();
   cmd->add_option("--ticket", args.ticket, "change or incident ticket");
   cmd->add_flag("--emergency", args.emergency, "break-glass request");
+  cmd->add_option("--code", args.code,
+                  "one-time break-glass code: activates at once without "
+                  "approval or token (with --emergency)");
+  cmd->add_option("--as", args.as,
+                  "who uses the break-glass code (default: $USER)");
   cmd->add_option("--start-at", args.start_at, "RFC 3339 start time");
+  cmd->add_option("--mfa-code", args.mfa_code,
+                  "TOTP code, for policies that require a second factor "
+                  "(asked for at the terminal when needed)");
   CLI::Option* wait =
       cmd->add_flag("--wait", args.wait, "wait until active or refused");
   cmd->add_option("--wait-timeout", args.wait_timeout, "give up after (10m)")
       ->needs(wait);
-  ctx.OnRunWithApi(cmd, [&ctx, &args](const ApiClient& api) {
-    return RunRequest(ctx, api, args);
+  ctx.OnRun(cmd, [&ctx, &args]() {
+    if (!args.code.empty()) {
+      return ctx.RunWithApi(
+          [&](const ApiClient& api) { return RunBreakglass(ctx, api, args); },
+          /*with_token=*/false);
+    }
+    return ctx.RunWithApi(
+        [&](const ApiClient& api) { return RunRequest(ctx, api, args); });
   });
 }
 
@@ -264,15 +351,20 @@ void AddDecisions(CLI::App& app, CliContext& ctx, RequestGroup& group) {
   approve->add_option("ID", group.approve.id, "request id")->required();
   approve->add_option("--comment", group.approve.comment,
                       "note for the record");
-  ctx.OnRunWithApi(
-      approve, [&ctx, &args = group.approve](const ApiClient& api) {
-        return RunDecision(ctx, api, args.id, "approve", args.comment);
-      });
+  approve->add_option("--mfa-code", group.approve.mfa_code,
+                      "TOTP code, where approvers must show a second factor");
+  ctx.OnRunWithApi(approve,
+                   [&ctx, &args = group.approve](const ApiClient& api) {
+                     return RunDecision(ctx, api, args.id, "approve",
+                                        args.comment, args.mfa_code);
+                   });
   CLI::App* deny = app.add_subcommand("deny", "deny a request");
   deny->add_option("ID", group.deny.id, "request id")->required();
   deny->add_option("--reason", group.deny.comment, "why")->required();
+  deny->add_option("--mfa-code", group.deny.mfa_code,
+                   "TOTP code, where approvers must show a second factor");
   ctx.OnRunWithApi(deny, [&ctx, &args = group.deny](const ApiClient& api) {
-    return RunDecision(ctx, api, args.id, "deny", args.comment);
+    return RunDecision(ctx, api, args.id, "deny", args.comment, args.mfa_code);
   });
   CLI::App* cancel = app.add_subcommand("cancel", "withdraw your request");
   cancel->add_option("ID", group.cancel_id, "request id")->required();

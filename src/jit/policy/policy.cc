@@ -168,9 +168,13 @@ void CheckStartAt(const AccessAsk& ask, SystemTime now,
                             FormatTime(*ask.start_at)));
 }
 
-void CheckMfa(const PolicyDef& p, std::vector<std::string>& out) {
-  // No login method proves MFA yet, so such a policy can never allow.
-  if (p.mfa) out.push_back("policy requires MFA, not available for this login");
+void CheckMfa(const PolicyDef& p, const AccessAsk& ask,
+              std::vector<std::string>& out) {
+  if (!p.mfa || ask.second_factor == SecondFactor::kShown) return;
+  out.push_back(
+      fmt::format("policy {} requires a second factor: sign in again with MFA "
+                  "or give a TOTP code",
+                  p.name));
 }
 
 std::vector<std::string> FailedRules(const PolicyDef& p, const Entitlement& e,
@@ -182,7 +186,7 @@ std::vector<std::string> FailedRules(const PolicyDef& p, const Entitlement& e,
   CheckWindows(p, now, out);
   CheckEmergency(p, ask, out);
   CheckStartAt(ask, now, out);
-  CheckMfa(p, out);
+  CheckMfa(p, ask, out);
   return out;
 }
 
@@ -195,6 +199,8 @@ Decision Allow(const PolicyDef& p, const Entitlement& e, const AccessAsk& ask) {
   d.max_duration = CapFor(p, e, ask);
   d.approval_timeout = p.approval_timeout;
   if (IsEmergency(ask)) d.notify = p.notify;
+  d.second_factor_required = p.mfa;
+  d.approver_second_factor_required = p.approver_mfa;
   return d;
 }
 
@@ -242,6 +248,13 @@ bool PolicySet::MayApprove(const Subject& approver,
   return impl_->policies[it->second].AllowsApprover(approver);
 }
 
+bool PolicySet::ApproverNeedsSecondFactor(
+    const std::string& policy_name) const {
+  auto it = impl_->policy_index.find(policy_name);
+  if (it == impl_->policy_index.end()) return false;
+  return impl_->policies[it->second].approver_mfa;
+}
+
 PolicyApprovers PolicySet::ApproversOf(const std::string& policy_name) const {
   auto it = impl_->policy_index.find(policy_name);
   if (it == impl_->policy_index.end()) return {};
@@ -275,6 +288,7 @@ Requestable MakeRequestable(const PolicyDef& p, const Entitlement& e) {
   r.emergency_allowed = p.emergency_allowed;
   if (p.emergency_allowed) r.emergency_max_duration = p.EmergencyCap(e);
   r.mfa_required = p.mfa;
+  r.approver_mfa_required = p.approver_mfa;
   for (const TimeWindow& w : p.windows)
     r.time_windows.push_back(w.description());
   return r;
@@ -311,13 +325,6 @@ std::vector<std::string> PolicySet::Warnings() const {
     out.push_back(fmt::format(
         "entitlement {} is covered by no policy; nobody can request it",
         e.name));
-  }
-  for (const PolicyDef& p : impl_->policies) {
-    if (!p.mfa) continue;
-    out.push_back(fmt::format(
-        "policy {} requires MFA, which no login provides yet; it denies every "
-        "request",
-        p.name));
   }
   return out;
 }

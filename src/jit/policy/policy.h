@@ -40,6 +40,11 @@ struct Entitlement {
   std::string description;
 };
 
+// Whether the caller showed a recent second factor with this call (an
+// OIDC token with a fresh `amr`/`acr`, or a TOTP code checked just now).
+// Decided by the caller of Evaluate; machine tokens never show one.
+enum class SecondFactor { kNone, kShown };
+
 // What Evaluate is asked about. Pure data; no I/O.
 struct AccessAsk {
   Subject subject;
@@ -49,6 +54,7 @@ struct AccessAsk {
   std::string ticket;
   Emergency emergency = Emergency::kNo;
   std::optional<SystemTime> start_at;
+  SecondFactor second_factor = SecondFactor::kNone;
 };
 
 // The answer. When `allow` is false, `reasons` lists every rule that failed
@@ -62,6 +68,9 @@ struct Decision {
   Duration max_duration{0};     // the effective cap that applied
   std::optional<Duration> approval_timeout;
   std::vector<std::string> notify;  // emergency notify list
+  // The deciding policy's require.mfa and approval.mfa.
+  bool second_factor_required = false;
+  bool approver_second_factor_required = false;
   std::vector<std::string> reasons;
 };
 
@@ -83,9 +92,10 @@ struct Requestable {
   std::string ticket_pattern;
   bool emergency_allowed = false;
   std::optional<Duration> emergency_max_duration;
-  // The policy asks for MFA, which no login can prove yet: every request
-  // under it is denied ("policy requires MFA ...").
+  // The policy asks for a recent second factor with each request
+  // (require.mfa), and from approvers when they decide (approval.mfa).
   bool mfa_required = false;
+  bool approver_mfa_required = false;
   // When requests are accepted, e.g. "mon,tue 08:00-20:00 Europe/Berlin";
   // empty = any time.
   std::vector<std::string> time_windows;
@@ -121,9 +131,9 @@ class PolicySet {
   // trimming whitespace; ticket partially matching ticket_pattern (anchors in
   // the pattern decide; an empty ticket fails); `now` inside one of the
   // windows; emergency only where allowed (it does not skip approval);
-  // start_at at most 30 days after `now`; mfa: true always fails, as no
-  // login proves MFA yet. With several covering policies each reason starts
-  // with "policy <name>: ".
+  // start_at at most 30 days after `now`; mfa: true needs
+  // `ask.second_factor` kShown. With several covering policies each reason
+  // starts with "policy <name>: ".
   Decision Evaluate(const AccessAsk& ask, SystemTime now) const;
 
   // True when `approver` may approve requests decided by `policy_name`
@@ -132,6 +142,10 @@ class PolicySet {
   // Self-approval is checked by the caller, not here.
   bool MayApprove(const Subject& approver,
                   const std::string& policy_name) const;
+  // True when `policy_name` sets approval.mfa: approvers (and deniers) must
+  // show a recent second factor when they decide. False for an unknown
+  // policy.
+  bool ApproverNeedsSecondFactor(const std::string& policy_name) const;
   // The approval.groups and approval.users of `policy_name` (whom to tell
   // about a request waiting for approval); both empty for an unknown or
   // auto-approving policy.
@@ -147,7 +161,7 @@ class PolicySet {
   // Names of the policies that list `entitlement`, in file order.
   std::vector<std::string> PoliciesFor(const std::string& entitlement) const;
   // Findings that do not stop loading, one sentence each: entitlements no
-  // policy lists, policies that can never allow (MFA required).
+  // policy lists.
   std::vector<std::string> Warnings() const;
   // Hex SHA-256 of the policy and entitlement definitions as loaded, to
   // record which version decided a request.

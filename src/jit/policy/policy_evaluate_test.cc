@@ -386,19 +386,68 @@ TEST_F(DevReadTest, StartMoreThanThirtyDaysAheadIsDenied) {
   EXPECT_THAT(d.reasons, ElementsAre(HasSubstr("more than 30 days ahead")));
 }
 
-TEST(PolicyEvaluateTest, MfaRequirementDeniesWithANamedReason) {
-  auto set = WithPolicies(R"(
+constexpr const char* kMfaPolicy = R"(
   - name: p
     subjects: {groups: [dev]}
     entitlements: [db-read]
     require: {mfa: true}
     approval: {auto: true}
-)");
+)";
+
+TEST(PolicyEvaluateTest, MfaRequirementDeniesWithoutASecondFactor) {
+  auto set = WithPolicies(kMfaPolicy);
   ASSERT_NE(set, nullptr);
   Decision d = set->Evaluate(GoodAsk(), Noon());
   EXPECT_FALSE(d.allow);
   EXPECT_THAT(d.reasons,
-              ElementsAre("policy requires MFA, not available for this login"));
+              ElementsAre("policy p requires a second factor: sign in again "
+                          "with MFA or give a TOTP code"));
+}
+
+TEST(PolicyEvaluateTest, MfaRequirementAllowsWithASecondFactor) {
+  auto set = WithPolicies(kMfaPolicy);
+  ASSERT_NE(set, nullptr);
+  AccessAsk ask = GoodAsk();
+  ask.second_factor = SecondFactor::kShown;
+  Decision d = set->Evaluate(ask, Noon());
+  EXPECT_TRUE(d.allow);
+  EXPECT_TRUE(d.second_factor_required);
+  EXPECT_FALSE(d.approver_second_factor_required);
+}
+
+TEST(PolicyEvaluateTest, SecondFactorIsNotNeededWhereNoPolicyAsks) {
+  auto set = WithPolicies(R"(
+  - name: p
+    subjects: {groups: [dev]}
+    entitlements: [db-read]
+    approval: {groups: [sre], mfa: true}
+)");
+  ASSERT_NE(set, nullptr);
+  Decision d = set->Evaluate(GoodAsk(), Noon());
+  EXPECT_TRUE(d.allow);
+  EXPECT_FALSE(d.second_factor_required);
+  EXPECT_TRUE(d.approver_second_factor_required);
+  EXPECT_TRUE(set->ApproverNeedsSecondFactor("p"));
+  EXPECT_FALSE(set->ApproverNeedsSecondFactor("nope"));
+}
+
+TEST(PolicyEvaluateTest, ApprovalMfaWithAutoApproveIsAConfigError) {
+  auto refused = policy_test::LoadString(Yaml(kEntitlements) + Yaml(R"(
+  - name: p
+    subjects: {groups: [dev]}
+    entitlements: [db-read]
+    approval: {auto: true, mfa: true}
+)"));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().message(),
+              HasSubstr("approval: mfa: true needs approvers"));
+  EXPECT_NE(WithPolicies(R"(
+  - name: p
+    subjects: {groups: [dev]}
+    entitlements: [db-read]
+    approval: {auto: true, mfa: false}
+)"),
+            nullptr);
 }
 
 // --- several reasons, several policies
@@ -695,6 +744,7 @@ TEST(PolicyEvaluateTest, RequestableByListsCoveredEntitlementsWithLimits) {
   EXPECT_FALSE(ssh.emergency_allowed);
   EXPECT_FALSE(ssh.emergency_max_duration.has_value());
   EXPECT_TRUE(ssh.mfa_required);
+  EXPECT_FALSE(ssh.approver_mfa_required);
   EXPECT_THAT(ssh.time_windows, ElementsAre("mon 08:00-10:00 Europe/Berlin"));
 }
 

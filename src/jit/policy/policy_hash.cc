@@ -45,6 +45,7 @@ nlohmann::json PolicyJson(const PolicyDef& p) {
       {"windows", windows}};
   // Only when set: hashes of policies without tokens stay as they were.
   if (!p.subject_tokens.empty()) out["subject_tokens"] = p.subject_tokens;
+  if (p.approver_mfa) out["approver_mfa"] = true;
   return out;
 }
 

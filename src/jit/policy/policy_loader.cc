@@ -287,15 +287,23 @@ Status ReadApprovers(const YamlReader& r, const YamlMap& map,
 
 Status ReadApproval(const YamlReader& r, const YAML::Node& node,
                     const std::string& what, PolicyDef& p) {
-  JIT_ASSIGN_OR_RETURN(YamlMap map,
-                       YamlMap::Strict(r, node, what + " approval",
-                                       {"auto", "groups", "users", "count"}));
+  JIT_ASSIGN_OR_RETURN(YamlMap map, YamlMap::Strict(r, node, what + " approval",
+                                                    {"auto", "groups", "users",
+                                                     "count", "mfa"}));
   if (std::optional<YAML::Node> auto_node = map.Find("auto")) {
     JIT_ASSIGN_OR_RETURN(p.auto_approve,
                          r.Bool(*auto_node, what + " approval.auto"));
   }
+  if (std::optional<YAML::Node> mfa = map.Find("mfa")) {
+    JIT_ASSIGN_OR_RETURN(p.approver_mfa, r.Bool(*mfa, what + " approval.mfa"));
+    if (p.approver_mfa && p.auto_approve) {
+      return r.Error(*mfa, what +
+                               " approval: mfa: true needs approvers, not "
+                               "auto: true");
+    }
+  }
   if (!p.auto_approve) return ReadApprovers(r, map, what, p);
-  if (map.entries().size() > 1) {
+  if (map.entries().size() > 1 + (map.Find("mfa") ? 1 : 0)) {
     return r.Error(node, what +
                              " approval: auto: true takes no groups, users "
                              "or count");

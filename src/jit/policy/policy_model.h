@@ -29,7 +29,8 @@ struct PolicyDef {
   bool auto_approve = false;
   std::vector<std::string> approver_groups;
   std::vector<std::string> approver_users;
-  int approval_count = 0;  // 0 iff auto_approve
+  int approval_count = 0;     // 0 iff auto_approve
+  bool approver_mfa = false;  // approval.mfa: deciders show a second factor
   std::optional<Duration> approval_timeout;
   bool emergency_allowed = false;
   std::optional<Duration> emergency_max_duration;  // nullopt: the cap

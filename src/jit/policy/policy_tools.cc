@@ -129,6 +129,10 @@ Status ReadAskDetails(const YamlReader& r, const YamlMap& map,
   if (std::optional<YAML::Node> start = map.Find("start_at")) {
     JIT_ASSIGN_OR_RETURN(ask.start_at, ReadTime(r, *start, what + " start_at"));
   }
+  if (std::optional<YAML::Node> mfa = map.Find("mfa")) {
+    JIT_ASSIGN_OR_RETURN(bool shown, r.Bool(*mfa, what + " mfa"));
+    ask.second_factor = shown ? SecondFactor::kShown : SecondFactor::kNone;
+  }
   return OkStatus();
 }
 
@@ -136,10 +140,11 @@ StatusOr<TestCase> ReadCase(const YamlReader& r, const YAML::Node& node,
                             size_t index) {
   std::string what = fmt::format("case #{}", index + 1);
   JIT_ASSIGN_OR_RETURN(
-      YamlMap map, YamlMap::Strict(r, node, what,
-                                   {"name", "subject", "entitlement",
-                                    "duration", "justification", "ticket",
-                                    "emergency", "start_at", "at", "expect"}));
+      YamlMap map,
+      YamlMap::Strict(
+          r, node, what,
+          {"name", "subject", "entitlement", "duration", "justification",
+           "ticket", "emergency", "start_at", "mfa", "at", "expect"}));
   TestCase c;
   c.line = map.line();
   JIT_ASSIGN_OR_RETURN(YAML::Node name, map.Require("name"));
@@ -284,6 +289,12 @@ std::string ExplainDecision(const Decision& d) {
                     d.approvals_required, d.approvals_required == 1 ? "" : "s");
   } else {
     out += "\napproval: automatic";
+  }
+  if (d.approver_second_factor_required) {
+    out += "\napprovers: must show a second factor when they decide";
+  }
+  if (d.second_factor_required) {
+    out += "\nsecond factor: required with the request (shown)";
   }
   out += "\nmax duration: " + FormatDuration(d.max_duration);
   if (d.approval_timeout.has_value() && d.needs_approval) {

@@ -13,8 +13,7 @@ namespace jit {
 
 // Loads the config at `path` and summarises its policy part:
 //   "ok: 3 entitlements, 2 policies"
-// followed by one "warning: ..." line for each entitlement no policy lists
-// and each policy that requires MFA (nothing can satisfy it yet).
+// followed by one "warning: ..." line for each entitlement no policy lists.
 // Errors: the "FILE:LINE: reason" of PolicySet::LoadFile.
 StatusOr<std::string> LintPolicyFile(const std::string& path);
 
@@ -36,6 +35,7 @@ struct PolicyTestResult {
 //       ticket: OPS-12                             # optional
 //       emergency: false                           # optional
 //       start_at: "2026-11-24T08:00:00Z"           # optional
+//       mfa: true        # optional: the ask shows a recent second factor
 //       at: "2026-11-23T10:00:00Z"  # optional; default Mon 2026-11-23 12:00Z
 //       expect: {allow: true, auto: false, approvals: 1, policy: dev-read}
 //       # or:   {allow: false, reason_contains: "exceeds"}
@@ -50,8 +50,8 @@ StatusOr<PolicyTestResult> RunPolicyTests(const PolicySet& policies,
 SystemTime DefaultPolicyTestTime();
 
 // Human text of a decision, one fact per line: "allowed by policy X" or
-// "denied", then approvals, limits, notify list, and each reason on its own
-// line ("reason: ...").
+// "denied", then approvals, second-factor rules, limits, notify list, and
+// each reason on its own line ("reason: ...").
 std::string ExplainDecision(const Decision& decision);
 
 }  // namespace jit

@@ -16,6 +16,7 @@ using std::chrono::minutes;
 using testing::AllOf;
 using testing::ElementsAre;
 using testing::HasSubstr;
+using testing::Not;
 using testing::StartsWith;
 
 const std::string kTestdata = JIT_POLICY_TESTDATA;
@@ -40,13 +41,13 @@ TEST(LintPolicyFileTest,
             "request it");
 }
 
-TEST(LintPolicyFileTest, WarnsAboutMfaPolicies) {
+TEST(LintPolicyFileTest, MfaPoliciesAreNoLongerWarnedAbout) {
   StatusOr<std::string> out = LintPolicyFile(kTestdata + "/uncovered.yaml");
   ASSERT_TRUE(out.ok()) << out.status().ToString();
   EXPECT_THAT(*out, StartsWith("ok: 2 entitlements, 2 policies\n"));
   EXPECT_THAT(*out, HasSubstr("warning: entitlement forgotten is covered by no "
                               "policy"));
-  EXPECT_THAT(*out, HasSubstr("warning: policy strict requires MFA"));
+  EXPECT_THAT(*out, Not(HasSubstr("strict")));
 }
 
 TEST(LintPolicyFileTest, ReportsTheFirstErrorWithFileAndLine) {
@@ -274,6 +275,55 @@ TEST(ExplainDecisionTest, AutoApprovedSaysSo) {
             "allowed by policy sre-ssh\n"
             "approval: automatic\n"
             "max duration: 2h");
+}
+
+TEST(ExplainDecisionTest, NamesSecondFactorRules) {
+  Decision d;
+  d.allow = true;
+  d.needs_approval = true;
+  d.policy = "strict";
+  d.approvals_required = 1;
+  d.max_duration = hours(1);
+  d.second_factor_required = true;
+  d.approver_second_factor_required = true;
+  EXPECT_EQ(ExplainDecision(d),
+            "allowed by policy strict\n"
+            "approval: 1 distinct approver needed\n"
+            "approvers: must show a second factor when they decide\n"
+            "second factor: required with the request (shown)\n"
+            "max duration: 1h");
+}
+
+TEST(RunPolicyTestsTest, MfaCaseKeyShowsASecondFactor) {
+  auto set = policy_test::MustLoad(Yaml(R"(
+entitlements:
+  - {name: prod-db-read, connector: prod-pg, max_duration: 1h}
+policies:
+  - name: strict
+    subjects: {users: [alice]}
+    entitlements: [prod-db-read]
+    require: {mfa: true}
+    approval: {auto: true}
+)"));
+  ASSERT_NE(set, nullptr);
+  TempFile cases(Yaml(R"(
+cases:
+  - name: without a second factor
+    subject: {name: alice}
+    entitlement: prod-db-read
+    duration: 30m
+    expect: {allow: false, reason_contains: "requires a second factor"}
+  - name: with a second factor
+    subject: {name: alice}
+    entitlement: prod-db-read
+    duration: 30m
+    mfa: true
+    expect: {allow: true, auto: true, policy: strict}
+)"));
+  StatusOr<PolicyTestResult> r = RunPolicyTests(*set, cases.path());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->passed, 2) << testing::PrintToString(r->failures);
+  EXPECT_EQ(r->failed, 0);
 }
 
 TEST(ExplainDecisionTest, ExplainsARealDecision) {

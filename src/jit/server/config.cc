@@ -179,8 +179,9 @@ Status LoadOidc(const std::string& path, const YAML::Node& node, Config& c) {
 }
 
 Status LoadTokens(const std::string& path, const YAML::Node& auth, Config& c) {
-  JIT_RETURN_IF_ERROR(CheckKeys(
-      path, auth, "auth", {"tokens", "oidc", "rate_limit", "machine_tokens"}));
+  JIT_RETURN_IF_ERROR(
+      CheckKeys(path, auth, "auth",
+                {"tokens", "oidc", "rate_limit", "machine_tokens", "mfa"}));
   if (auth["oidc"].IsDefined())
     JIT_RETURN_IF_ERROR(LoadOidc(path, auth["oidc"], c));
   YAML::Node tokens = auth["tokens"];
@@ -452,6 +453,29 @@ Status LoadMachineTokens(const std::string& path, const YAML::Node& node,
   return OkStatus();
 }
 
+// `auth.mfa: {max_age: DURATION, amr_values: [...], acr_values: [...]}`.
+Status LoadMfa(const std::string& path, const YAML::Node& node, Config& c) {
+  if (!node.IsDefined()) return OkStatus();
+  JIT_RETURN_IF_ERROR(CheckKeys(path, node, "auth.mfa",
+                                {"max_age", "amr_values", "acr_values"}));
+  MfaOptions& o = c.mfa;
+  if (node["max_age"].IsDefined()) {
+    JIT_ASSIGN_OR_RETURN(
+        Duration d, DurationAtLeast(path, node["max_age"], "auth.mfa.max_age",
+                                    std::chrono::seconds(1)));
+    o.max_age = std::chrono::duration_cast<std::chrono::seconds>(d);
+  }
+  if (node["amr_values"].IsDefined()) {
+    JIT_ASSIGN_OR_RETURN(
+        o.amr_values, Strings(path, node["amr_values"], "auth.mfa.amr_values"));
+  }
+  if (node["acr_values"].IsDefined()) {
+    JIT_ASSIGN_OR_RETURN(
+        o.acr_values, Strings(path, node["acr_values"], "auth.mfa.acr_values"));
+  }
+  return OkStatus();
+}
+
 // `auth.rate_limit: {failures: N, per: DURATION, max_sources: N}`.
 Status LoadRateLimit(const std::string& path, const YAML::Node& node,
                      Config& c) {
@@ -506,6 +530,16 @@ Status LoadTls(const std::string& path, const YAML::Node& node, Config& c) {
   return OkStatus();
 }
 
+// `web: {dir: PATH}`: where the built web console is.
+Status LoadWeb(const std::string& path, const YAML::Node& node, Config& c) {
+  if (!node.IsDefined()) return OkStatus();
+  JIT_RETURN_IF_ERROR(CheckKeys(path, node, "web", {"dir"}));
+  if (node["dir"].IsDefined()) {
+    JIT_ASSIGN_OR_RETURN(c.web_dir, Scalar(path, node["dir"], "web.dir"));
+  }
+  return OkStatus();
+}
+
 // `notifiers: [{name, type, url, ...}]`; each entry read by
 // ParseNotifierConfig.
 Status LoadNotifiers(const std::string& path, const YAML::Node& list,
@@ -522,6 +556,20 @@ Status LoadNotifiers(const std::string& path, const YAML::Node& list,
       return Err(path, item, "notifier name \"" + n.name + "\" used twice");
     c.notifiers.push_back(std::move(n));
   }
+  return OkStatus();
+}
+
+// `integrations: {slack: {signing_secret_file, users}}`.
+Status LoadIntegrations(const std::string& path, const YAML::Node& node,
+                        Config& c) {
+  if (!node.IsDefined() || node.IsNull()) return OkStatus();
+  JIT_RETURN_IF_ERROR(CheckKeys(path, node, "integrations", {"slack"}));
+  const YAML::Node slack = node["slack"];
+  if (!slack.IsDefined() || slack.IsNull()) return OkStatus();
+  const std::string origin = path + ":" + std::to_string(slack.Mark().line + 1);
+  JIT_ASSIGN_OR_RETURN(SlackIntegrationConfig s,
+                       ParseSlackIntegrationConfig(ToJson(slack), origin));
+  c.slack = std::move(s);
   return OkStatus();
 }
 
@@ -556,7 +604,7 @@ Status LoadTop(const std::string& path, const YAML::Node& root, Config& c) {
       CheckKeys(path, root, "the config file",
                 {"listen", "data_dir", "storage", "auth", "roles", "connectors",
                  "entitlements", "policies", "log_level", "enforcement_socket",
-                 "audit", "tls", "notifiers"}));
+                 "audit", "tls", "notifiers", "web", "integrations"}));
   if (root["listen"].IsDefined()) {
     JIT_ASSIGN_OR_RETURN(std::string listen,
                          Scalar(path, root["listen"], "listen"));
@@ -608,12 +656,15 @@ Status LoadTop(const std::string& path, const YAML::Node& root, Config& c) {
   JIT_RETURN_IF_ERROR(LoadConnectors(path, root["connectors"], c));
   JIT_RETURN_IF_ERROR(LoadAudit(path, root["audit"], c));
   JIT_RETURN_IF_ERROR(LoadTls(path, root["tls"], c));
+  JIT_RETURN_IF_ERROR(LoadWeb(path, root["web"], c));
   // A missing key of a const node is invalid: ask IsDefined first.
   if (root["auth"].IsDefined() && root["auth"].IsMap())
     JIT_RETURN_IF_ERROR(LoadRateLimit(path, root["auth"]["rate_limit"], c));
   if (root["auth"].IsDefined() && root["auth"].IsMap())
     JIT_RETURN_IF_ERROR(
         LoadMachineTokens(path, root["auth"]["machine_tokens"], c));
+  if (root["auth"].IsDefined() && root["auth"].IsMap())
+    JIT_RETURN_IF_ERROR(LoadMfa(path, root["auth"]["mfa"], c));
   return OkStatus();
 }
 
@@ -684,6 +735,7 @@ StatusOr<Config> LoadConfig(const std::string& path) {
   JIT_ASSIGN_OR_RETURN(c.policies, PolicySet::Load(root, path));
   try {
     JIT_RETURN_IF_ERROR(LoadNotifiers(path, root["notifiers"], c));
+    JIT_RETURN_IF_ERROR(LoadIntegrations(path, root["integrations"], c));
     JIT_RETURN_IF_ERROR(CheckNotifyNames(path, root, c));
   } catch (const YAML::Exception& e) {
     return InvalidArgumentError(path + ":" + std::to_string(e.mark.line + 1) +

@@ -12,8 +12,10 @@
 #include "jit/base/status.h"
 #include "jit/connectors/connector.h"
 #include "jit/identity/oidc_config.h"
+#include "jit/identity/step_up.h"
 #include "jit/policy/policy.h"
 #include "jit/workflow/alert_notifier.h"
+#include "jit/workflow/slack/slack_actions.h"
 #include "jit/workflow/syslog_forwarder.h"
 
 namespace jit {
@@ -54,6 +56,9 @@ struct Config {
   // `notifiers:` where alerts go (AlertNotifier); policies name them in
   // emergency.notify.
   std::vector<NotifierConfig> notifiers;
+  // `integrations.slack`: Slack buttons answered at
+  // POST /v1/integrations/slack/actions (unset: that route answers 404).
+  std::optional<SlackIntegrationConfig> slack;
   std::shared_ptr<const PolicySet> policies;
   std::string log_level = "info";
   // `tls: {cert, key, handshake_timeout}`: serve HTTPS (unset: plain HTTP).
@@ -63,6 +68,14 @@ struct Config {
   AuthRateLimitOptions auth_rate_limit;
   // `auth.machine_tokens.max_ttl`: the longest life of a machine token.
   Duration machine_token_max_ttl = std::chrono::hours(24 * 90);
+  // `auth.mfa`: what counts as a recent second factor (require.mfa,
+  // approval.mfa).
+  MfaOptions mfa;
+  // `web: {dir: PATH}`: the built web console served at `/` (relative to
+  // the working directory, like data_dir). The default is where `make`
+  // builds it in the source tree; a missing directory is no error (the
+  // console then answers how to build it).
+  std::string web_dir = "web/dist";
 };
 
 // Loads and validates `path`. Unknown keys, wrong types, duplicate token

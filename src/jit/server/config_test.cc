@@ -122,6 +122,22 @@ TEST(ConfigTest, DiscoveryIsTheServersKeyAndEnforcementSocketIsRead) {
   EXPECT_EQ(c->connectors[0].config_json.find("discovery"), std::string::npos);
 }
 
+TEST(ConfigTest, WebDirHasADefaultAndIsChecked) {
+  auto plain = LoadConfig(WriteTemp("web0.yaml", kGood));
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  EXPECT_EQ(plain->web_dir, "web/dist");
+  auto set = LoadConfig(WriteTemp(
+      "web1.yaml", std::string(kGood) + "web: {dir: /srv/console}\n"));
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  EXPECT_EQ(set->web_dir, "/srv/console");
+  auto bad = LoadConfig(
+      WriteTemp("web2.yaml", std::string(kGood) + "web: {root: x}\n"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("unknown key \"root\""),
+            std::string::npos)
+      << bad.status().message();
+}
+
 TEST(ConfigTest, PostgresStorageTakesAnInlineDsnOrADsnFile) {
   auto inline_dsn = LoadConfig(WriteTemp(
       "pg-inline.yaml",
@@ -371,6 +387,37 @@ TEST(ConfigTest, BadTlsOrRateLimitIsAClearError) {
     EXPECT_EQ(c.status().code(), StatusCode::kInvalidArgument);
     EXPECT_NE(c.status().message().find(want), std::string::npos)
         << c.status().message();
+  }
+}
+
+TEST(ConfigTest, AuthMfaIsReadWithDefaults) {
+  auto defaults = LoadConfig(WriteTemp("mfa-defaults.yaml", kGood));
+  ASSERT_TRUE(defaults.ok()) << defaults.status().ToString();
+  EXPECT_EQ(defaults->mfa, MfaOptions{});
+  EXPECT_EQ(defaults->mfa.max_age, std::chrono::minutes(15));
+
+  std::string text = kGood;
+  text.replace(text.find("roles:"), 6,
+               "  mfa: {max_age: 5m, amr_values: [hwk], acr_values: [gold]}\n"
+               "roles:");
+  auto c = LoadConfig(WriteTemp("mfa-good.yaml", text));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->mfa.max_age, std::chrono::minutes(5));
+  EXPECT_EQ(c->mfa.amr_values, std::vector<std::string>{"hwk"});
+  EXPECT_EQ(c->mfa.acr_values, std::vector<std::string>{"gold"});
+
+  for (const auto& [mfa, want] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"{max_age: 0s}", "invalid duration \"0s\""},
+           {"{amr_values: otp}", "auth.mfa.amr_values must be a list"},
+           {"{totp: true}", "unknown key \"totp\" in auth.mfa"},
+       }) {
+    std::string bad = kGood;
+    bad.replace(bad.find("roles:"), 6, "  mfa: " + mfa + "\nroles:");
+    auto refused = LoadConfig(WriteTemp("mfa-bad.yaml", bad));
+    ASSERT_FALSE(refused.ok()) << mfa;
+    EXPECT_NE(refused.status().message().find(want), std::string::npos)
+        << refused.status().message();
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -118,6 +119,9 @@ StatusOr<std::unique_ptr<JitdServer>> JitdServer::Create(Config config) {
   }
   s->tokens_ = std::make_unique<TokenService>(*s->deps_,
                                               s->config_.machine_token_max_ttl);
+  s->breakglass_ =
+      std::make_unique<BreakglassService>(*s->deps_, *s->lifecycle_);
+  JIT_RETURN_IF_ERROR(s->OpenMfa());
   s->auth_ = std::make_unique<Authenticator>(
       s->config_.tokens, s->config_.roles, s->oidc_.get(), &s->seen_subjects_,
       s->tokens_.get());
@@ -128,8 +132,33 @@ StatusOr<std::unique_ptr<JitdServer>> JitdServer::Create(Config config) {
       std::make_unique<AuthRateLimiter>(s->config_.auth_rate_limit, s->clock_);
   s->api_deps_->auth_limiter = s->auth_limiter_.get();
   s->api_deps_->tokens = s->tokens_.get();
+  s->api_deps_->breakglass = s->breakglass_.get();
+  s->api_deps_->mfa = s->mfa_.get();
+  if (s->config_.slack) {
+    s->slack_ = std::make_unique<SlackActionService>(
+        *s->config_.slack, *s->requests_, *s->policies_, &s->seen_subjects_,
+        s->clock_);
+    s->api_deps_->slack = s->slack_.get();
+  }
+  s->sessions_ = std::make_unique<SessionTable>(s->clock_);
+  s->api_deps_->sessions = s->sessions_.get();
+  s->console_ = std::make_unique<WebConsole>(s->config_.web_dir);
+  s->api_deps_->console = s->console_.get();
   s->routes_ = std::make_unique<ApiRoutes>(*s->api_deps_);
   return s;
+}
+
+// TOTP seeds are sealed with a key beside the database (not in it, so a
+// dump alone does not reveal them); the memory store keeps nothing, so its
+// key is not kept either.
+Status JitdServer::OpenMfa() {
+  JIT_ASSIGN_OR_RETURN(
+      sealer_, config_.storage == "memory"
+                   ? SecretSealer::Ephemeral()
+                   : SecretSealer::OpenOrCreate(config_.data_dir + "/mfa.key"));
+  mfa_ = std::make_unique<MfaService>(*deps_, *sealer_, config_.mfa);
+  deps_->step_up = mfa_.get();
+  return OkStatus();
 }
 
 // The audit signing key lives beside the database; the memory store keeps
@@ -172,6 +201,15 @@ Status JitdServer::OpenAlerts() {
       spdlog::error("audit verify: {}", verified.status().ToString());
   });
   if (config_.notifiers.empty()) return OkStatus();
+  const bool notices = std::any_of(
+      config_.notifiers.begin(), config_.notifiers.end(),
+      [](const NotifierConfig& n) { return n.events.count("grant.expiring"); });
+  if (notices) {
+    expiry_notices_ = std::make_unique<ExpiryNotices>(
+        *deps_, keep ? dir + "/expiry_notices.json" : "");
+    if (Status loaded = expiry_notices_->Load(); !loaded.ok())
+      spdlog::error("expiry notices: {}", loaded.message());
+  }
   JIT_ASSIGN_OR_RETURN(
       alerts_,
       AlertNotifier::Create(*store_, feed_, *policies_, metrics_, clock_,
@@ -282,6 +320,7 @@ Status JitdServer::Start() {
   checkpoints_->Start();
   if (syslog_) syslog_->Start();
   if (alerts_) alerts_->Start();
+  if (expiry_notices_) expiry_notices_->Start();
   ready_.store(true);
   return OkStatus();
 }
@@ -296,6 +335,7 @@ void JitdServer::Stop() {
   if (checkpoints_) checkpoints_->Stop();
   if (syslog_) syslog_->Stop();
   if (alerts_) alerts_->Stop();
+  if (expiry_notices_) expiry_notices_->Stop();
 }
 
 // The enforcement socket answers only the two check routes: a local PAM

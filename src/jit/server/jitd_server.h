@@ -19,7 +19,9 @@
 #include "jit/workflow/checkpoint_writer.h"
 #include "jit/workflow/deps.h"
 #include "jit/workflow/drift_scanner.h"
+#include "jit/workflow/expiry_notices.h"
 #include "jit/workflow/grant_lifecycle.h"
+#include "jit/workflow/mfa_service.h"
 #include "jit/workflow/request_service.h"
 #include "jit/workflow/syslog_forwarder.h"
 
@@ -53,6 +55,7 @@ class JitdServer {
   HttpResponse EnforcementRoute(const HttpRequest& r) const;
   explicit JitdServer(Config config);
   Status OpenCheckpoints();
+  Status OpenMfa();
   Status OpenAlerts();
   Status Reconcile();
   // Calls `fn` for every grant in state active or revoke_pending; stops at
@@ -86,15 +89,26 @@ class JitdServer {
   std::unique_ptr<AuditQuery> audit_;
   std::unique_ptr<VerifyFailureAlarm> verify_alarm_;
   std::unique_ptr<AlertNotifier> alerts_;  // config notifiers
+  // grant.expiring events, when a notifier lists them.
+  std::unique_ptr<ExpiryNotices> expiry_notices_;
+  std::unique_ptr<SlackActionService> slack_;  // config integrations.slack
   std::unique_ptr<ExpiryScheduler> scheduler_;
   std::unique_ptr<DriftScanner> drift_;  // config connectors[].discovery
   SeenSubjects seen_subjects_{clock_};   // OIDC subjects, for activation
   std::unique_ptr<OidcVerifier> oidc_;   // config auth.oidc; used by auth_
   // Machine tokens; used by auth_.
   std::unique_ptr<TokenService> tokens_;
+  // Break-glass codes, emergency activation with them, their reviews.
+  std::unique_ptr<BreakglassService> breakglass_;
+  // TOTP seeds (key in data_dir/mfa.key) and second-factor checks; config
+  // auth.mfa. Used by requests_ through deps_ and by the routes.
+  std::unique_ptr<SecretSealer> sealer_;
+  std::unique_ptr<MfaService> mfa_;
   std::unique_ptr<Authenticator> auth_;
   std::unique_ptr<AuthRateLimiter> auth_limiter_;  // config auth.rate_limit
   std::atomic<bool> ready_{false};
+  std::unique_ptr<SessionTable> sessions_;  // web console sign-ins
+  std::unique_ptr<WebConsole> console_;     // config web.dir
   std::unique_ptr<ApiDeps> api_deps_;
   std::unique_ptr<ApiRoutes> routes_;
   std::unique_ptr<HttpServer> http_;

@@ -67,6 +67,13 @@ class ForwardingStore : public Store {
       CredentialKind kind) override {
     return inner_.ListCredentials(kind);
   }
+  StatusOr<EmergencyReview> GetReview(const std::string& request_id) override {
+    return inner_.GetReview(request_id);
+  }
+  StatusOr<std::vector<EmergencyReview>> ListReviews(
+      std::optional<ReviewState> state, int limit) override {
+    return inner_.ListReviews(state, limit);
+  }
   StatusOr<IdempotentResponse> GetIdempotent(const std::string& principal,
                                              const std::string& route,
                                              const std::string& key) override {

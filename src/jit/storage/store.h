@@ -30,8 +30,18 @@ struct GrantWrite {
 };
 
 // A secret jitd handed out once and keeps only as its SHA-256: a machine
-// token (CI job, agent) or a one-time break-glass code.
-enum class CredentialKind { kMachineToken, kBreakglassCode };
+// token (CI job, agent) or a one-time break-glass code. Or a TOTP seed,
+// which jitd must read back and so keeps sealed (`sealed_secret`): kTotp
+// is a subject's confirmed seed, kTotpPending one enrolled but not yet
+// confirmed; kTotpUsed marks one used time step of a subject's codes (its
+// unique id refuses a replayed code).
+enum class CredentialKind {
+  kMachineToken,
+  kBreakglassCode,
+  kTotp,
+  kTotpPending,
+  kTotpUsed,
+};
 
 std::string_view ToString(CredentialKind k);
 StatusOr<CredentialKind> ParseCredentialKind(std::string_view text);
@@ -47,6 +57,9 @@ struct Credential {
   std::optional<SystemTime> ended_at;    // revoked (token) or used (code)
   std::string ended_by;                  // who revoked or used it
   std::string note;                      // free text given at creation
+  // TOTP kinds: the seed sealed by jitd (SecretSealer), never in clear;
+  // empty for hashed kinds.
+  std::string sealed_secret;
 };
 
 enum class CredentialOp {
@@ -61,12 +74,45 @@ struct CredentialWrite {
   CredentialOp op = CredentialOp::kInsert;
 };
 
+// The after-the-fact review every break-glass activation opens. It stays
+// open until someone other than the person who used the code signs it off.
+enum class ReviewState { kOpen, kSignedOff };
+
+std::string_view ToString(ReviewState s);
+StatusOr<ReviewState> ParseReviewState(std::string_view text);
+
+struct EmergencyReview {
+  std::string request_id;  // the emergency request (one review each)
+  std::string subject;     // who used the code
+  std::string person;      // the human behind `subject`
+  std::string code_id;     // the break-glass code used ("bgc_...")
+  ReviewState state = ReviewState::kOpen;
+  SystemTime opened_at{};
+  std::string signed_off_by;  // subject of the reviewer
+  std::string signed_off_by_person;
+  std::optional<SystemTime> signed_off_at;
+  std::string comment;  // the reviewer's finding
+};
+
+enum class ReviewOp {
+  kOpen,     // insert; kAlreadyExists when the request has a review
+  kSignOff,  // compare-and-set: the stored review must still be open
+             // (kAborted otherwise, also when missing); writes only the
+             // signed_off_* fields and the comment
+};
+
+struct ReviewWrite {
+  EmergencyReview review;
+  ReviewOp op = ReviewOp::kOpen;
+};
+
 // Everything one state change writes. Committed all together or not at all.
 struct ChangeSet {
   std::vector<RequestWrite> requests;
   std::vector<GrantWrite> grants;
   std::vector<Approval> approvals;
   std::vector<CredentialWrite> credentials;
+  std::vector<ReviewWrite> reviews;
   std::vector<AuditEvent> events;  // seq, prev_hash, hash filled by Commit
 };
 
@@ -185,6 +231,13 @@ class Store {
   // Every credential of `kind`, oldest first.
   virtual StatusOr<std::vector<Credential>> ListCredentials(
       CredentialKind kind) = 0;
+
+  // kNotFound when request `request_id` has no review.
+  virtual StatusOr<EmergencyReview> GetReview(
+      const std::string& request_id) = 0;
+  // Reviews in `state` (all when nullopt), newest first, at most `limit`.
+  virtual StatusOr<std::vector<EmergencyReview>> ListReviews(
+      std::optional<ReviewState> state, int limit) = 0;
 
   // kNotFound when no response is stored for (principal, route, key).
   virtual StatusOr<IdempotentResponse> GetIdempotent(

@@ -1088,6 +1088,47 @@ TEST_P(StoreContractTest, CredentialLookupsByIdSecretAndKind) {
             1u);
 }
 
+TEST_P(StoreContractTest, TotpCredentialsKeepTheirSealedSecret) {
+  Credential pending = MakeCredential(CredentialKind::kTotpPending, "alice:01",
+                                      std::string(64, '4'));
+  pending.created_by = "alice";
+  pending.sealed_secret = "v1.c2VhbGVkIGJ5dGVz";
+  pending.expires_at = kT0 + minutes(10);
+  JIT_ASSERT_OK(InsertCredential(store(), pending));
+  Credential active = pending;
+  active.kind = CredentialKind::kTotp;
+  active.secret_sha256 = std::string(64, '5');
+  active.expires_at = std::nullopt;
+  JIT_ASSERT_OK(InsertCredential(store(), active));
+  Credential used = MakeCredential(CredentialKind::kTotpUsed, "alice@1234",
+                                   std::string(64, '6'));
+  JIT_ASSERT_OK(InsertCredential(store(), used));
+
+  StatusOr<Credential> got =
+      store().GetCredential(CredentialKind::kTotp, "alice:01");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->sealed_secret, "v1.c2VhbGVkIGJ5dGVz");
+  EXPECT_EQ(got->created_by, "alice");
+  StatusOr<std::vector<Credential>> pendings =
+      store().ListCredentials(CredentialKind::kTotpPending);
+  ASSERT_TRUE(pendings.ok());
+  ASSERT_EQ(pendings->size(), 1u);
+  EXPECT_EQ((*pendings)[0].sealed_secret, pending.sealed_secret);
+  EXPECT_EQ(Millis((*pendings)[0].expires_at), Millis(pending.expires_at));
+  // A time step is used once: the second insert of the same id collides.
+  used.secret_sha256 = std::string(64, '7');
+  EXPECT_EQ(InsertCredential(store(), used).code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(store()
+                .GetCredential(CredentialKind::kTotpUsed, "alice@1234")
+                ->sealed_secret,
+            "");
+  // Ending keeps the sealed secret as it was.
+  JIT_ASSERT_OK(EndCredential(store(), active, "admin"));
+  EXPECT_EQ(
+      store().GetCredential(CredentialKind::kTotp, "alice:01")->sealed_secret,
+      "v1.c2VhbGVkIGJ5dGVz");
+}
+
 TEST_P(StoreContractTest, CredentialIdOrSecretCollisionIsAlreadyExists) {
   JIT_ASSERT_OK(
       InsertCredential(store(), MakeCredential(CredentialKind::kMachineToken,
@@ -1185,6 +1226,134 @@ TEST_P(StoreContractTest, ExactlyOneOfRacingCredentialEndsWins) {
   EXPECT_EQ(Ids(requests->items),
             (std::vector<std::string>{"req_" + std::to_string(winner)}));
   EXPECT_EQ(HeadSeq(store()), 2);
+}
+
+// ---- Emergency reviews ----------------------------------------------------
+
+EmergencyReview MakeReview(const std::string& request_id) {
+  EmergencyReview r;
+  r.request_id = request_id;
+  r.subject = "alice";
+  r.person = "alice@example.com";
+  r.code_id = "bgc_" + request_id;
+  r.opened_at = kT0 + milliseconds(1234);
+  return r;
+}
+
+Status OpenReview(Store& store, const EmergencyReview& r) {
+  ChangeSet cs;
+  cs.reviews.push_back({r, ReviewOp::kOpen});
+  cs.events.push_back(MakeEvent(AuditType::kEmergencyUsed, r.subject));
+  return store.Commit(cs);
+}
+
+Status SignOff(Store& store, EmergencyReview r, const std::string& by) {
+  r.signed_off_by = by;
+  r.signed_off_by_person = by + "@example.com";
+  r.signed_off_at = kT0 + minutes(5) + milliseconds(7);
+  r.comment = "checked: 'quoted' \"text\"";
+  ChangeSet cs;
+  cs.reviews.push_back({r, ReviewOp::kSignOff});
+  cs.events.push_back(MakeEvent(AuditType::kEmergencyReviewed, by));
+  return store.Commit(cs);
+}
+
+TEST_P(StoreContractTest, ReviewRoundTripsThroughOpenAndSignOff) {
+  JIT_ASSERT_OK(InsertRequests(store(), {MinimalRequest("req_1")}));
+  EmergencyReview r = MakeReview("req_1");
+  JIT_ASSERT_OK(OpenReview(store(), r));
+  StatusOr<EmergencyReview> open = store().GetReview("req_1");
+  ASSERT_TRUE(open.ok()) << open.status().ToString();
+  EXPECT_EQ(open->subject, "alice");
+  EXPECT_EQ(open->person, "alice@example.com");
+  EXPECT_EQ(open->code_id, "bgc_req_1");
+  EXPECT_EQ(open->state, ReviewState::kOpen);
+  EXPECT_EQ(open->opened_at, r.opened_at);
+  EXPECT_FALSE(open->signed_off_at.has_value());
+
+  JIT_ASSERT_OK(SignOff(store(), r, "carol"));
+  StatusOr<EmergencyReview> done = store().GetReview("req_1");
+  ASSERT_TRUE(done.ok());
+  EXPECT_EQ(done->state, ReviewState::kSignedOff);
+  EXPECT_EQ(done->signed_off_by, "carol");
+  EXPECT_EQ(done->signed_off_by_person, "carol@example.com");
+  EXPECT_EQ(done->signed_off_at, kT0 + minutes(5) + milliseconds(7));
+  EXPECT_EQ(done->comment, "checked: 'quoted' \"text\"");
+  EXPECT_EQ(done->subject, "alice");  // the sign-off writes only its fields
+  EXPECT_EQ(store().GetReview("req_2").status().code(), StatusCode::kNotFound);
+}
+
+TEST_P(StoreContractTest, SecondReviewOfOneRequestIsAlreadyExists) {
+  JIT_ASSERT_OK(InsertRequests(store(), {MinimalRequest("req_1")}));
+  JIT_ASSERT_OK(OpenReview(store(), MakeReview("req_1")));
+  const int64_t head = HeadSeq(store());
+  EXPECT_EQ(OpenReview(store(), MakeReview("req_1")).code(),
+            StatusCode::kAlreadyExists);
+  EXPECT_EQ(HeadSeq(store()), head);
+}
+
+TEST_P(StoreContractTest, SignOffOfMissingOrClosedReviewIsAborted) {
+  JIT_ASSERT_OK(InsertRequests(store(), {MinimalRequest("req_1")}));
+  EXPECT_EQ(SignOff(store(), MakeReview("req_1"), "carol").code(),
+            StatusCode::kAborted);
+  JIT_ASSERT_OK(OpenReview(store(), MakeReview("req_1")));
+  JIT_ASSERT_OK(SignOff(store(), MakeReview("req_1"), "carol"));
+  const int64_t head = HeadSeq(store());
+  EXPECT_EQ(SignOff(store(), MakeReview("req_1"), "dave").code(),
+            StatusCode::kAborted);
+  EXPECT_EQ(store().GetReview("req_1")->signed_off_by, "carol");
+  EXPECT_EQ(HeadSeq(store()), head);
+}
+
+TEST_P(StoreContractTest, ExactlyOneOfRacingSignOffsWins) {
+  constexpr int kThreads = 16;
+  JIT_ASSERT_OK(InsertRequests(store(), {MinimalRequest("req_1")}));
+  JIT_ASSERT_OK(OpenReview(store(), MakeReview("req_1")));
+  std::vector<StatusCode> results(kThreads, StatusCode::kInternal);
+  std::latch start(kThreads);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      start.arrive_and_wait();
+      results[i] =
+          SignOff(store(), MakeReview("req_1"), "racer-" + std::to_string(i))
+              .code();
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  ASSERT_EQ(std::count(results.begin(), results.end(), StatusCode::kOk), 1);
+  EXPECT_EQ(std::count(results.begin(), results.end(), StatusCode::kAborted),
+            kThreads - 1);
+  int winner = static_cast<int>(
+      std::find(results.begin(), results.end(), StatusCode::kOk) -
+      results.begin());
+  EXPECT_EQ(store().GetReview("req_1")->signed_off_by,
+            "racer-" + std::to_string(winner));
+  EXPECT_EQ(HeadSeq(store()), 2);  // the open and the one sign-off
+}
+
+TEST_P(StoreContractTest, ReviewListsFilterByStateNewestFirst) {
+  JIT_ASSERT_OK(
+      InsertRequests(store(), {MinimalRequest("req_1"), MinimalRequest("req_2"),
+                               MinimalRequest("req_3")}));
+  for (const char* id : {"req_1", "req_2", "req_3"}) {
+    JIT_ASSERT_OK(OpenReview(store(), MakeReview(id)));
+  }
+  JIT_ASSERT_OK(SignOff(store(), MakeReview("req_2"), "carol"));
+  auto ids = [](const StatusOr<std::vector<EmergencyReview>>& rows) {
+    std::vector<std::string> out;
+    if (rows.ok()) {
+      for (const EmergencyReview& r : *rows) out.push_back(r.request_id);
+    }
+    return out;
+  };
+  EXPECT_EQ(ids(store().ListReviews(ReviewState::kOpen, 100)),
+            (std::vector<std::string>{"req_3", "req_1"}));
+  EXPECT_EQ(ids(store().ListReviews(ReviewState::kSignedOff, 100)),
+            (std::vector<std::string>{"req_2"}));
+  EXPECT_EQ(ids(store().ListReviews(std::nullopt, 2)),
+            (std::vector<std::string>{"req_3", "req_2"}));
+  EXPECT_TRUE(ids(store().ListReviews(std::nullopt, 0)).empty());
 }
 
 }  // namespace

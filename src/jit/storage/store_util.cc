@@ -61,6 +61,12 @@ std::string_view ToString(CredentialKind k) {
       return "machine_token";
     case CredentialKind::kBreakglassCode:
       return "breakglass_code";
+    case CredentialKind::kTotp:
+      return "totp";
+    case CredentialKind::kTotpPending:
+      return "totp_pending";
+    case CredentialKind::kTotpUsed:
+      return "totp_used";
   }
   return "unknown";
 }
@@ -68,7 +74,27 @@ std::string_view ToString(CredentialKind k) {
 StatusOr<CredentialKind> ParseCredentialKind(std::string_view text) {
   if (text == "machine_token") return CredentialKind::kMachineToken;
   if (text == "breakglass_code") return CredentialKind::kBreakglassCode;
+  if (text == "totp") return CredentialKind::kTotp;
+  if (text == "totp_pending") return CredentialKind::kTotpPending;
+  if (text == "totp_used") return CredentialKind::kTotpUsed;
   return InvalidArgumentError("unknown credential kind \"" + std::string(text) +
+                              "\"");
+}
+
+std::string_view ToString(ReviewState s) {
+  switch (s) {
+    case ReviewState::kOpen:
+      return "open";
+    case ReviewState::kSignedOff:
+      return "signed_off";
+  }
+  return "unknown";
+}
+
+StatusOr<ReviewState> ParseReviewState(std::string_view text) {
+  if (text == "open") return ReviewState::kOpen;
+  if (text == "signed_off") return ReviewState::kSignedOff;
+  return InvalidArgumentError("unknown review state \"" + std::string(text) +
                               "\"");
 }
 

@@ -223,6 +223,19 @@ std::optional<Alert> VerifyFailedAlert(const AuditEvent& e, const json& data) {
   return a;
 }
 
+std::optional<Alert> ExpiringAlert(const AuditEvent& e, const json& data) {
+  Alert a = NewAlert(e);
+  const std::string entitlement = Str(data, "entitlement");
+  a.fields = {{"subject", e.subject},
+              {"entitlement", entitlement},
+              {"expires_at", Str(data, "expires_at")},
+              {"grant_id", e.grant_id},
+              {"request_id", e.request_id}};
+  a.summary = fmt::format("{}'s access to {} expires in 5 minutes", e.subject,
+                          entitlement);
+  return a;
+}
+
 std::optional<Alert> ApprovalNeededAlert(const AuditEvent& e, const json& data,
                                          const PolicySet* policies) {
   const int needed = data.value("approvals_required", 0);
@@ -277,6 +290,7 @@ constexpr FieldLabel kShortFields[] = {
     {"since", "Since"},
     {"attempt", "Attempt"},
     {"next_attempt_at", "Next attempt"},
+    {"expires_at", "Expires at"},
     {"first_bad_seq", "First bad event"},
     {"proven_through", "Proven through"},
     {"request_id", "Request"},
@@ -295,6 +309,7 @@ std::string_view TitleOf(const std::string& type) {
   if (type == "drift.found") return "Privilege held outside jitd";
   if (type == "audit.verify_failed") return "Audit log verification failed";
   if (type == "request.created") return "Approval needed";
+  if (type == "grant.expiring") return "Access expires soon";
   return "jitd alert";
 }
 
@@ -310,6 +325,38 @@ std::string PlainValue(const json& v) {
     out += (out.empty() ? "" : ", ") + item.get<std::string>();
   }
   return out;
+}
+
+json Button(std::string_view action, const char* label, const std::string& id,
+            const char* style) {
+  json b = {{"type", "button"},
+            {"action_id", action},
+            {"text", {{"type", "plain_text"}, {"text", label}}},
+            {"value", id}};
+  if (style != nullptr) b["style"] = style;
+  return b;
+}
+
+// The buttons of an alert; null when it has none. Ids come from jitd,
+// never from user text.
+json ActionsOf(const Alert& alert) {
+  const auto id = [&](const char* key) {
+    auto it = alert.fields.find(key);
+    return it != alert.fields.end() && it->is_string() ? it->get<std::string>()
+                                                       : "";
+  };
+  json buttons = json::array();
+  if (alert.type == "request.created" && !id("request_id").empty()) {
+    buttons.push_back(
+        Button(kSlackApproveAction, "Approve", id("request_id"), "primary"));
+    buttons.push_back(
+        Button(kSlackDenyAction, "Deny", id("request_id"), "danger"));
+  }
+  if (alert.type == "grant.expiring" && !id("grant_id").empty())
+    buttons.push_back(Button(kSlackExtendAction, "Extend", id("grant_id"),
+                             /*style=*/nullptr));
+  if (buttons.empty()) return nullptr;
+  return {{"type", "actions"}, {"elements", std::move(buttons)}};
 }
 
 json Mrkdwn(std::string text) {
@@ -480,6 +527,8 @@ std::optional<Alert> AlertFor(const AuditEvent& e, const Request* request,
       return VerifyFailedAlert(e, DataOf(e));
     case AuditType::kRequestCreated:
       return ApprovalNeededAlert(e, DataOf(e), policies);
+    case AuditType::kGrantExpiring:
+      return ExpiringAlert(e, DataOf(e));
     default:
       return std::nullopt;
   }
@@ -557,6 +606,8 @@ json SlackAlertMessage(const Alert& alert) {
          {"text", Mrkdwn(fmt::format("*{}*\n{}", f.label,
                                      SlackText(value, kLongFieldChars)))}});
   }
+  if (json actions = ActionsOf(alert); !actions.is_null())
+    blocks.push_back(std::move(actions));
   blocks.push_back({{"type", "context"},
                     {"elements", json::array({Mrkdwn(fmt::format(
                                      "jitd {} · audit seq {} · {}", alert.type,

@@ -30,10 +30,17 @@ namespace jit {
 
 // The audit event types that can raise an alert, as named in a notifier's
 // `events:` list (docs/audit.md "Alerts"). request.created alerts only for
-// requests that wait for approval.
+// requests that wait for approval; grant.expiring is written 5 minutes
+// before an active grant ends (ExpiryNotices).
 inline constexpr std::string_view kAlertTypes[] = {
-    "emergency.used", "grant.revoke_failed", "drift.found",
-    "audit.verify_failed", "request.created"};
+    "emergency.used",      "grant.revoke_failed", "drift.found",
+    "audit.verify_failed", "request.created",     "grant.expiring"};
+
+// The action ids of the buttons on Slack messages (docs/slack.md); each
+// button's value is the id the action is about.
+inline constexpr std::string_view kSlackApproveAction = "jitd_approve";  // req_
+inline constexpr std::string_view kSlackDenyAction = "jitd_deny";        // req_
+inline constexpr std::string_view kSlackExtendAction = "jitd_extend";    // grt_
 
 enum class NotifierType {
   kWebhook,  // signed JSON, as the webhook connector signs its deliveries
@@ -97,9 +104,10 @@ std::string WebhookAlertBody(const Alert& alert, const std::string& notifier,
                              const std::string& delivery_id);
 
 // `type: slack` body: {"text": fallback, "blocks": [header section, fields
-// section, context]}. Every text holding user input is escaped by
-// SlackText. Later features may append blocks (e.g. actions) before
-// sending.
+// section, (actions), context]}. Every text holding user input is escaped
+// by SlackText. A request waiting for approval gets Approve and Deny
+// buttons, a grant about to expire an Extend button (kSlack*Action, value
+// the request or grant id), answered at POST /v1/integrations/slack/actions.
 nlohmann::json SlackAlertMessage(const Alert& alert);
 
 // `text` made safe for a Slack message (THREATS T16): '&', '<', '>' as

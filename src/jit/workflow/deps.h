@@ -13,6 +13,7 @@
 #include "jit/workflow/grant_index.h"
 #include "jit/workflow/metrics.h"
 #include "jit/workflow/seen_subjects.h"
+#include "jit/workflow/step_up_verifier.h"
 
 namespace jit {
 
@@ -80,6 +81,9 @@ struct WorkflowDeps {
   // Identity-provider subjects as last seen, for the activation re-check
   // of subjects the config's directory does not list (null: none).
   const SeenSubjects* seen_subjects = nullptr;
+  // Second factors for require.mfa and approval.mfa (null: nobody shows
+  // one, so such policies refuse).
+  StepUpVerifier* step_up = nullptr;
 
   // Store::Commit, with the version of the policies in force stamped on
   // every event (StampPolicyVersion). Same errors.

@@ -103,21 +103,30 @@ GrantSpec GrantLifecycle::SpecFor(const Grant& g) const {
   return spec;
 }
 
-Decision GrantLifecycle::Recheck(const Request& req, SystemTime now) const {
+std::optional<Subject> GrantLifecycle::KnownSubject(const std::string& name,
+                                                    const std::string& person,
+                                                    SystemTime now) const {
   auto snap = deps_.policies.Get();
   // A configured token's subject missing from the directory was removed;
   // an IdP subject counts with the groups of its latest token, if recent.
   // Neither: it gets nothing (THREATS T7).
   // A machine token counts while it is live, with its groups.
-  std::optional<Subject> subject;
-  if (req.person.starts_with(kMachinePersonPrefix)) {
-    subject = LiveMachineSubject(deps_.store, req.subject, now);
-  } else if (auto known = snap->directory.find(req.subject);
-             known != snap->directory.end()) {
-    subject = known->second;
-  } else if (deps_.seen_subjects != nullptr) {
-    subject = deps_.seen_subjects->Find(req.subject);
+  if (person.starts_with(kMachinePersonPrefix)) {
+    return LiveMachineSubject(deps_.store, name, now);
   }
+  if (auto known = snap->directory.find(name); known != snap->directory.end()) {
+    return known->second;
+  }
+  if (deps_.seen_subjects != nullptr) return deps_.seen_subjects->Find(name);
+  return std::nullopt;
+}
+
+Decision GrantLifecycle::Recheck(const Request& req, SystemTime now,
+                                 const Subject* as) const {
+  auto snap = deps_.policies.Get();
+  std::optional<Subject> subject =
+      as != nullptr ? std::optional<Subject>(*as)
+                    : KnownSubject(req.subject, req.person, now);
   if (!subject) {
     Decision gone;
     gone.reasons.push_back("subject " + req.subject + " is no longer known");
@@ -130,12 +139,15 @@ Decision GrantLifecycle::Recheck(const Request& req, SystemTime now) const {
   ask.justification = req.justification;
   ask.ticket = req.ticket;
   ask.emergency = req.emergency;
+  // A second factor is asked for at the moment of the request (Create
+  // refuses without one); activation re-checks eligibility, not sign-ins.
+  ask.second_factor = SecondFactor::kShown;
   return snap->policies->Evaluate(ask, now);
 }
 
-std::vector<std::string> GrantLifecycle::RecheckPolicy(const Request& req,
-                                                       SystemTime now) const {
-  Decision d = Recheck(req, now);
+std::vector<std::string> GrantLifecycle::RecheckPolicy(
+    const Request& req, SystemTime now, const Subject* as) const {
+  Decision d = Recheck(req, now, as);
   if (d.allow) return {};
   return d.reasons;
 }
@@ -185,9 +197,11 @@ StatusOr<Request> GrantLifecycle::Refuse(
 
 StatusOr<Request> GrantLifecycle::Activate(
     Request req, std::optional<RequestState> stored_state,
-    std::vector<AuditEvent> leading_events, const std::string& actor) {
+    std::vector<AuditEvent> leading_events, const std::string& actor,
+    ActivationExtras extras) {
   SystemTime now = deps_.clock.Now();
-  std::vector<std::string> reasons = RecheckPolicy(req, now);
+  std::vector<std::string> reasons = RecheckPolicy(
+      req, now, extras.eligible_as ? &*extras.eligible_as : nullptr);
   std::vector<std::string> approval_problems = CheckApprovals(req);
   reasons.insert(reasons.end(), approval_problems.begin(),
                  approval_problems.end());
@@ -228,6 +242,8 @@ StatusOr<Request> GrantLifecycle::Activate(
   ChangeSet cs;
   cs.requests.push_back({req, stored_state});
   cs.grants.push_back({g, std::nullopt});
+  cs.credentials = std::move(extras.credentials);
+  cs.reviews = std::move(extras.reviews);
   cs.events = std::move(leading_events);
   for (AuditEvent& e : cs.events) e.grant_id = g.id;
   json data = RequestFacts(req);

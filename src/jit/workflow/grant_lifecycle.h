@@ -21,6 +21,18 @@ namespace jit {
 //  - ending commits the decision first (grant revoke_pending, request
 //    terminal, index entry gone), then revokes in the target and ends the
 //    grant; a failed revoke stays revoke_pending and is retried.
+// What a break-glass activation adds to Activate.
+struct ActivationExtras {
+  // Written in the activation's transaction: the one-time code marked used,
+  // the after-the-fact review opened. A refused activation writes neither.
+  std::vector<CredentialWrite> credentials;
+  std::vector<ReviewWrite> reviews;
+  // Eligibility is re-checked as this subject instead of the one the
+  // directory or the identity provider knows by req.subject (a break-glass
+  // code vouches for who it is).
+  std::optional<Subject> eligible_as;
+};
+
 class GrantLifecycle {
  public:
   explicit GrantLifecycle(const WorkflowDeps& deps) : deps_(deps) {}
@@ -35,7 +47,8 @@ class GrantLifecycle {
   StatusOr<Request> Activate(Request req,
                              std::optional<RequestState> stored_state,
                              std::vector<AuditEvent> leading_events,
-                             const std::string& actor);
+                             const std::string& actor,
+                             ActivationExtras extras = {});
 
   // Ends active grant `grant_id` for `reason` (expired | revoked |
   // completed), then revokes in the target (a failed revoke leaves the grant
@@ -60,13 +73,20 @@ class GrantLifecycle {
   // Rebuilds the check index from the store's active grants.
   Status RebuildIndex();
 
-  // Decides the policy for `req` as it stands now (used at activation and
-  // extension). Returns the denial reasons when it no longer passes.
-  // The policy decision for `req` as it stands now, with the subject's
-  // current groups; denied when the subject is no longer configured.
-  Decision Recheck(const Request& req, SystemTime now) const;
-  std::vector<std::string> RecheckPolicy(const Request& req,
-                                         SystemTime now) const;
+  // The policy decision for `req` as it stands now (used at activation and
+  // extension), with the subject's current groups (or as `as` when given);
+  // denied when the subject is no longer known.
+  Decision Recheck(const Request& req, SystemTime now,
+                   const Subject* as = nullptr) const;
+  // Recheck's denial reasons; empty when it still passes.
+  std::vector<std::string> RecheckPolicy(const Request& req, SystemTime now,
+                                         const Subject* as = nullptr) const;
+  // `name` as jitd knows it now: a configured subject, a live machine token
+  // (when `person` is a machine person) or an identity-provider subject
+  // seen recently; nullopt otherwise (THREATS T7).
+  std::optional<Subject> KnownSubject(const std::string& name,
+                                      const std::string& person,
+                                      SystemTime now) const;
 
   // The spec a connector sees for `g`.
   GrantSpec SpecFor(const Grant& g) const;

@@ -12,6 +12,14 @@ namespace jit {
 // a role when one of its groups is listed for it.
 enum class Role { kAdmin, kAuditor, kEnforcer };
 
+// Where a caller acted from when not through the REST API with a credential
+// of their own (a Slack button): recorded in the audit event of what they
+// did, as data "via" and "via_user".
+struct ActingVia {
+  std::string channel;  // "slack"
+  std::string user_id;  // the caller's id there, e.g. Slack's "U012ABC"
+};
+
 // An authenticated caller.
 struct Principal {
   Subject subject;
@@ -24,6 +32,8 @@ struct Principal {
   std::vector<std::string> amr = {};
   std::string acr = {};
   std::optional<SystemTime> auth_time = std::nullopt;
+  // Unset for REST API calls.
+  std::optional<ActingVia> via = std::nullopt;
 
   bool Has(Role r) const {
     switch (r) {

@@ -55,6 +55,15 @@ Approval MakeApproval(const Principal& who, const Request& r,
                   now};
 }
 
+// `data` plus where the caller acted from, when not the REST API (a Slack
+// button): the audit log says how a decision was made.
+json WithVia(const Principal& who, json data) {
+  if (!who.via) return data;
+  data["via"] = who.via->channel;
+  data["via_user"] = who.via->user_id;
+  return data;
+}
+
 Status CheckTextCaps(const std::string& justification,
                      const std::string& ticket) {
   if (justification.size() > kMaxJustificationBytes) {
@@ -136,6 +145,7 @@ StatusOr<RequestView> RequestService::Create(const Principal& who,
   auto snap = deps_.policies.Get();
   AccessAsk ask{who.subject, in.entitlement, in.duration, in.justification,
                 in.ticket,   in.emergency,   in.start_at};
+  JIT_ASSIGN_OR_RETURN(ask.second_factor, SecondFactorOf(who, in.mfa_code));
   Decision d = snap->policies->Evaluate(ask, now);
   if (!d.allow) {
     JIT_RETURN_IF_ERROR(RecordRejection(who, in, d.reasons, "request"));
@@ -143,13 +153,13 @@ StatusOr<RequestView> RequestService::Create(const Principal& who,
                                    "policy_denied", d.reasons);
   }
   JIT_ASSIGN_OR_RETURN(Request req, NewRequest(who, in, d, now));
-  return Admit(std::move(req), d, now);
+  return Admit(who, std::move(req), d, now);
 }
 
-StatusOr<RequestView> RequestService::Admit(Request req, const Decision& d,
-                                            SystemTime now) {
+StatusOr<RequestView> RequestService::Admit(const Principal& who, Request req,
+                                            const Decision& d, SystemTime now) {
   std::vector<AuditEvent> events;
-  json facts = RequestFacts(req);
+  json facts = WithVia(who, RequestFacts(req));
   facts["approvals_required"] = req.approvals_required;
   facts["subject_groups"] = req.subject_groups;
   events.push_back(
@@ -206,9 +216,32 @@ Status RequestService::CheckApprover(const Principal& who,
   return OkStatus();
 }
 
+StatusOr<SecondFactor> RequestService::SecondFactorOf(
+    const Principal& who, std::string_view mfa_code) {
+  if (deps_.step_up == nullptr) return SecondFactor::kNone;
+  return deps_.step_up->Prove(who, mfa_code);
+}
+
+// Checked last, after every other rule, so a code is not used up by a call
+// that fails anyway.
+Status RequestService::CheckApproverStepUp(const Principal& who,
+                                           const Request& r,
+                                           std::string_view mfa_code) {
+  if (!deps_.policies.Get()->policies->ApproverNeedsSecondFactor(r.policy))
+    return OkStatus();
+  JIT_ASSIGN_OR_RETURN(SecondFactor shown, SecondFactorOf(who, mfa_code));
+  if (shown == SecondFactor::kShown) return OkStatus();
+  return PermissionDeniedError(
+      "policy " + r.policy +
+          " requires approvers to show a second factor: sign in again with "
+          "MFA or give a TOTP code",
+      "mfa_required");
+}
+
 StatusOr<RequestView> RequestService::Approve(const Principal& who,
                                               const std::string& id,
-                                              const std::string& comment) {
+                                              const std::string& comment,
+                                              std::string_view mfa_code) {
   if (comment.size() > kMaxCommentBytes) {
     return InvalidArgumentError("comment is longer than 4096 bytes");
   }
@@ -221,6 +254,7 @@ StatusOr<RequestView> RequestService::Approve(const Principal& who,
   if (r.approval_deadline && now >= *r.approval_deadline) {
     return AbortedError("request " + id + " timed out waiting for approval");
   }
+  JIT_RETURN_IF_ERROR(CheckApproverStepUp(who, r, mfa_code));
   JIT_ASSIGN_OR_RETURN(std::vector<Approval> decided,
                        deps_.store.ListApprovals(id));
   Approval a = MakeApproval(who, r, ApprovalDecision::kApprove, comment, now);
@@ -238,12 +272,12 @@ StatusOr<RequestView> RequestService::Approve(const Principal& who,
   cs.approvals.push_back(a);
   cs.events.push_back(
       RequestEvent(AuditType::kRequestApproved, who.name(), next, now,
-                   {{"approver", who.name()},
-                    {"comment", comment},
-                    {"approvals", have},
-                    {"approvals_required", r.approvals_required},
-                    {"final", enough},
-                    {"binding", a.binding}}));
+                   WithVia(who, {{"approver", who.name()},
+                                 {"comment", comment},
+                                 {"approvals", have},
+                                 {"approvals_required", r.approvals_required},
+                                 {"final", enough},
+                                 {"binding", a.binding}})));
   Status committed = deps_.Commit(cs);
   if (committed.code() == StatusCode::kAlreadyExists) {
     return AbortedError("you have already decided request " + id);
@@ -272,11 +306,11 @@ StatusOr<RequestView> RequestService::Settle(const Principal& who, Request r) {
   cs.requests.push_back({next, RequestState::kPending});
   cs.events.push_back(
       RequestEvent(AuditType::kRequestApproved, who.name(), next, now,
-                   {{"approver", who.name()},
-                    {"approvals", have},
-                    {"approvals_required", r.approvals_required},
-                    {"final", true},
-                    {"binding", binding}}));
+                   WithVia(who, {{"approver", who.name()},
+                                 {"approvals", have},
+                                 {"approvals_required", r.approvals_required},
+                                 {"final", true},
+                                 {"binding", binding}})));
   Status committed = deps_.Commit(cs);
   if (committed.code() == StatusCode::kAborted) {
     JIT_ASSIGN_OR_RETURN(Request stored, deps_.store.GetRequest(r.id));
@@ -306,7 +340,8 @@ StatusOr<RequestView> RequestService::Proceed(const Request& approved) {
 
 StatusOr<RequestView> RequestService::Deny(const Principal& who,
                                            const std::string& id,
-                                           const std::string& comment) {
+                                           const std::string& comment,
+                                           std::string_view mfa_code) {
   if (comment.size() > kMaxCommentBytes) {
     return InvalidArgumentError("comment is longer than 4096 bytes");
   }
@@ -315,6 +350,7 @@ StatusOr<RequestView> RequestService::Deny(const Principal& who,
   StatusOr<RequestState> next_state =
       NextRequestState(r.state, RequestEvent::kDeny);
   if (!next_state.ok()) return ConflictError(r, "deny");
+  JIT_RETURN_IF_ERROR(CheckApproverStepUp(who, r, mfa_code));
   SystemTime now = deps_.clock.Now();
   Request next = r;
   next.state = *next_state;
@@ -323,9 +359,9 @@ StatusOr<RequestView> RequestService::Deny(const Principal& who,
   cs.requests.push_back({next, r.state});
   cs.approvals.push_back(
       MakeApproval(who, r, ApprovalDecision::kDeny, comment, now));
-  cs.events.push_back(
-      RequestEvent(AuditType::kRequestDenied, who.name(), next, now,
-                   {{"approver", who.name()}, {"comment", comment}}));
+  cs.events.push_back(RequestEvent(
+      AuditType::kRequestDenied, who.name(), next, now,
+      WithVia(who, {{"approver", who.name()}, {"comment", comment}})));
   Status committed = deps_.Commit(cs);
   if (committed.code() == StatusCode::kAlreadyExists) {
     return AbortedError("you have already decided request " + id);
@@ -449,6 +485,7 @@ StatusOr<RequestView> RequestService::Extend(const Principal& who,
                          original.ticket, std::nullopt, Emergency::kNo};
   AccessAsk ask{who.subject, in2.entitlement, in2.duration, in2.justification,
                 in2.ticket,  in2.emergency,   std::nullopt};
+  JIT_ASSIGN_OR_RETURN(ask.second_factor, SecondFactorOf(who, in.mfa_code));
   Decision d = deps_.policies.Get()->policies->Evaluate(ask, now);
   Duration remaining_after =
       std::chrono::duration_cast<Duration>(g.expires_at + in.duration - now);
@@ -466,7 +503,7 @@ StatusOr<RequestView> RequestService::Extend(const Principal& who,
   JIT_ASSIGN_OR_RETURN(Request req, NewRequest(who, in2, d, now));
   req.extends = g.id;
   req.binding = RequestBinding(req);
-  return Admit(std::move(req), d, now);
+  return Admit(who, std::move(req), d, now);
 }
 
 StatusOr<Grant> RequestService::GetGrant(const Principal& who,

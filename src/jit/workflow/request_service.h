@@ -20,11 +20,15 @@ struct CreateRequestInput {
   std::string ticket;
   std::optional<SystemTime> start_at;
   Emergency emergency = Emergency::kNo;
+  // A TOTP code for policies with require.mfa; empty = none given.
+  // (Initialized so that brace-initialized inputs stay warning-free.)
+  std::string mfa_code = {};
 };
 
 struct ExtendInput {
   Duration duration{0};
   std::string justification;
+  std::string mfa_code = {};  // as in CreateRequestInput
 };
 
 struct CheckResult {
@@ -58,6 +62,8 @@ class RequestService {
 
   // Asks for an entitlement. A refused ask stores no request but writes a
   // request.rejected event and answers policy_denied with the reasons.
+  // `in.mfa_code`, when given, is checked (and used up) first: a wrong or
+  // used code is kPermissionDenied "mfa_failed" and nothing is recorded.
   StatusOr<RequestView> Create(const Principal& who,
                                const CreateRequestInput& in);
   // Records the caller's approval; with enough distinct approvers the request
@@ -65,11 +71,16 @@ class RequestService {
   // is then active, or failed when activation was refused). Errors:
   // self_approval (the requester under any alias), not_an_approver, conflict
   // (not pending, past its approval deadline, or the caller already decided).
+  // Under a policy with approval.mfa the caller must show a second factor
+  // (`mfa_code` or a recent MFA sign-in; see StepUpVerifier): otherwise
+  // kPermissionDenied "mfa_required", or "mfa_failed" for a bad code.
   StatusOr<RequestView> Approve(const Principal& who, const std::string& id,
-                                const std::string& comment);
+                                const std::string& comment,
+                                std::string_view mfa_code = {});
   // Same rules as Approve; a pending request becomes denied.
   StatusOr<RequestView> Deny(const Principal& who, const std::string& id,
-                             const std::string& comment);
+                             const std::string& comment,
+                             std::string_view mfa_code = {});
   // By the requester (any alias) or an admin, while pending or approved.
   StatusOr<RequestView> Cancel(const Principal& who, const std::string& id,
                                const std::string& comment);
@@ -127,12 +138,17 @@ class RequestService {
                          std::string_view at);
   bool MaySee(const Principal& who, const Request& r) const;
   Status CheckApprover(const Principal& who, const Request& r) const;
+  StatusOr<SecondFactor> SecondFactorOf(const Principal& who,
+                                        std::string_view mfa_code);
+  Status CheckApproverStepUp(const Principal& who, const Request& r,
+                             std::string_view mfa_code);
   StatusOr<RequestView> Settle(const Principal& who, Request r);
   StatusOr<RequestView> Proceed(const Request& approved);
   StatusOr<Request> NewRequest(const Principal& who,
                                const CreateRequestInput& in, const Decision& d,
                                SystemTime now) const;
-  StatusOr<RequestView> Admit(Request req, const Decision& d, SystemTime now);
+  StatusOr<RequestView> Admit(const Principal& who, Request req,
+                              const Decision& d, SystemTime now);
 
   const WorkflowDeps& deps_;
   GrantLifecycle& lifecycle_;

@@ -43,6 +43,12 @@ Credential Normalized(Credential c) {
   return c;
 }
 
+EmergencyReview Normalized(EmergencyReview r) {
+  r.opened_at = ToMillis(r.opened_at);
+  ToMillis(r.signed_off_at);
+  return r;
+}
+
 Approval Normalized(Approval a) {
   a.at = ToMillis(a.at);
   return a;
@@ -110,6 +116,8 @@ struct MemoryStore::Staged {
   std::vector<Approval> approvals;
   std::vector<Credential> credentials;  // every credential after the writes
   bool credentials_changed = false;
+  std::vector<EmergencyReview> reviews;  // every review after the writes
+  bool reviews_changed = false;
   std::vector<AuditEvent> events;  // with seq, prev_hash, hash
 };
 
@@ -125,6 +133,7 @@ Status MemoryStore::Commit(ChangeSet& cs) {
   JIT_RETURN_IF_ERROR(StageGrants(cs, staged));
   JIT_RETURN_IF_ERROR(StageApprovals(cs, staged));
   JIT_RETURN_IF_ERROR(StageCredentials(cs, staged));
+  JIT_RETURN_IF_ERROR(StageReviews(cs, staged));
   JIT_RETURN_IF_ERROR(StageEvents(cs, staged));
   cs.events = staged.events;
   Apply(staged);
@@ -255,6 +264,7 @@ void MemoryStore::Apply(Staged& staged) {
     approvals_[a.request_id].push_back(std::move(a));
   }
   if (staged.credentials_changed) credentials_ = std::move(staged.credentials);
+  if (staged.reviews_changed) reviews_ = std::move(staged.reviews);
   for (AuditEvent& e : staged.events) audit_.push_back(std::move(e));
 }
 
@@ -400,6 +410,59 @@ StatusOr<std::vector<Credential>> MemoryStore::ListCredentials(
   std::vector<Credential> out;
   for (const Credential& c : credentials_) {
     if (c.kind == kind) out.push_back(c);
+  }
+  return out;
+}
+
+Status MemoryStore::StageReviews(const ChangeSet& cs, Staged& staged) const {
+  if (cs.reviews.empty()) return OkStatus();
+  staged.reviews = reviews_;
+  staged.reviews_changed = true;
+  for (const ReviewWrite& w : cs.reviews) {
+    const EmergencyReview& r = w.review;
+    auto it = std::find_if(
+        staged.reviews.begin(), staged.reviews.end(),
+        [&](const EmergencyReview& s) { return s.request_id == r.request_id; });
+    if (w.op == ReviewOp::kSignOff) {
+      if (it == staged.reviews.end() || it->state != ReviewState::kOpen) {
+        return AbortedError("review of " + r.request_id +
+                            " is not open or missing");
+      }
+      it->state = ReviewState::kSignedOff;
+      it->signed_off_by = r.signed_off_by;
+      it->signed_off_by_person = r.signed_off_by_person;
+      it->signed_off_at = r.signed_off_at;
+      it->comment = r.comment;
+      *it = Normalized(*it);
+      continue;
+    }
+    if (it != staged.reviews.end()) {
+      return AlreadyExistsError("review of " + r.request_id + " exists");
+    }
+    if (!RequestExists(r.request_id, staged)) {
+      return AbortedError("request " + r.request_id + " does not exist");
+    }
+    staged.reviews.push_back(Normalized(r));
+  }
+  return OkStatus();
+}
+
+StatusOr<EmergencyReview> MemoryStore::GetReview(
+    const std::string& request_id) {
+  std::lock_guard lock(mu_);
+  for (const EmergencyReview& r : reviews_) {
+    if (r.request_id == request_id) return r;
+  }
+  return NotFoundError("no review of request " + request_id);
+}
+
+StatusOr<std::vector<EmergencyReview>> MemoryStore::ListReviews(
+    std::optional<ReviewState> state, int limit) {
+  std::lock_guard lock(mu_);
+  std::vector<EmergencyReview> out;
+  for (auto it = reviews_.rbegin(); it != reviews_.rend(); ++it) {
+    if (static_cast<int>(out.size()) >= limit) break;
+    if (!state || it->state == *state) out.push_back(*it);
   }
   return out;
 }

@@ -50,6 +50,9 @@ class MemoryStore final : public Store {
       const std::string& secret_sha256) override;
   StatusOr<std::vector<Credential>> ListCredentials(
       CredentialKind kind) override;
+  StatusOr<EmergencyReview> GetReview(const std::string& request_id) override;
+  StatusOr<std::vector<EmergencyReview>> ListReviews(
+      std::optional<ReviewState> state, int limit) override;
   StatusOr<IdempotentResponse> GetIdempotent(const std::string& principal,
                                              const std::string& route,
                                              const std::string& key) override;
@@ -70,6 +73,7 @@ class MemoryStore final : public Store {
   Status StageGrants(const ChangeSet& cs, Staged& staged) const;
   Status StageApprovals(const ChangeSet& cs, Staged& staged) const;
   Status StageCredentials(const ChangeSet& cs, Staged& staged) const;
+  Status StageReviews(const ChangeSet& cs, Staged& staged) const;
   Status StageEvents(const ChangeSet& cs, Staged& staged) const;
   void Apply(Staged& staged);
   bool RequestExists(const std::string& id, const Staged& staged) const;
@@ -84,6 +88,8 @@ class MemoryStore final : public Store {
   std::vector<AuditEvent> audit_;  // guarded by mu_
   // Oldest first; guarded by mu_.
   std::vector<Credential> credentials_;
+  // Oldest first; guarded by mu_.
+  std::vector<EmergencyReview> reviews_;
   std::map<std::tuple<std::string, std::string, std::string>,
            IdempotentResponse>
       idempotent_;                  // guarded by mu_

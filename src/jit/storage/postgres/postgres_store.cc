@@ -148,6 +148,25 @@ CREATE TABLE credentials (
   UNIQUE (kind, id)
 );
 )sql"},
+    {3, R"sql(
+CREATE TABLE reviews (
+  ord BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  request_id TEXT NOT NULL UNIQUE REFERENCES requests(id),
+  subject TEXT NOT NULL,
+  person TEXT NOT NULL,
+  code_id TEXT NOT NULL,
+  state TEXT NOT NULL,
+  opened_at BIGINT NOT NULL,
+  signed_off_by TEXT NOT NULL,
+  signed_off_by_person TEXT NOT NULL,
+  signed_off_at BIGINT,
+  comment TEXT NOT NULL
+);
+CREATE INDEX reviews_by_state ON reviews(state, ord);
+)sql"},
+    {4, R"sql(
+ALTER TABLE credentials ADD COLUMN sealed_secret TEXT NOT NULL DEFAULT '';
+)sql"},
 };
 
 static_assert(std::size(kMigrations) > 0 &&
@@ -187,8 +206,8 @@ constexpr int kAuditColumnCount = 10;
 
 constexpr std::string_view kCredentialColumns =
     "kind, id, secret_sha256, groups, created_by, created_at, expires_at, "
-    "ended_at, ended_by, note";
-constexpr int kCredentialColumnCount = 10;
+    "ended_at, ended_by, note, sealed_secret";
+constexpr int kCredentialColumnCount = 11;
 
 // Statement parameters as text ($1, $2, ...); nullopt is NULL.
 using Params = std::vector<std::optional<std::string>>;
@@ -471,11 +490,10 @@ Status ReadPage(const pqxx::result& result, RowReader<Row> read,
 }
 
 Params CredentialParams(const Credential& c, const std::string& groups) {
-  return {Text(ToString(c.kind)), Text(c.id),
-          Text(c.secret_sha256),  Text(groups),
-          Text(c.created_by),     Time(c.created_at),
-          Time(c.expires_at),     Time(c.ended_at),
-          Text(c.ended_by),       Text(c.note)};
+  return {Text(ToString(c.kind)), Text(c.id),           Text(c.secret_sha256),
+          Text(groups),           Text(c.created_by),   Time(c.created_at),
+          Time(c.expires_at),     Time(c.ended_at),     Text(c.ended_by),
+          Text(c.note),           Text(c.sealed_secret)};
 }
 
 StatusOr<Credential> ReadCredential(const pqxx::row& row) {
@@ -490,7 +508,36 @@ StatusOr<Credential> ReadCredential(const pqxx::row& row) {
   c.ended_at = OptionalTime(row[7]);
   c.ended_by = Str(row[8]);
   c.note = Str(row[9]);
+  c.sealed_secret = Str(row[10]);
   return c;
+}
+
+constexpr std::string_view kReviewColumns =
+    "request_id, subject, person, code_id, state, opened_at, signed_off_by, "
+    "signed_off_by_person, signed_off_at, comment";
+constexpr int kReviewColumnCount = 10;
+
+Params ReviewParams(const EmergencyReview& r) {
+  return {Text(r.request_id),      Text(r.subject),
+          Text(r.person),          Text(r.code_id),
+          Text(ToString(r.state)), Time(r.opened_at),
+          Text(r.signed_off_by),   Text(r.signed_off_by_person),
+          Time(r.signed_off_at),   Text(r.comment)};
+}
+
+StatusOr<EmergencyReview> ReadReview(const pqxx::row& row) {
+  EmergencyReview r;
+  r.request_id = Str(row[0]);
+  r.subject = Str(row[1]);
+  r.person = Str(row[2]);
+  r.code_id = Str(row[3]);
+  JIT_ASSIGN_OR_RETURN(r.state, Stored(ParseReviewState(Str(row[4]))));
+  r.opened_at = Time(row[5]);
+  r.signed_off_by = Str(row[6]);
+  r.signed_off_by_person = Str(row[7]);
+  r.signed_off_at = OptionalTime(row[8]);
+  r.comment = Str(row[9]);
+  return r;
 }
 
 // --- Commit's writes, inside the caller's transaction ----------------------
@@ -602,6 +649,36 @@ Status WriteCredential(pqxx::work& tx, const CredentialWrite& w) {
   return OkStatus();
 }
 
+Status WriteReview(pqxx::work& tx, const ReviewWrite& w) {
+  const EmergencyReview& r = w.review;
+  if (w.op == ReviewOp::kSignOff) {
+    JIT_ASSIGN_OR_RETURN(
+        pqxx::result result,
+        Exec(tx,
+             "UPDATE reviews SET state = $2, signed_off_by = $3, "
+             "signed_off_by_person = $4, signed_off_at = $5, comment = $6 "
+             "WHERE request_id = $1 AND state = $7",
+             {Text(r.request_id), Text(ToString(ReviewState::kSignedOff)),
+              Text(r.signed_off_by), Text(r.signed_off_by_person),
+              Time(r.signed_off_at), Text(r.comment),
+              Text(ToString(ReviewState::kOpen))}));
+    if (result.affected_rows() != 1) {
+      return AbortedError("review of " + r.request_id +
+                          " is not open or missing");
+    }
+    return OkStatus();
+  }
+  try {
+    JIT_RETURN_IF_ERROR(
+        Exec(tx, InsertSql("reviews", kReviewColumns, kReviewColumnCount),
+             ReviewParams(r))
+            .status());
+  } catch (const pqxx::unique_violation&) {
+    return AlreadyExistsError("review of " + r.request_id + " exists");
+  }
+  return OkStatus();
+}
+
 StatusOr<AuditHead> ReadHead(pqxx::transaction_base& tx) {
   pqxx::result r =
       tx.exec("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
@@ -662,6 +739,9 @@ Status WriteAll(pqxx::work& tx, const ChangeSet& cs,
   }
   for (const CredentialWrite& w : cs.credentials) {
     JIT_RETURN_IF_ERROR(WriteCredential(tx, w));
+  }
+  for (const ReviewWrite& w : cs.reviews) {
+    JIT_RETURN_IF_ERROR(WriteReview(tx, w));
   }
   return WriteEvents(tx, cs.events, events);
 }
@@ -895,6 +975,29 @@ StatusOr<std::vector<Credential>> PostgresStore::ListCredentials(
                               SelectSql("credentials", kCredentialColumns,
                                         "WHERE kind = $1 ORDER BY ord"),
                               {Text(ToString(kind))}, &ReadCredential);
+}
+
+StatusOr<EmergencyReview> PostgresStore::GetReview(
+    const std::string& request_id) {
+  JIT_ASSIGN_OR_RETURN(
+      std::vector<EmergencyReview> rows,
+      QueryAll<EmergencyReview>(
+          pool_, "get review",
+          SelectSql("reviews", kReviewColumns, "WHERE request_id = $1"),
+          {Text(request_id)}, &ReadReview));
+  if (rows.empty()) return NotFoundError("no review of request " + request_id);
+  return std::move(rows.front());
+}
+
+StatusOr<std::vector<EmergencyReview>> PostgresStore::ListReviews(
+    std::optional<ReviewState> state, int limit) {
+  return QueryAll<EmergencyReview>(
+      pool_, "list reviews",
+      SelectSql("reviews", kReviewColumns,
+                "WHERE ($1 = '' OR state = $1) ORDER BY ord DESC LIMIT $2"),
+      {Text(state ? ToString(*state) : std::string_view()),
+       Int(std::max(limit, 0))},
+      &ReadReview);
 }
 
 StatusOr<std::vector<Approval>> PostgresStore::ListApprovals(

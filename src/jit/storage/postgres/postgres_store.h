@@ -46,7 +46,7 @@ namespace jit {
 class PostgresStore final : public Store {
  public:
   // The schema version this code writes (the last migration).
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 4;
 
   // Connects to `dsn` (libpq key=value or URI; see WithConnectDefaults) and
   // brings the schema up to kSchemaVersion. Errors: kUnavailable (cannot
@@ -85,6 +85,9 @@ class PostgresStore final : public Store {
       const std::string& secret_sha256) override;
   StatusOr<std::vector<Credential>> ListCredentials(
       CredentialKind kind) override;
+  StatusOr<EmergencyReview> GetReview(const std::string& request_id) override;
+  StatusOr<std::vector<EmergencyReview>> ListReviews(
+      std::optional<ReviewState> state, int limit) override;
   StatusOr<IdempotentResponse> GetIdempotent(const std::string& principal,
                                              const std::string& route,
                                              const std::string& key) override;

@@ -128,6 +128,25 @@ CREATE TABLE credentials (
   UNIQUE (kind, id)
 );
 )sql"},
+    {3, R"sql(
+CREATE TABLE reviews (
+  ord INTEGER PRIMARY KEY,
+  request_id TEXT NOT NULL UNIQUE REFERENCES requests(id),
+  subject TEXT NOT NULL,
+  person TEXT NOT NULL,
+  code_id TEXT NOT NULL,
+  state TEXT NOT NULL,
+  opened_at INTEGER NOT NULL,
+  signed_off_by TEXT NOT NULL,
+  signed_off_by_person TEXT NOT NULL,
+  signed_off_at INTEGER,
+  comment TEXT NOT NULL
+);
+CREATE INDEX reviews_by_state ON reviews(state, ord);
+)sql"},
+    {4, R"sql(
+ALTER TABLE credentials ADD COLUMN sealed_secret TEXT NOT NULL DEFAULT '';
+)sql"},
 };
 
 static_assert(std::size(kMigrations) > 0 &&
@@ -161,8 +180,13 @@ constexpr int kAuditColumnCount = 10;
 
 constexpr std::string_view kCredentialColumns =
     "kind, id, secret_sha256, groups, created_by, created_at, expires_at, "
-    "ended_at, ended_by, note";
-constexpr int kCredentialColumnCount = 10;
+    "ended_at, ended_by, note, sealed_secret";
+constexpr int kCredentialColumnCount = 11;
+
+constexpr std::string_view kReviewColumns =
+    "request_id, subject, person, code_id, state, opened_at, signed_off_by, "
+    "signed_off_by_person, signed_off_at, comment";
+constexpr int kReviewColumnCount = 10;
 
 std::vector<std::string_view> SplitColumns(std::string_view columns) {
   std::vector<std::string_view> out;
@@ -376,6 +400,7 @@ void BindCredential(SqliteStatement& s, const Credential& c,
   s.BindTime(8, c.ended_at);
   s.BindText(9, c.ended_by);
   s.BindText(10, c.note);
+  s.BindText(11, c.sealed_secret);
 }
 
 StatusOr<Credential> ReadCredential(const SqliteStatement& s) {
@@ -390,7 +415,36 @@ StatusOr<Credential> ReadCredential(const SqliteStatement& s) {
   c.ended_at = s.OptionalTime(7);
   c.ended_by = s.Text(8);
   c.note = s.Text(9);
+  c.sealed_secret = s.Text(10);
   return c;
+}
+
+void BindReview(SqliteStatement& s, const EmergencyReview& r) {
+  s.BindText(1, r.request_id);
+  s.BindText(2, r.subject);
+  s.BindText(3, r.person);
+  s.BindText(4, r.code_id);
+  s.BindText(5, ToString(r.state));
+  s.BindTime(6, r.opened_at);
+  s.BindText(7, r.signed_off_by);
+  s.BindText(8, r.signed_off_by_person);
+  s.BindTime(9, r.signed_off_at);
+  s.BindText(10, r.comment);
+}
+
+StatusOr<EmergencyReview> ReadReview(const SqliteStatement& s) {
+  EmergencyReview r;
+  r.request_id = s.Text(0);
+  r.subject = s.Text(1);
+  r.person = s.Text(2);
+  r.code_id = s.Text(3);
+  JIT_ASSIGN_OR_RETURN(r.state, Stored(ParseReviewState(s.Text(4))));
+  r.opened_at = s.Time(5);
+  r.signed_off_by = s.Text(6);
+  r.signed_off_by_person = s.Text(7);
+  r.signed_off_at = s.OptionalTime(8);
+  r.comment = s.Text(9);
+  return r;
 }
 
 void BindEvent(SqliteStatement& s, const AuditEvent& e) {
@@ -557,6 +611,7 @@ Status SqliteStore::WriteAll(const ChangeSet& cs,
   for (const CredentialWrite& w : cs.credentials) {
     JIT_RETURN_IF_ERROR(WriteCredential(w));
   }
+  for (const ReviewWrite& w : cs.reviews) JIT_RETURN_IF_ERROR(WriteReview(w));
   return WriteEvents(cs.events, events);
 }
 
@@ -591,6 +646,70 @@ Status SqliteStore::WriteCredential(const CredentialWrite& w) {
     return AlreadyExistsError("credential " + c.id + " exists");
   }
   return s;
+}
+
+Status SqliteStore::WriteReview(const ReviewWrite& w) {
+  const EmergencyReview& r = w.review;
+  if (w.op == ReviewOp::kSignOff) {
+    JIT_ASSIGN_OR_RETURN(
+        SqliteStatement stmt,
+        SqliteStatement::Prepare(
+            db_.get(),
+            "UPDATE reviews SET state = ?2, signed_off_by = ?3, "
+            "signed_off_by_person = ?4, signed_off_at = ?5, comment = ?6 "
+            "WHERE request_id = ?1 AND state = ?7"));
+    stmt.BindText(1, r.request_id);
+    stmt.BindText(2, ToString(ReviewState::kSignedOff));
+    stmt.BindText(3, r.signed_off_by);
+    stmt.BindText(4, r.signed_off_by_person);
+    stmt.BindTime(5, r.signed_off_at);
+    stmt.BindText(6, r.comment);
+    stmt.BindText(7, ToString(ReviewState::kOpen));
+    JIT_RETURN_IF_ERROR(stmt.Run());
+    if (sqlite3_changes64(db_.get()) != 1) {
+      return AbortedError("review of " + r.request_id +
+                          " is not open or missing");
+    }
+    return OkStatus();
+  }
+  JIT_ASSIGN_OR_RETURN(
+      SqliteStatement stmt,
+      SqliteStatement::Prepare(
+          db_.get(), InsertSql("reviews", kReviewColumns, kReviewColumnCount)));
+  BindReview(stmt, r);
+  Status s = stmt.Run();
+  if (IsUniqueViolation(stmt.rc())) {
+    return AlreadyExistsError("review of " + r.request_id + " exists");
+  }
+  return s;
+}
+
+StatusOr<EmergencyReview> SqliteStore::GetReview(
+    const std::string& request_id) {
+  std::lock_guard lock(mu_);
+  JIT_ASSIGN_OR_RETURN(
+      SqliteStatement stmt,
+      SqliteStatement::Prepare(db_.get(), SelectSql("reviews", kReviewColumns,
+                                                    "WHERE request_id = ?1")));
+  stmt.BindText(1, request_id);
+  JIT_ASSIGN_OR_RETURN(std::vector<EmergencyReview> rows,
+                       QueryAll<EmergencyReview>(stmt, &ReadReview));
+  if (rows.empty()) return NotFoundError("no review of request " + request_id);
+  return std::move(rows.front());
+}
+
+StatusOr<std::vector<EmergencyReview>> SqliteStore::ListReviews(
+    std::optional<ReviewState> state, int limit) {
+  std::lock_guard lock(mu_);
+  JIT_ASSIGN_OR_RETURN(
+      SqliteStatement stmt,
+      SqliteStatement::Prepare(
+          db_.get(), SelectSql("reviews", kReviewColumns,
+                               std::string(state ? "WHERE state = ?1 " : "") +
+                                   "ORDER BY ord DESC LIMIT ?2")));
+  if (state) stmt.BindText(1, ToString(*state));
+  stmt.BindInt(2, std::max(limit, 0));
+  return QueryAll<EmergencyReview>(stmt, &ReadReview);
 }
 
 StatusOr<std::vector<Credential>> SqliteStore::QueryCredentials(

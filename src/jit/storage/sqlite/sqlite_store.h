@@ -21,7 +21,7 @@ namespace jit {
 class SqliteStore final : public Store {
  public:
   // The schema version this code writes (PRAGMA user_version).
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 4;
 
   // Opens or creates the database at `path` and brings its schema up to
   // kSchemaVersion, all pending migrations in one transaction.
@@ -59,6 +59,9 @@ class SqliteStore final : public Store {
       const std::string& secret_sha256) override;
   StatusOr<std::vector<Credential>> ListCredentials(
       CredentialKind kind) override;
+  StatusOr<EmergencyReview> GetReview(const std::string& request_id) override;
+  StatusOr<std::vector<EmergencyReview>> ListReviews(
+      std::optional<ReviewState> state, int limit) override;
   StatusOr<IdempotentResponse> GetIdempotent(const std::string& principal,
                                              const std::string& route,
                                              const std::string& key) override;
@@ -76,6 +79,7 @@ class SqliteStore final : public Store {
   Status WriteGrant(const GrantWrite& w);
   Status WriteApproval(const Approval& a);
   Status WriteCredential(const CredentialWrite& w);
+  Status WriteReview(const ReviewWrite& w);
   StatusOr<std::vector<Credential>> QueryCredentials(std::string_view where,
                                                      std::string_view a,
                                                      std::string_view b);
