@@ -175,8 +175,9 @@ int RunBreakglass(const CliContext& ctx, const ApiClient& api,
   } else {
     ctx.out() << StateLine(*created) << '\n';
     ctx.err() << SanitizeForTerminal(fmt::format(
-                     "break-glass used as {}: security has been alerted and "
-                     "a review of this use is open",
+                     "break-glass used as {}: audited, sent to the emergency "
+                     "notifiers, and open for review until someone else "
+                     "signs it off",
                      as))
               << '\n';
   }

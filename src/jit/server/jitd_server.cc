@@ -137,7 +137,7 @@ StatusOr<std::unique_ptr<JitdServer>> JitdServer::Create(Config config) {
   if (s->config_.slack) {
     s->slack_ = std::make_unique<SlackActionService>(
         *s->config_.slack, *s->requests_, *s->policies_, &s->seen_subjects_,
-        s->clock_);
+        s->clock_, SlackVerifierOptions{}, s->store_.get());
     s->api_deps_->slack = s->slack_.get();
   }
   s->sessions_ = std::make_unique<SessionTable>(s->clock_);

@@ -174,18 +174,17 @@ StatusOr<SlackAction> ParseSlackAction(std::string_view payload_json) {
   return out;
 }
 
-SlackActionService::SlackActionService(SlackIntegrationConfig config,
-                                       RequestService& requests,
-                                       const PolicyHolder& policies,
-                                       const SeenSubjects* seen,
-                                       const Clock& clock,
-                                       SlackVerifierOptions options)
+SlackActionService::SlackActionService(
+    SlackIntegrationConfig config, RequestService& requests,
+    const PolicyHolder& policies, const SeenSubjects* seen, const Clock& clock,
+    SlackVerifierOptions options, Store* replays)
     : config_(std::move(config)),
       requests_(requests),
       policies_(policies),
       seen_(seen),
       clock_(clock),
-      verifier_(config_.signing_secret, clock, options) {}
+      verifier_(config_.signing_secret, clock, options),
+      replays_(replays) {}
 
 StatusOr<Principal> SlackActionService::PrincipalOf(
     const std::string& slack_user) const {
@@ -273,6 +272,17 @@ StatusOr<json> SlackActionService::Handle(const SlackDelivery& in) {
   if (Status s = verifier_.Verify(in.timestamp, in.signature, in.body);
       !s.ok()) {
     return s;
+  }
+  if (replays_ != nullptr && in.signature) {
+    // The first acceptance of a signature wins, in any process that shares
+    // the store: the in-memory check above does not survive a restart.
+    Status first = replays_->PutIdempotent(
+        {*in.signature, "slack", "POST /v1/integrations/slack/actions", 200, "",
+         clock_.Now()});
+    if (first.code() == StatusCode::kAlreadyExists) {
+      return UnauthenticatedError("this Slack request was already handled");
+    }
+    if (!first.ok()) return first;
   }
   if (!in.payload) {
     return InvalidArgumentError(

@@ -8,6 +8,7 @@
 
 #include "jit/base/clock.h"
 #include "jit/base/status.h"
+#include "jit/storage/store.h"
 #include "jit/workflow/alert_notifier.h"  // kSlack*Action
 #include "jit/workflow/deps.h"
 #include "jit/workflow/request_service.h"
@@ -63,9 +64,13 @@ struct SlackDelivery {
 class SlackActionService {
  public:
   // Everything borrowed outlives this. `seen` may be null (no IdP).
+  // `replays`, when given, also remembers every accepted signature durably
+  // (its idempotency table), so a press replayed after a restart, or to
+  // another replica, is refused too.
   SlackActionService(SlackIntegrationConfig config, RequestService& requests,
                      const PolicyHolder& policies, const SeenSubjects* seen,
-                     const Clock& clock, SlackVerifierOptions options = {});
+                     const Clock& clock, SlackVerifierOptions options = {},
+                     Store* replays = nullptr);
 
   // The message to answer Slack with (200): the outcome replaces the
   // original message, a refusal (unmapped user, self approval, not an
@@ -88,6 +93,7 @@ class SlackActionService {
   const SeenSubjects* const seen_;
   const Clock& clock_;
   SlackRequestVerifier verifier_;
+  Store* const replays_;
 };
 
 }  // namespace jit

@@ -227,6 +227,27 @@ TEST_F(SlackActionsTest, ExtendButtonExtendsTheHoldersGrant) {
   EXPECT_TRUE(via);
 }
 
+TEST_F(SlackActionsTest, AnExtendReplayedAfterARestartIsRefused) {
+  const std::string grant = rig_.ActiveGrant("alice", minutes(30));
+  ASSERT_FALSE(grant.empty());
+  rig_.clock.Advance(minutes(26));
+  SlackDelivery press = Signed(Payload("U0ALICE", kSlackExtendAction, grant));
+  {
+    SlackActionService before(Config(), rig_.requests, rig_.policies, &seen_,
+                              rig_.clock, {}, &rig_.store);
+    ASSERT_TRUE(IsOk(before.Handle(press)));
+  }
+  const SystemTime extended = rig_.StoredGrant(grant).expires_at;
+  const size_t events = rig_.Audit().size();
+  // jitd restarted within the window: its memory is new, the store is not.
+  rig_.clock.Advance(minutes(1));
+  SlackActionService after(Config(), rig_.requests, rig_.policies, &seen_,
+                           rig_.clock, {}, &rig_.store);
+  EXPECT_TRUE(HasError(after.Handle(press), StatusCode::kUnauthenticated));
+  EXPECT_EQ(rig_.StoredGrant(grant).expires_at, extended);
+  EXPECT_EQ(rig_.Audit().size(), events);
+}
+
 TEST_F(SlackActionsTest, MalformedPayloadsAndUnknownActions) {
   EXPECT_TRUE(HasError(service_.Handle(Signed("not json")),
                        StatusCode::kInvalidArgument));

@@ -33,9 +33,8 @@ struct SlackVerifierOptions {
 // Checks that a request really comes from Slack, is fresh and is not a
 // repeat (docs/slack.md). Only correctly signed requests are remembered, so
 // nobody without the signing secret can fill the replay memory. The memory
-// lives in this process: a restart forgets it, and a request replayed
-// within the window afterwards is then stopped by the request's state
-// (a decision is taken once; see SlackActionService).
+// lives in this process; SlackActionService also records each accepted
+// signature in the store, which a restart does not forget.
 // Thread-safe.
 class SlackRequestVerifier {
  public:
