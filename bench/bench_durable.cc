@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "bench/bench_util.h"
+#include "bench/grant_seed.h"
 #include "jit/storage/sqlite/sqlite_store.h"
 
 namespace jit::bench {
@@ -201,6 +202,41 @@ void BM_AuditCommit(benchmark::State& state, const Options& o, int batch) {
   state.SetItemsProcessed(state.iterations() * batch);
 }
 
+// What the audit log adds to the transaction it belongs to: auto-approved
+// grants (request and grant rows) committed with their three events, or
+// the same rows without them, `per_commit` grants per Commit. Only the
+// Commit is timed (manual time); fresh ids every iteration.
+void BM_GrantCommit(benchmark::State& state, const Options& o, int per_commit,
+                    bool with_events) {
+  TempDir dir(o.dir, fmt::format("grant{}{}", per_commit, with_events));
+  StatusOr<std::unique_ptr<SqliteStore>> store =
+      SqliteStore::Open(dir.File("jitd.db"));
+  if (!store.ok()) {
+    state.SkipWithError(store.status().ToString().c_str());
+    return;
+  }
+  SystemTime now = std::chrono::system_clock::now();
+  int64_t next = 0;
+  Samples samples;
+  for (auto _ : state) {
+    ChangeSet cs;
+    for (int i = 0; i < per_commit; ++i) {
+      AddAutoGrant(cs, next++, now, now + std::chrono::hours(1), with_events);
+    }
+    int64_t t0 = NowNs();
+    Status s = (*store)->Commit(cs);
+    int64_t took = NowNs() - t0;
+    samples.Add(took);
+    state.SetIterationTime(static_cast<double>(took) / 1e9);
+    if (!s.ok()) {
+      state.SkipWithError(s.ToString().c_str());
+      break;
+    }
+  }
+  samples.Report(state);
+  state.SetItemsProcessed(state.iterations() * per_commit);
+}
+
 }  // namespace
 }  // namespace jit::bench
 
@@ -229,6 +265,16 @@ int main(int argc, char** argv) {
   benchmark::RegisterBenchmark("BM_AuditCommitOne", [o](benchmark::State& s) {
     jit::bench::BM_AuditCommit(s, o, 1);
   })->UseRealTime();
+  for (int per_commit : {1, o.batch}) {
+    for (bool with_events : {false, true}) {
+      std::string name = fmt::format("BM_GrantCommit/{}/{}", per_commit,
+                                     with_events ? "events" : "no_events");
+      benchmark::RegisterBenchmark(name.c_str(), [o, per_commit, with_events](
+                                                     benchmark::State& s) {
+        jit::bench::BM_GrantCommit(s, o, per_commit, with_events);
+      })->UseManualTime();
+    }
+  }
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

@@ -78,6 +78,26 @@ Grant SeedGrant(const Request& r, SystemTime starts_at, SystemTime expires_at) {
 
 }  // namespace
 
+void AddAutoGrant(ChangeSet& cs, int64_t i, SystemTime starts_at,
+                  SystemTime expires_at, bool with_events) {
+  Request r = SeedRequest(i, starts_at, expires_at);
+  Grant g = SeedGrant(r, starts_at, expires_at);
+  if (with_events) {
+    nlohmann::json facts = RequestFacts(r);
+    facts["approvals_required"] = r.approvals_required;
+    facts["subject_groups"] = r.subject_groups;
+    cs.events.push_back(RequestEvent(AuditType::kRequestCreated, r.subject, r,
+                                     starts_at, facts));
+    cs.events.push_back(RequestEvent(AuditType::kRequestApproved, "policy", r,
+                                     starts_at,
+                                     {{"auto", true}, {"policy", r.policy}}));
+    cs.events.push_back(
+        GrantEvent(AuditType::kGrantActivated, "policy", g, starts_at));
+  }
+  cs.requests.push_back({std::move(r), std::nullopt});
+  cs.grants.push_back({std::move(g), std::nullopt});
+}
+
 Status SeedGrants(Store& store, int64_t n, SystemTime starts_at,
                   SystemTime expires_at) {
   for (int64_t first = 0; first < n; first += kBatch) {

@@ -23,6 +23,13 @@ inline constexpr int kSeedEntitlements = 10;
 std::string SeedSubject(int64_t i);
 std::string SeedEntitlement(int64_t i);
 
+// Adds to `cs` what one auto-approved grant commits in jitd: its request
+// and grant rows and, when `with_events`, the three audit events the
+// request path writes with them (request.created with the request's facts,
+// request.approved, grant.activated).
+void AddAutoGrant(ChangeSet& cs, int64_t i, SystemTime starts_at,
+                  SystemTime expires_at, bool with_events);
+
 // Writes grants 0..n-1, every one starting at `starts_at` and expiring at
 // `expires_at`. Errors: whatever Commit returns (earlier batches stay).
 Status SeedGrants(Store& store, int64_t n, SystemTime starts_at,

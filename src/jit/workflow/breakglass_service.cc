@@ -81,11 +81,6 @@ Status CheckRequestInput(const CreateRequestInput& in) {
   return OkStatus();
 }
 
-bool SamePerson(const Principal& who, const EmergencyReview& r) {
-  return who.name() == r.subject || who.subject.person == r.person ||
-         who.name() == r.person || who.subject.person == r.subject;
-}
-
 AuditEvent CodeEvent(AuditType type, const Principal& who, SystemTime now,
                      json data) {
   AuditEvent e;
@@ -409,7 +404,7 @@ StatusOr<EmergencyReview> BreakglassService::SignOff(
   }
   JIT_ASSIGN_OR_RETURN(EmergencyReview review,
                        deps_.store.GetReview(request_id));
-  if (SamePerson(who, review)) {
+  if (who.IsPerson(review.subject, review.person)) {
     return PermissionDeniedError(
         "you used this break-glass code; someone else must sign it off",
         "self_review");

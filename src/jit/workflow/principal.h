@@ -46,6 +46,13 @@ struct Principal {
     }
     return false;
   }
+  // Whether the caller is the person a record names by `subject` and
+  // `person` (the record's subject and the person behind it), under any of
+  // the caller's aliases: for separation of duties (DESIGN invariant 7).
+  bool IsPerson(const std::string& subject, const std::string& person) const {
+    return name() == subject || this->subject.person == person ||
+           name() == person || this->subject.person == subject;
+  }
   // Auditors and admins read everything.
   bool ReadsAll() const { return admin || auditor; }
   const std::string& name() const { return subject.name; }
