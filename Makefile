@@ -4,7 +4,7 @@ BUILD_DIR := build/$(PRESET)
 JOBS ?= 2
 CONFIG ?= examples/jitd.yaml
 
-.PHONY: all deps test-deps build apps links run test test-quick bench format clean fuzz
+.PHONY: all deps test-deps build apps links run test test-quick bench format clean fuzz torture deb
 
 all: build
 
@@ -52,6 +52,17 @@ fuzz:
 	@cmake --build --preset fuzz -j $(JOBS) --target jit_fuzzers
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run-fuzzers
 
+# Crash torture (docs/RELIABILITY.md): ITERATIONS kill -9 / restart cycles
+# of the real jitd under traffic with every invariant checked, then the
+# reconciliation of RECONCILE_GRANTS grants. `make test` runs 50 cycles.
+ITERATIONS ?= 1000
+RECONCILE_GRANTS ?= 100000
+torture: deps
+	@cmake --preset $(PRESET) >/dev/null
+	@cmake --build --preset $(PRESET) -j $(JOBS) --target jitd_torture
+	@$(BUILD_DIR)/tests/torture/jitd_torture --iterations $(ITERATIONS)
+	@$(BUILD_DIR)/tests/torture/jitd_torture --reconcile-grants $(RECONCILE_GRANTS)
+
 bench:
 	@scripts/install-deps --bench
 	@command -v node >/dev/null && command -v npm >/dev/null || { echo "bench: node and npm are needed (bench/peers)"; exit 1; }
@@ -59,6 +70,15 @@ bench:
 	@cmake --build build/bench -j $(JOBS) --target bench_all
 	@cd bench/peers && npm ci --no-audit --no-fund --loglevel=error
 	@node bench/run_bench.mjs --build build/bench --out bench/RESULTS.md
+
+# The Debian package (packaging/, CPack): its own Release build with prefix
+# /usr, only the installed programs compiled; writes build/deb/jitd_*.deb.
+# Check it on a clean Debian 12: scripts/check-deb-in-chroot build/deb/jitd_*.deb
+deb: deps
+	@scripts/build-web
+	@cmake -S . -B build/deb -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr -DCMAKE_SKIP_INSTALL_ALL_DEPENDENCY=ON -DJITD_BUILD_BENCH=OFF >/dev/null
+	@cmake --build build/deb -j $(JOBS) --target jitd jit pam_jit
+	@cd build/deb && cpack -G DEB >/dev/null && ls -1 $$PWD/jitd_*.deb
 
 format:
 	@find src apps tests -name '*.cc' -o -name '*.h' | xargs clang-format -i

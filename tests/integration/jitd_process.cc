@@ -64,6 +64,14 @@ JitdProcess::JitdProcess(const std::string& dir, std::string config_yaml)
   RewriteConfig(std::move(config_yaml));
 }
 
+std::unique_ptr<JitdProcess> JitdProcess::ForConfigFile(
+    const std::string& dir, const std::string& config_path) {
+  std::unique_ptr<JitdProcess> p(new JitdProcess(dir, ExistingFile{}));
+  p->config_file_ = config_path;
+  p->extra_args_ = {"--listen", "127.0.0.1:" + std::to_string(p->port_)};
+  return p;
+}
+
 JitdProcess::~JitdProcess() { Stop(); }
 
 void JitdProcess::RewriteConfig(std::string config_yaml) {
@@ -97,7 +105,10 @@ pid_t JitdProcess::Spawn() {
   std::string bin = JITD_BIN;
   std::string flag = "--config";
   std::string cfg = config_path();
-  char* argv[] = {bin.data(), flag.data(), cfg.data(), nullptr};
+  std::vector<char*> argv = {bin.data(), flag.data(), cfg.data()};
+  std::vector<std::string> extra = extra_args_;
+  for (std::string& a : extra) argv.push_back(a.data());
+  argv.push_back(nullptr);
   std::vector<std::string> env_text;
   for (char** e = environ; *e != nullptr; ++e) env_text.emplace_back(*e);
   for (const auto& [name, value] : extra_env_)
@@ -106,12 +117,13 @@ pid_t JitdProcess::Spawn() {
   for (std::string& e : env_text) envp.push_back(e.data());
   envp.push_back(nullptr);
   pid_t pid = -1;
-  int rc = posix_spawn(&pid, bin.c_str(), &actions, nullptr, argv, envp.data());
+  int rc = posix_spawn(&pid, bin.c_str(), &actions, nullptr, argv.data(),
+                       envp.data());
   posix_spawn_file_actions_destroy(&actions);
   return rc == 0 ? pid : -1;
 }
 
-Status JitdProcess::Start() {
+Status JitdProcess::Start(std::chrono::seconds ready_within) {
   pid_ = Spawn();
   if (pid_ < 0)
     return UnavailableError("cannot start " + std::string(JITD_BIN));
@@ -124,10 +136,14 @@ Status JitdProcess::Start() {
         }
         return Get("/readyz", "").status == 200;
       },
-      std::chrono::seconds(20));
+      ready_within);
   if (pid_ < 0)
     return UnavailableError("jitd exited during start-up:\n" + log());
-  if (!ready) return UnavailableError("jitd not ready within 20 s:\n" + log());
+  if (!ready) {
+    return UnavailableError("jitd not ready within " +
+                            std::to_string(ready_within.count()) + " s:\n" +
+                            log());
+  }
   return OkStatus();
 }
 
@@ -156,6 +172,14 @@ void JitdProcess::Kill9() {
   int status = 0;
   waitpid(pid_, &status, 0);
   pid_ = -1;
+}
+
+bool JitdProcess::Exited() {
+  if (pid_ <= 0) return true;
+  int status = 0;
+  if (waitpid(pid_, &status, WNOHANG) != pid_) return false;
+  pid_ = -1;
+  return true;
 }
 
 void JitdProcess::Stop() {

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -40,15 +41,24 @@ class JitdProcess {
   // `config_yaml` is written to DIR/jitd.yaml; the listen address and
   // data_dir are set by this class (a fresh port; DIR/data).
   JitdProcess(const std::string& dir, std::string config_yaml);
+  // jitd on a config file the test did not write (e.g. from `jitd --init`),
+  // left as it is: the fresh port is given with `--listen`; logs go to DIR.
+  static std::unique_ptr<JitdProcess> ForConfigFile(
+      const std::string& dir, const std::string& config_path);
   ~JitdProcess();
 
-  // Starts jitd and waits (bounded, 20 s) until /readyz answers 200.
-  Status Start();
+  // Starts jitd and waits (bounded, `ready_within`) until /readyz answers
+  // 200.
+  Status Start(std::chrono::seconds ready_within = std::chrono::seconds(20));
   // Starts jitd and returns its exit code and stderr when it exits by itself
   // within 20 s (for config errors).
   StatusOr<std::pair<int, std::string>> RunToExit();
   void Kill9();
   void Stop();
+  // True once the process has ended (reaps it; e.g. a crash point fired),
+  // or when it was never started.
+  bool Exited();
+  pid_t pid() const { return pid_; }
   void Signal(int sig);
   void RewriteConfig(std::string config_yaml);
   // Extra environment for the jitd process (e.g. libfaketime), from the
@@ -71,17 +81,24 @@ class JitdProcess {
   std::string url() const;
   const std::string& dir() const { return dir_; }
   std::string db_path() const { return dir_ + "/data/jitd.db"; }
-  std::string config_path() const { return dir_ + "/jitd.yaml"; }
+  std::string config_path() const {
+    return config_file_.empty() ? dir_ + "/jitd.yaml" : config_file_;
+  }
   std::string log() const;
   uint16_t port() const { return port_; }
 
  private:
+  struct ExistingFile {};
+  JitdProcess(const std::string& dir, ExistingFile)
+      : dir_(dir), port_(FreePort()) {}
   pid_t Spawn();
 
   std::string dir_;
   uint16_t port_;
   pid_t pid_ = -1;
   std::map<std::string, std::string> extra_env_;
+  std::string config_file_;  // set by ForConfigFile
+  std::vector<std::string> extra_args_;
 };
 
 // Runs a program with args and extra env; returns exit code and stdout+stderr.

@@ -19,6 +19,7 @@
 // that ends the login with access_denied).
 //
 // Usage: node provider.mjs --port N --cert FILE --key FILE --kid NAME
+//          [--web-redirect URI]   (registers the public web client jitd-web)
 import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
@@ -32,6 +33,7 @@ const { values: args } = parseArgs({
     cert: { type: 'string' },
     key: { type: 'string' },
     kid: { type: 'string', default: 'key-1' },
+    'web-redirect': { type: 'string' },
   },
 });
 
@@ -88,6 +90,19 @@ clients.push({
   redirect_uris: ['http://127.0.0.1/callback'],
   token_endpoint_auth_method: 'none',
 });
+
+// jitd's web console (auth.oidc.web_client_id): a public web client whose
+// code jitd exchanges itself, at the one redirect URI given.
+if (args['web-redirect']) {
+  clients.push({
+    client_id: 'jitd-web',
+    application_type: 'web',
+    grant_types: ['authorization_code'],
+    response_types: ['code'],
+    redirect_uris: [args['web-redirect']],
+    token_endpoint_auth_method: 'none',
+  });
+}
 
 async function findAccount(ctx, id) {
   if (!GROUPS[id]) return undefined;

@@ -49,6 +49,7 @@ const TOKENS = {
   alice: 'e2e-alice-token-0000000001',
   bob: 'e2e-bob-token-000000000002',
   aliceAlt: 'e2e-alice-alt-token-000003',
+  olga: 'e2e-olga-auditor-token-0004',
 };
 
 function configYaml(port, dataDir, webDir) {
@@ -62,11 +63,13 @@ auth:
     - {subject: alice, groups: [dev], token: "${TOKENS.alice}"}
     - {subject: bob, groups: [sre], token: "${TOKENS.bob}"}
     - {subject: alice-alt, person: alice, groups: [sre], token: "${TOKENS.aliceAlt}"}
+    - {subject: olga, groups: [audit], token: "${TOKENS.olga}"}
 roles: {admin: [secops], auditor: [audit]}
 connectors:
   - {name: demo, type: fake}
 entitlements:
   - {name: prod-db-read, connector: demo, max_duration: 1h, description: Read the production database}
+  - {name: dev-logs, connector: demo, max_duration: 1h, description: Read the application logs}
 policies:
   - name: dev-prod-read
     subjects: {groups: [dev]}
@@ -74,6 +77,11 @@ policies:
     max_duration: 30m
     require: {justification_min_chars: 15, ticket_pattern: "^OPS-[0-9]+$"}
     approval: {groups: [sre], count: 1}
+  - name: dev-logs-auto
+    subjects: {groups: [dev]}
+    entitlements: [dev-logs]
+    max_duration: 1h
+    approval: {auto: true}
 `;
 }
 
@@ -314,7 +322,68 @@ async function run(browser, base, out) {
   await alice.getByLabel('Audit events').getByText('grant.expired').first().waitFor();
   await shot(alice, 'activity-1280.png');
 
-  // 10. Phone width: every page, with one request waiting.
+  // 10. Audit (auditor): chain verified; search by the first request's id
+  //     finds its events, user text shown as text; the export link works
+  //     with the session cookie.
+  const olga = await signedIn(browser, base, TOKENS.olga, DESKTOP, out);
+  await nav(olga, 'Audit');
+  await olga.getByRole('status').getByText(/^Intact/).waitFor();
+  await olga.getByLabel('Request id').fill(pendingId);
+  await olga.getByRole('button', { name: 'Search' }).click();
+  const results = olga.getByLabel('Search results');
+  await results.getByText('grant.expired').waitFor();
+  const want = await apiCall(base, TOKENS.olga, 'GET', `/v1/audit?request_id=${pendingId}`);
+  check(want.status === 200 && want.body.items.length >= 4, `audit by request id: ${JSON.stringify(want.body)}`);
+  await olga.waitForFunction(
+    (n) => document.querySelectorAll('[aria-label="Search results"] > li').length === n,
+    want.body.items.length,
+  );
+  await results.locator('summary').first().click();
+  await results.getByText('<img src=x onerror', { exact: false }).first().waitFor();
+  check((await results.locator('img, script').count()) === 0, 'audit data was rendered as HTML');
+  const csvHref = await olga.getByRole('link', { name: 'CSV' }).getAttribute('href');
+  check(csvHref.includes(`request_id=${pendingId}`), `export link lacks the filter: ${csvHref}`);
+  const csv = await olga.evaluate(async (href) => (await fetch(href)).text(), csvHref);
+  const csvRows = csv.trim().split('\r\n');
+  check(csvRows[0].startsWith('seq,time,type,'), `export is no CSV: ${csv.slice(0, 80)}`);
+  check(csvRows.length === want.body.items.length + 1, `export has ${csvRows.length - 1} rows`);
+  await shot(olga, 'audit-1280.png');
+
+  // 11. Reports (auditor): the charts draw under the console's CSP.
+  await nav(olga, 'Reports');
+  await olga.locator('.recharts-surface').nth(3).waitFor();
+  check((await olga.locator('.recharts-bar-rectangle').count()) > 0, 'report charts drew no bars');
+  await olga.getByRole('form', { name: 'Report period' }).waitFor();
+  await shot(olga, 'reports-1280.png');
+
+  // 12. Policies: the rules in force, and an explain that is denied shows
+  //     the policy's reasons in plain words.
+  await nav(alice, 'Policies');
+  await alice.getByRole('list', { name: 'Policies' }).getByText('dev-prod-read').waitFor();
+  await alice.getByLabel('Entitlement').selectOption('prod-db-read');
+  await alice.getByLabel('For how long').fill('2h');
+  await alice.getByLabel('Justification').fill('fix it');
+  await alice.getByRole('button', { name: 'Explain' }).click();
+  const why = alice.getByRole('status', { name: 'Explanation' });
+  await why.getByText('No: alice would not get this.').waitFor();
+  await why.getByText(/justification has 6 characters/).waitFor();
+  await why.getByText(/2h/).first().waitFor();
+  await shot(alice, 'policies-1280.png');
+
+  // 13. An approver sees the requester's earlier requests, also those of
+  //     another policy they cannot otherwise read (dev-logs, auto-approved).
+  const logs = await apiCall(base, TOKENS.alice, 'POST', '/v1/requests', {
+    entitlement: 'dev-logs',
+    duration: '10m',
+    justification: 'read the logs of the failed deploy',
+  });
+  check(logs.status === 201 && logs.body.grant_id, `dev-logs request answered ${logs.status}`);
+  const done = await apiCall(base, TOKENS.alice, 'POST', `/v1/grants/${logs.body.grant_id}/revoke`, { reason: 'done' });
+  check(done.status === 200, `ending dev-logs answered ${done.status}`);
+  const hidden = await apiCall(base, TOKENS.bob, 'GET', `/v1/requests/${logs.body.id}`);
+  check(hidden.status === 404, `bob reads alice's dev-logs request directly: ${hidden.status}`);
+
+  // 14. Phone width: every page, with one request waiting.
   const waiting = await apiCall(base, TOKENS.alice, 'POST', '/v1/requests', {
     entitlement: 'prod-db-read',
     duration: '20m',
@@ -337,9 +406,30 @@ async function run(browser, base, out) {
   }
   const bobPhone = await signedIn(browser, base, TOKENS.bob, PHONE, out);
   await nav(bobPhone, 'Approvals');
+  const waitingCard = bobPhone.getByRole('listitem').filter({ hasText: 'check replication lag' });
+  await waitingCard.locator('summary').click();
+  await waitingCard.getByRole('listitem').filter({ hasText: 'dev-logs' }).waitFor();
+  await waitingCard.getByRole('listitem').filter({ hasText: 'prod-db-read' }).first().waitFor();
   await shot(bobPhone, 'inbox-approver-390.png');
+  await bobPhone.setViewportSize(DESKTOP);
+  await shot(bobPhone, 'inbox-history-1280.png');
 
-  for (const p of [alice, bob, alt, phone, bobPhone]) {
+  const olgaPhone = await signedIn(browser, base, TOKENS.olga, PHONE, out);
+  for (const [label, name] of [
+    ['Audit', 'audit'],
+    ['Reports', 'reports'],
+    ['Policies', 'policies'],
+  ]) {
+    await nav(olgaPhone, label);
+    if (label === 'Audit') await olgaPhone.getByRole('status').getByText(/^Intact/).waitFor();
+    if (label === 'Reports') await olgaPhone.locator('.recharts-surface').nth(3).waitFor();
+    if (label === 'Policies') await olgaPhone.getByLabel('User').waitFor();
+    const wide = await olgaPhone.evaluate(() => document.documentElement.scrollWidth);
+    check(wide <= PHONE.width, `${label} is ${wide} px wide at phone width`);
+    await shot(olgaPhone, `${name}-390.png`);
+  }
+
+  for (const p of [alice, bob, alt, phone, bobPhone, olga, olgaPhone]) {
     check(p.problems.length === 0, `page errors: ${p.problems.join(' | ')}`);
   }
   check(Date.now() < DEADLINE, 'the test ran past its 80 s budget');

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useRef, useState } from 'react';
 import { api, ApiError } from './api.js';
 import { useAuditStream } from './stream.js';
 import SignIn from './pages/SignIn.jsx';
@@ -6,17 +6,32 @@ import RequestAccess from './pages/RequestAccess.jsx';
 import MyAccess from './pages/MyAccess.jsx';
 import Inbox from './pages/Inbox.jsx';
 import Activity from './pages/Activity.jsx';
+import Audit from './pages/Audit.jsx';
+import Policies from './pages/Policies.jsx';
 
-const PAGES = [
+// The chart library is large: loaded only when Reports opens.
+const Reports = lazy(() => import('./pages/Reports.jsx'));
+
+const READS_ALL = ['auditor', 'admin'];
+
+// `roles`: shown only to callers holding one of them (the API refuses the
+// others anyway).
+const ALL_PAGES = [
   { path: '/request', label: 'Request access', Page: RequestAccess },
   { path: '/access', label: 'My access', Page: MyAccess },
   { path: '/inbox', label: 'Approvals', Page: Inbox },
   { path: '/activity', label: 'Activity', Page: Activity },
+  { path: '/audit', label: 'Audit', Page: Audit },
+  { path: '/reports', label: 'Reports', Page: Reports, roles: READS_ALL },
+  { path: '/policies', label: 'Policies', Page: Policies },
 ];
+
+const pagesFor = (me) =>
+  ALL_PAGES.filter((p) => !p.roles || p.roles.some((r) => me?.roles?.includes(r)));
 
 function currentPath() {
   const p = window.location.pathname;
-  return PAGES.some((x) => x.path === p) ? p : '/access';
+  return ALL_PAGES.some((x) => x.path === p) ? p : '/access';
 }
 
 export default function App() {
@@ -47,7 +62,8 @@ export default function App() {
   if (me === undefined) return <p className="loading">Loading…</p>;
   if (me === null) return <SignIn onSignedIn={setMe} />;
 
-  const { Page, label } = PAGES.find((x) => x.path === path);
+  const pages = pagesFor(me);
+  const { Page, label } = pages.find((x) => x.path === path) ?? pages[1];
   return (
     <div className="shell">
       <a className="skip" href="#main">
@@ -57,7 +73,7 @@ export default function App() {
         <span className="brand">jitd</span>
         <nav aria-label="Pages">
           <ul>
-            {PAGES.map((p) => (
+            {pages.map((p) => (
               <li key={p.path}>
                 <a
                   href={p.path}
@@ -86,7 +102,9 @@ export default function App() {
         </div>
       </header>
       <main id="main" ref={main} tabIndex={-1} aria-label={label}>
-        <Page me={me} stream={stream} go={go} onError={onError} />
+        <Suspense fallback={<p className="loading">Loading…</p>}>
+          <Page me={me} stream={stream} go={go} onError={onError} />
+        </Suspense>
       </main>
       <footer className="status" aria-live="polite">
         {stream.connected ? 'Live updates on' : 'Live updates reconnecting…'}

@@ -47,6 +47,8 @@ const id = (x) => encodeURIComponent(x);
 export const api = {
   signIn: (token) => call('POST', '/v1/session', { token }),
   signOut: () => call('DELETE', '/v1/session'),
+  // 404 when jitd has no browser client at the IdP (auth.oidc.web_client_id).
+  oidcSignIn: () => call('GET', '/v1/session/oidc'),
   whoami: () => call('GET', '/v1/whoami'),
   entitlements: () => call('GET', '/v1/entitlements'),
   createRequest: (body) => call('POST', '/v1/requests', body),
@@ -58,4 +60,15 @@ export const api = {
   endGrant: (gid, reason) => call('POST', `/v1/grants/${id(gid)}/revoke`, { reason }),
   extendGrant: (gid, duration, justification) =>
     call('POST', `/v1/grants/${id(gid)}/extend`, { duration, justification }),
+  history: (rid) => call('GET', `/v1/requests/${id(rid)}/history`),
+  audit: (params) => call('GET', `/v1/audit${q(params)}`),
+  verifyAudit: () => call('GET', '/v1/audit/verify'),
+  summary: (params) => call('GET', `/v1/reports/summary${q(params)}`),
+  policies: () => call('GET', '/v1/policies'),
+  explain: (body) => call('POST', '/v1/policies/explain', body),
 };
+
+// A plain link that downloads the export: the browser sends the session
+// cookie with it, and a GET needs no CSRF header.
+export const auditExportHref = (format, params) =>
+  `/v1/audit/export${q({ ...params, format })}`;

@@ -13,6 +13,7 @@ export const EVENT_TYPES = [
 ];
 
 const KEEP = 300; // events kept for the Activity page
+const LATEST = 100; // events shown when the page opens
 
 // One EventSource on GET /v1/audit/stream (the session cookie goes with
 // it). Returns {events (newest first), version, connected}; `version`
@@ -22,7 +23,9 @@ export function useAuditStream(enabled) {
   const [state, setState] = useState({ events: [], version: 0, connected: false });
   useEffect(() => {
     if (!enabled) return undefined;
-    const source = new EventSource('/v1/audit/stream');
+    // The newest events first, then live; a reconnect resumes from the
+    // last event seen (the browser sends Last-Event-ID, which wins).
+    const source = new EventSource(`/v1/audit/stream?latest=${LATEST}`);
     let pending = [];
     let timer = null;
     // Replayed history arrives in a burst: apply it in one render.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "jit/audit/export_formats.h"
 #include "jit/base/duration.h"
 
 namespace jit {
@@ -66,25 +67,7 @@ json ToJson(const Grant& g) {
           {"last_error", StringOrNull(g.last_error)}};
 }
 
-json ToJson(const AuditEvent& e) {
-  // The object when it prints back to exactly the stored (hashed) text, so
-  // exports stay verifiable; the stored text as a string otherwise.
-  json data = json::parse(e.data, nullptr, /*allow_exceptions=*/false);
-  if (data.is_discarded() ||
-      data.dump(-1, ' ', false, json::error_handler_t::replace) != e.data) {
-    data = e.data;
-  }
-  return {{"seq", e.seq},
-          {"time", FormatTime(e.time)},
-          {"type", ToString(e.type)},
-          {"actor", e.actor},
-          {"subject", e.subject},
-          {"request_id", StringOrNull(e.request_id)},
-          {"grant_id", StringOrNull(e.grant_id)},
-          {"data", data},
-          {"prev_hash", e.prev_hash},
-          {"hash", e.hash}};
-}
+json ToJson(const AuditEvent& e) { return AuditEventObject(e); }
 
 json ToJson(const Requestable& r) {
   json j = {{"entitlement", r.entitlement},

@@ -101,6 +101,12 @@ const std::vector<RouteSpec>& RouteTable() {
       {R::kStartSession, "POST", "/v1/session", A::kPublic, false},
       {R::kEndSession, "DELETE", "/v1/session", A::kPublic, false},
       {R::kWhoami, "GET", "/v1/whoami", A::kAuthenticated, false},
+      // Browser sign-in with the OpenID provider: the IdP's answer (code,
+      // state, nonce, PKCE) is the credential, checked by the handler.
+      {R::kOidcSignInInfo, "GET", "/v1/session/oidc", A::kPublic, false},
+      {R::kOidcSignInStart, "GET", "/v1/session/oidc/start", A::kPublic, false},
+      {R::kOidcSignInCallback, "GET", "/v1/session/oidc/callback", A::kPublic,
+       false},
       {R::kIssueBreakglassCodes, "POST", "/v1/breakglass/codes", A::kAdmin,
        true},
       {R::kListBreakglassCodes, "GET", "/v1/breakglass/codes", A::kAuditor,
@@ -115,6 +121,17 @@ const std::vector<RouteSpec>& RouteTable() {
       {R::kListReviews, "GET", "/v1/reviews", A::kAuditor, false},
       {R::kSignOffReview, "POST", "/v1/reviews/{id}/signoff", A::kAuditor,
        true},
+      // The service decides: the requester, auditors/admins, and whoever
+      // may decide the pending request; 404 for anyone else.
+      {R::kRequestHistory, "GET", "/v1/requests/{id}/history",
+       A::kAuthenticated, false},
+      // Visibility as GET /v1/audit: callers export what they may read.
+      {R::kExportAudit, "GET", "/v1/audit/export", A::kAuthenticated, false},
+      {R::kListPolicies, "GET", "/v1/policies", A::kAuthenticated, false},
+      // A dry run that records nothing; another subject needs auditor or
+      // admin (the service's rule).
+      {R::kExplainPolicy, "POST", "/v1/policies/explain", A::kAuthenticated,
+       false},
   };
   return kTable;
 }

@@ -50,12 +50,19 @@ enum class RouteId {
   kStartSession,
   kEndSession,
   kWhoami,
+  kOidcSignInInfo,
+  kOidcSignInStart,
+  kOidcSignInCallback,
   kIssueBreakglassCodes,
   kListBreakglassCodes,
   kRevokeBreakglassCode,
   kActivateBreakglass,
   kListReviews,
   kSignOffReview,
+  kRequestHistory,
+  kExportAudit,
+  kListPolicies,
+  kExplainPolicy,
 };
 
 // Who may call a route at all. Object-level rules (your own requests, the

@@ -85,12 +85,19 @@ const std::map<std::string, std::string> kExpected = {
     {"POST /v1/session", "*RPUAE"},
     {"DELETE /v1/session", "*RPUAE"},
     {"GET /v1/whoami", "RPUAE"},
+    {"GET /v1/session/oidc", "*RPUAE"},
+    {"GET /v1/session/oidc/start", "*RPUAE"},
+    {"GET /v1/session/oidc/callback", "*RPUAE"},
     {"POST /v1/breakglass/codes", "A"},
     {"GET /v1/breakglass/codes", "UA"},
     {"POST /v1/breakglass/codes/{id}/revoke", "A"},
     {"POST /v1/breakglass/activate", "*RPUAE"},
     {"GET /v1/reviews", "UA"},
     {"POST /v1/reviews/{id}/signoff", "UA"},
+    {"GET /v1/requests/{id}/history", "RPUAE"},
+    {"GET /v1/audit/export", "RPUAE"},
+    {"GET /v1/policies", "RPUAE"},
+    {"POST /v1/policies/explain", "RPUAE"},
 };
 
 char Letter(Caller c) {

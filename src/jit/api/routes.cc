@@ -4,6 +4,7 @@
 
 #include "jit/api/error_response.h"
 #include "jit/api/json_codec.h"
+#include "jit/api/query_params.h"
 #include "jit/api/route_table.h"
 #include "jit/base/duration.h"
 #include "jit/base/ids.h"
@@ -23,14 +24,16 @@ HttpResponse MethodNotAllowed() {
   return r;
 }
 
-StatusOr<int> ParseLimit(const HttpRequest& http) {
-  auto text = http.Query("limit");
+StatusOr<int> ParseLimit(const HttpRequest& http,
+                         std::string_view name = "limit") {
+  auto text = http.Query(std::string(name));
   if (!text) return 100;
   int v = 0;
   auto [p, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
   if (ec != std::errc() || p != text->data() + text->size() || v < 1 ||
       v > 1000) {
-    return InvalidArgumentError("limit must be a number from 1 to 1000");
+    return InvalidArgumentError(std::string(name) +
+                                " must be a number from 1 to 1000");
   }
   return v;
 }
@@ -247,6 +250,12 @@ HttpResponse ApiRoutes::Dispatch(RouteId id, const Principal& who,
       return EndSession(http);
     case RouteId::kWhoami:
       return Whoami(who);
+    case RouteId::kOidcSignInInfo:
+      return OidcSignInInfo();
+    case RouteId::kOidcSignInStart:
+      return OidcSignInStart(http);
+    case RouteId::kOidcSignInCallback:
+      return OidcSignInCallback(http);
     case RouteId::kIssueBreakglassCodes:
       return IssueBreakglassCodes(who, http);
     case RouteId::kListBreakglassCodes:
@@ -261,6 +270,16 @@ HttpResponse ApiRoutes::Dispatch(RouteId id, const Principal& who,
       if (Status s = CheckId(seg[2], "req_"); !s.ok()) return ErrorResponse(s);
       return SignOffReview(who, http, seg[2]);
     }
+    case RouteId::kRequestHistory: {
+      if (Status s = CheckId(seg[2], "req_"); !s.ok()) return ErrorResponse(s);
+      return RequestHistory(who, http, seg[2]);
+    }
+    case RouteId::kExportAudit:
+      return ExportAudit(who, http);
+    case RouteId::kListPolicies:
+      return ListPolicies();
+    case RouteId::kExplainPolicy:
+      return ExplainPolicy(who, http);
   }
   return ErrorResponse(NotFoundError("no route " + http.path.substr(0, 200)));
 }
@@ -442,7 +461,9 @@ HttpResponse ApiRoutes::ReadAudit(const Principal& who,
   if (!limit.ok()) return ErrorResponse(limit.status());
   auto after = ParseSeq(http.Query("after"));
   if (!after.ok()) return ErrorResponse(after.status());
-  auto page = deps_.audit.Read(who, *after, *limit);
+  auto filter = ParseAuditFilter(http);
+  if (!filter.ok()) return ErrorResponse(filter.status());
+  auto page = deps_.audit.Read(who, *after, *limit, *filter);
   if (!page.ok()) return ErrorResponse(page.status());
   json items = json::array();
   for (const AuditEvent& e : page->items) items.push_back(ToJson(e));
@@ -464,10 +485,21 @@ HttpResponse ApiRoutes::StreamAudit(const Principal& who,
       return ErrorResponse(t.status());
   }
   auto subject_filter = http.Query("subject");
+  int64_t start = *after;
+  // ?latest=N starts a new stream at the newest N events the caller may see
+  // (of the ?type= asked for); a reconnect's Last-Event-ID wins over it.
+  if (http.Query("latest") && !http.Header("last-event-id")) {
+    auto latest = ParseLimit(http, "latest");
+    if (!latest.ok()) return ErrorResponse(latest.status());
+    AuditFilter only;
+    if (type_filter) only.type = *ParseAuditType(*type_filter);
+    auto from = deps_.audit.LatestStart(who, *latest, only);
+    if (!from.ok()) return ErrorResponse(from.status());
+    start = std::max(start, *from);
+  }
   HttpResponse r;
   r.content_type = "text/event-stream";
   Principal principal = who;
-  int64_t start = *after;
   r.stream = [this, principal, start, type_filter,
               subject_filter](const StreamWriter& write) {
     int64_t cursor = start;

@@ -7,6 +7,7 @@
 #include "jit/api/auth_rate_limiter.h"
 #include "jit/api/authenticator.h"
 #include "jit/api/http.h"
+#include "jit/api/oidc_web_login.h"
 #include "jit/api/route_table.h"
 #include "jit/api/session_table.h"
 #include "jit/api/web_console.h"
@@ -44,6 +45,8 @@ struct ApiDeps {
   SlackActionService* slack = nullptr;
   // Browser sessions (POST /v1/session); null: those routes answer 503.
   SessionTable* sessions = nullptr;
+  // Browser sign-in with the IdP (auth.oidc.web_client_id); null: off.
+  OidcWebLogin* web_login = nullptr;
   // The web console for GET paths outside the API; null: they are 404.
   const WebConsole* console = nullptr;
 };
@@ -126,7 +129,19 @@ class ApiRoutes {
   StatusOr<Principal> Authenticate(const HttpRequest& http) const;
   HttpResponse StartSession(const HttpRequest& http) const;
   HttpResponse EndSession(const HttpRequest& http) const;
+  HttpResponse OidcSignInInfo() const;
+  HttpResponse OidcSignInStart(const HttpRequest& http) const;
+  HttpResponse OidcSignInCallback(const HttpRequest& http) const;
   HttpResponse Whoami(const Principal& who) const;
+
+  // console_routes.cc: what the web console's Audit, Policies and
+  // Approvals pages need beyond the core API.
+  HttpResponse RequestHistory(const Principal& who, const HttpRequest& http,
+                              const std::string& id) const;
+  HttpResponse ExportAudit(const Principal& who, const HttpRequest& http) const;
+  HttpResponse ListPolicies() const;
+  HttpResponse ExplainPolicy(const Principal& who,
+                             const HttpRequest& http) const;
 
   const ApiDeps& deps_;
 };

@@ -2,6 +2,7 @@
 // /v1/whoami, and the session cookie as a credential with its CSRF rule.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <string>
 #include <string_view>
 
@@ -46,6 +47,87 @@ HttpResponse WithCookie(HttpResponse r, const HttpRequest& http,
   if (!cookie.ok()) return ErrorResponse(cookie.status());
   r.headers["Set-Cookie"] = *cookie;
   return r;
+}
+
+std::string HtmlEscape(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+// A small page with no script and nothing loaded from anywhere.
+HttpResponse HtmlPage(int status, std::string_view title,
+                      std::string_view body_html) {
+  HttpResponse r;
+  r.status = status;
+  r.content_type = "text/html; charset=utf-8";
+  r.body =
+      "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+      "<title>" +
+      HtmlEscape(title) + "</title></head><body>" + std::string(body_html) +
+      "</body></html>";
+  r.headers["Content-Security-Policy"] =
+      "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; "
+      "form-action 'none'";
+  r.headers["Cache-Control"] = "no-store";
+  r.headers["Referrer-Policy"] = "no-referrer";
+  r.headers["X-Frame-Options"] = "DENY";
+  return r;
+}
+
+// The sign-in failed: a page saying why, with the way back.
+HttpResponse SignInErrorPage(const Status& status) {
+  int code = 400;
+  if (status.code() == StatusCode::kNotFound) code = 404;
+  if (status.code() == StatusCode::kUnavailable) code = 503;
+  if (status.code() == StatusCode::kUnauthenticated) code = 401;
+  if (status.code() == StatusCode::kPermissionDenied) code = 403;
+  return HtmlPage(code, "Sign-in failed",
+                  "<h1>Sign-in failed</h1><p>" + HtmlEscape(status.message()) +
+                      "</p><p>Nobody was signed in. <a href=\"/\">Back to "
+                      "the console</a>.</p>");
+}
+
+bool IsHostChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         (c >= '0' && c <= '9') || c == '.' || c == '-' || c == ':' ||
+         c == '[' || c == ']';
+}
+
+// The callback URL: configured, or this request's origin. A forged Host
+// gains nothing: the IdP sends the browser only to registered URIs.
+StatusOr<std::string> OidcRedirectUri(const OidcWebLogin& login,
+                                      const HttpRequest& http) {
+  if (!login.configured_redirect_uri().empty())
+    return login.configured_redirect_uri();
+  std::optional<std::string> host = http.Header("host");
+  if (!host || host->empty() || host->size() > 255 ||
+      !std::all_of(host->begin(), host->end(), IsHostChar)) {
+    return InvalidArgumentError("the request has no usable Host header");
+  }
+  return std::string(http.transport == Transport::kTls ? "https://"
+                                                       : "http://") +
+         *host + "/v1/session/oidc/callback";
 }
 
 }  // namespace
@@ -137,6 +219,58 @@ HttpResponse ApiRoutes::EndSession(const HttpRequest& http) const {
   }
   return WithCookie(JsonResponse(200, {{"ended", true}}), http, "",
                     std::chrono::seconds(0));
+}
+
+HttpResponse ApiRoutes::OidcSignInInfo() const {
+  if (deps_.web_login == nullptr)
+    return ErrorResponse(NotFoundError("browser sign-in with OIDC is off"));
+  return JsonResponse(200, {{"issuer", deps_.web_login->issuer()},
+                            {"start", "/v1/session/oidc/start"}});
+}
+
+HttpResponse ApiRoutes::OidcSignInStart(const HttpRequest& http) const {
+  if (deps_.web_login == nullptr || deps_.sessions == nullptr)
+    return SignInErrorPage(NotFoundError("browser sign-in with OIDC is off"));
+  StatusOr<std::string> redirect_uri = OidcRedirectUri(*deps_.web_login, http);
+  if (!redirect_uri.ok()) return SignInErrorPage(redirect_uri.status());
+  StatusOr<std::string> url = deps_.web_login->Begin(*redirect_uri);
+  if (!url.ok()) return SignInErrorPage(url.status());
+  HttpResponse r;
+  r.status = 302;
+  r.content_type = "text/plain; charset=utf-8";
+  r.headers["Location"] = *url;
+  r.headers["Cache-Control"] = "no-store";
+  r.headers["Referrer-Policy"] = "no-referrer";
+  return r;
+}
+
+HttpResponse ApiRoutes::OidcSignInCallback(const HttpRequest& http) const {
+  if (deps_.web_login == nullptr || deps_.sessions == nullptr)
+    return SignInErrorPage(NotFoundError("browser sign-in with OIDC is off"));
+  StatusOr<std::string> token = deps_.web_login->Finish(http.query);
+  if (!token.ok()) {
+    spdlog::info("browser sign-in refused: {}", token.status().message());
+    return SignInErrorPage(token.status());
+  }
+  HttpRequest bearer;
+  bearer.headers["authorization"] = "Bearer " + *token;
+  bearer.remote_address = http.remote_address;
+  bearer.transport = http.transport;
+  StatusOr<Principal> who = deps_.auth.Authenticate(bearer);
+  if (!who.ok()) {
+    spdlog::info("browser sign-in: access token refused: {}",
+                 who.status().message());
+    return SignInErrorPage(who.status());
+  }
+  std::string id = deps_.sessions->Start(std::move(*token));
+  spdlog::info("web session started for {} (OIDC)", who->subject.name);
+  // A page, not a redirect: the cookie is SameSite=Strict and this request
+  // came from the IdP's site; the next navigation starts on jitd's own.
+  HttpResponse page =
+      HtmlPage(200, "Signed in",
+               "<meta http-equiv=\"refresh\" content=\"0;url=/\">"
+               "<p>Signed in. <a href=\"/\">Continue to the console</a>.</p>");
+  return WithCookie(std::move(page), http, id, deps_.sessions->max_age());
 }
 
 HttpResponse ApiRoutes::Whoami(const Principal& who) const {

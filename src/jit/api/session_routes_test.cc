@@ -207,3 +207,82 @@ TEST(SessionCookieNameTest, TlsUsesTheHostPrefix) {
 
 }  // namespace
 }  // namespace jit
+
+namespace jit {
+namespace {
+
+class OidcSignInRoutesTest : public SessionRoutesTest {
+ protected:
+  // A web client whose IdP is not there: callbacks with a bad state must
+  // fail before any network call.
+  void EnableWebLogin() {
+    OidcConfig c;
+    c.issuer = "http://127.0.0.1:1";
+    c.audience = "jitd";
+    c.web_client_id = "jitd-web";
+    c.http_timeout = std::chrono::seconds(2);
+    auto login = OidcWebLogin::Create(c, rig_.clock, {});
+    ASSERT_TRUE(login.ok());
+    web_login_ = std::move(*login);
+    deps_.web_login = web_login_.get();
+  }
+  std::unique_ptr<OidcWebLogin> web_login_;
+};
+
+TEST_F(OidcSignInRoutesTest, OffByDefault) {
+  EXPECT_EQ(Call("GET", "/v1/session/oidc").status, 404);
+  for (const char* path :
+       {"/v1/session/oidc/start", "/v1/session/oidc/callback"}) {
+    HttpResponse r = Call("GET", path);
+    EXPECT_EQ(r.status, 404) << path;
+    EXPECT_EQ(r.content_type, "text/html; charset=utf-8");
+    EXPECT_EQ(r.headers.count("Set-Cookie"), 0u);
+  }
+}
+
+TEST_F(OidcSignInRoutesTest, InfoNamesTheIssuer) {
+  EnableWebLogin();
+  HttpResponse r = Call("GET", "/v1/session/oidc");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body)["issuer"], "http://127.0.0.1:1");
+}
+
+TEST_F(OidcSignInRoutesTest, BadCallbacksShowAnErrorPageAndSignNobodyIn) {
+  EnableWebLogin();
+  for (const std::map<std::string, std::string>& query :
+       std::vector<std::map<std::string, std::string>>{
+           {},
+           {{"code", "c"}},
+           {{"state", "forged"}, {"code", "c"}},
+           {{"state", "<script>"}, {"error", "access_denied"}}}) {
+    HttpRequest http;
+    http.method = "GET";
+    http.path = "/v1/session/oidc/callback";
+    http.query = query;
+    http.remote_address = "127.0.0.1";
+    HttpResponse r = routes_.Handle(http);
+    EXPECT_EQ(r.status, 403);
+    EXPECT_EQ(r.content_type, "text/html; charset=utf-8");
+    EXPECT_NE(r.body.find("Sign-in failed"), std::string::npos);
+    EXPECT_EQ(r.body.find("<script>"), std::string::npos);
+    EXPECT_NE(r.headers["Content-Security-Policy"].find("default-src 'none'"),
+              std::string::npos);
+    EXPECT_EQ(r.headers.count("Set-Cookie"), 0u);
+  }
+  EXPECT_EQ(sessions_.size(), 0u);
+}
+
+TEST_F(OidcSignInRoutesTest, StartWithTheIdpDownIsAnErrorPage) {
+  EnableWebLogin();
+  HttpResponse r =
+      Call("GET", "/v1/session/oidc/start", "", {{"host", "127.0.0.1:8420"}});
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.headers.count("Location"), 0u);
+  EXPECT_EQ(web_login_->pending(), 0u);
+  // A Host header that cannot be part of a URL is refused first.
+  r = Call("GET", "/v1/session/oidc/start", "", {{"host", "a/b?c"}});
+  EXPECT_EQ(r.status, 400);
+}
+
+}  // namespace
+}  // namespace jit

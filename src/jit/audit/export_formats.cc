@@ -210,6 +210,8 @@ std::string ReplaceInvalidUtf8(std::string_view s) {
   return out;
 }
 
+json AuditEventObject(const AuditEvent& e) { return EventObject(e); }
+
 std::string AuditEventJson(const AuditEvent& e) {
   return Dump(EventObject(e), /*ascii=*/false);
 }

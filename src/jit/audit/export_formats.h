@@ -1,5 +1,6 @@
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 
@@ -15,6 +16,11 @@ namespace jit {
 // `s` with every byte that does not start a valid UTF-8 sequence (overlong
 // forms and surrogates included) replaced by U+FFFD.
 std::string ReplaceInvalidUtf8(std::string_view s);
+
+// The event as the API shows it (GET /v1/audit) as a JSON value: `data` is
+// an object when it prints back to exactly the stored text, the stored text
+// as a string otherwise, so the hash stays checkable.
+nlohmann::json AuditEventObject(const AuditEvent& e);
 
 // The event as the API shows it (GET /v1/audit): one compact JSON object.
 // `data` is an object when it prints back to exactly the stored text, the

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "jit/base/crash_point.h"
+
 namespace jit {
 namespace {
 
@@ -10,8 +12,53 @@ constexpr int kMaxBatches = 1000;  // bounds one pass at 1M items per kind
 
 }  // namespace
 
+// One DueRevokes batch in two store rounds: every expired grant's end
+// decided in one, then every revoke (those and the due retries) done in the
+// targets and recorded in the other.
+int ExpiryScheduler::RevokeBatch(const std::vector<Grant>& due, DueWork& work) {
+  std::vector<Grant> expired;
+  std::vector<Grant> revokes;
+  size_t retries = 0;
+  for (const Grant& g : due) {
+    if (g.state == GrantState::kActive) {
+      expired.push_back(g);
+    } else {
+      CrashPoint("revoke.retry");
+      revokes.push_back(g);
+      ++retries;
+    }
+  }
+  int progressed = 0;
+  for (StatusOr<Grant>& ended : lifecycle_.EndExpired(expired)) {
+    if (!ended.ok()) {
+      ++work.errors;
+      continue;
+    }
+    CrashPoint("expiry.after_end");
+    ++work.expired;
+    ++progressed;
+    revokes.push_back(std::move(ended).value());
+  }
+  std::vector<Status> results = lifecycle_.CompleteRevokes(revokes);
+  for (size_t i = 0; i < retries; ++i) {
+    ++work.revoke_retries;
+    // A failed retry is rescheduled past `now`, so it leaves the due set
+    // too: the next batch holds other work (e.g. expired active grants).
+    ++progressed;
+    if (!results[i].ok()) ++work.revoke_failures;
+  }
+  for (size_t i = retries; i < results.size(); ++i) {
+    if (!results[i].ok()) {
+      spdlog::warn("grant_id={} revoke pending: {}", revokes[i].id,
+                   results[i].ToString());
+    }
+  }
+  return progressed;
+}
+
 DueWork ExpiryScheduler::RunDue(SystemTime now) {
   DueWork work;
+  CrashPoint("expiry.pass");
   for (int batch = 0; batch < kMaxBatches; ++batch) {
     StatusOr<std::vector<Grant>> due = store_.DueRevokes(now, kBatch);
     if (!due.ok()) {
@@ -20,26 +67,7 @@ DueWork ExpiryScheduler::RunDue(SystemTime now) {
       ++work.errors;
       break;
     }
-    int progressed = 0;
-    for (const Grant& g : *due) {
-      if (g.state == GrantState::kActive) {
-        StatusOr<Grant> ended =
-            lifecycle_.End(g.id, EndReason::kExpired, kSystemActor, "");
-        if (ended.ok()) {
-          ++work.expired;
-          ++progressed;
-        } else {
-          ++work.errors;
-        }
-        continue;
-      }
-      Status s = lifecycle_.CompleteRevoke(g);
-      ++work.revoke_retries;
-      // A failed retry is rescheduled past `now`, so it leaves the due set
-      // too: the next batch holds other work (e.g. expired active grants).
-      ++progressed;
-      if (!s.ok()) ++work.revoke_failures;
-    }
+    int progressed = RevokeBatch(*due, work);
     // No progress means the same batch would come back (store trouble):
     // stop; the loop tries again on its next tick.
     if (static_cast<int>(due->size()) < kBatch || progressed == 0) break;

@@ -3,6 +3,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "jit/base/clock.h"
 #include "jit/base/status.h"
@@ -49,6 +50,9 @@ class ExpiryScheduler {
 
  private:
   void Loop();
+  // Ends and revokes one batch of DueRevokes; returns how many left the due
+  // set.
+  int RevokeBatch(const std::vector<Grant>& due, DueWork& work);
 
   Store& store_;
   GrantLifecycle& lifecycle_;

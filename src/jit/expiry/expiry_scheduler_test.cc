@@ -212,6 +212,82 @@ TEST_F(ExpirySchedulerTest, FailedRevokeOnEarlyEndIsRetriedToo) {
   EXPECT_FALSE(rig.demo->Holds(id));
 }
 
+// Hot spot 2: a due batch is ended together and revoked concurrently; a
+// revoke that fails stays behind alone, exactly as a lone one would.
+TEST_F(ExpirySchedulerTest, BatchWithOneFailingRevokeLeavesOnlyThatOnePending) {
+  constexpr int kGrants = 40;
+  std::vector<std::string> ids;
+  for (int i = 0; i < kGrants; ++i) {
+    ids.push_back(rig.ActiveGrant("alice", minutes(30)));
+    ASSERT_FALSE(ids.back().empty());
+  }
+  rig.clock.Advance(minutes(30));
+  // Every grant's revoke starts with a Revoke call, so the first target
+  // call of the batch is one: exactly one revoke fails.
+  rig.demo->FailNext(1, StatusCode::kUnavailable);
+  DueWork due = rig.RunDue();
+  EXPECT_EQ(due.expired, kGrants);
+  EXPECT_EQ(due.errors, 0);
+
+  std::vector<std::string> pending;
+  for (const std::string& id : ids) {
+    SCOPED_TRACE(id);
+    Grant g = rig.StoredGrant(id);
+    EXPECT_EQ(rig.StoredRequest(g.request_id).state, RequestState::kExpired);
+    EXPECT_EQ(EventsOfType(id, AuditType::kGrantExpired).size(), 1u);
+    if (g.state == GrantState::kRevokePending) {
+      pending.push_back(id);
+      EXPECT_EQ(g.revoke_attempts, 1);
+      EXPECT_EQ(*g.next_attempt_at, rig.clock.Now() + RevokeBackoff(1));
+      EXPECT_THAT(LaterTypes(id),
+                  ElementsAre("grant.expired", "grant.revoke_failed"));
+      EXPECT_TRUE(rig.demo->Holds(id));
+      continue;
+    }
+    EXPECT_EQ(g.state, GrantState::kEnded);
+    EXPECT_THAT(LaterTypes(id),
+                ElementsAre("grant.expired", "grant.sessions_killed"));
+    EXPECT_FALSE(rig.demo->Holds(id));
+  }
+  ASSERT_EQ(pending.size(), 1u);
+  EXPECT_FALSE(rig.Allowed("alice", "dev-shell"));
+
+  // Retried after its backoff like any failed revoke.
+  rig.clock.Advance(RevokeBackoff(1));
+  DueWork retry = rig.RunDue();
+  EXPECT_EQ(retry.revoke_retries, 1);
+  EXPECT_EQ(retry.revoke_failures, 0);
+  EXPECT_EQ(rig.StoredGrant(pending[0]).state, GrantState::kEnded);
+  EXPECT_TRUE(rig.demo->HeldGrants().empty());
+}
+
+// A grant of the batch that changed since it was read (here: ended by its
+// owner) fails alone; the others of the batch end.
+TEST_F(ExpirySchedulerTest, StaleGrantInAnExpiryBatchFailsAlone) {
+  std::string stale = rig.ActiveGrant("alice", minutes(30));
+  std::string fresh = rig.ActiveGrant("alice", minutes(30));
+  ASSERT_FALSE(stale.empty());
+  ASSERT_FALSE(fresh.empty());
+  rig.clock.Advance(minutes(30));
+  std::vector<Grant> due = {rig.StoredGrant(stale), rig.StoredGrant(fresh)};
+  ASSERT_TRUE(IsOk(rig.requests.EndGrant(rig.P("alice"), stale, "done")));
+
+  std::vector<StatusOr<Grant>> ended = rig.lifecycle.EndExpired(due);
+  ASSERT_EQ(ended.size(), 2u);
+  EXPECT_TRUE(HasError(ended[0], StatusCode::kAborted));
+  ASSERT_TRUE(IsOk(ended[1]));
+  EXPECT_EQ(ended[1]->state, GrantState::kRevokePending);
+  EXPECT_EQ(rig.StoredGrant(stale).ended_reason, EndReason::kCompleted);
+  EXPECT_TRUE(EventsOfType(stale, AuditType::kGrantExpired).empty());
+  EXPECT_EQ(EventsOfType(fresh, AuditType::kGrantExpired).size(), 1u);
+
+  std::vector<Status> revoked = rig.lifecycle.CompleteRevokes({*ended[1]});
+  ASSERT_EQ(revoked.size(), 1u);
+  EXPECT_TRUE(IsOk(revoked[0]));
+  EXPECT_EQ(rig.StoredGrant(fresh).state, GrantState::kEnded);
+  EXPECT_FALSE(rig.demo->Holds(fresh));
+}
+
 TEST(RevokeBackoffTest, DoublesFromOneSecondUpToOneMinute) {
   EXPECT_EQ(RevokeBackoff(1), seconds(1));
   EXPECT_EQ(RevokeBackoff(2), seconds(2));

@@ -38,6 +38,14 @@ struct OidcConfig {
   // An unknown `kid` refetches the key set at most this often.
   std::chrono::seconds jwks_min_refetch{30};
   std::chrono::seconds http_timeout{10};
+  // Browser sign-in to the web console (docs/identity.md): the IdP's public
+  // client for it; empty = off. The redirect URI defaults to the request's
+  // own origin + /v1/session/oidc/callback; `web_resource` (RFC 8707) may
+  // be needed for the IdP to issue an access token with `audience`.
+  std::string web_client_id;
+  std::string web_redirect_uri;
+  std::string web_scope = "openid";
+  std::string web_resource;
 
   bool operator==(const OidcConfig&) const = default;
 };

@@ -329,6 +329,35 @@ std::vector<std::string> PolicySet::Warnings() const {
   return out;
 }
 
+std::vector<PolicyInfo> PolicySet::Policies() const {
+  std::vector<PolicyInfo> out;
+  for (const policy_internal::PolicyDef& p : impl_->policies) {
+    PolicyInfo info{.name = p.name,
+                    .subject_users = p.subject_users,
+                    .subject_groups = p.subject_groups,
+                    .subject_tokens = p.subject_tokens,
+                    .entitlements = p.entitlements,
+                    .max_duration = p.max_duration,
+                    .justification_min_chars = p.justification_min_chars,
+                    .ticket_pattern = p.ticket_pattern,
+                    .mfa = p.mfa,
+                    .auto_approve = p.auto_approve,
+                    .approval_count = p.approval_count,
+                    .approver_groups = p.approver_groups,
+                    .approver_users = p.approver_users,
+                    .approver_mfa = p.approver_mfa,
+                    .approval_timeout = p.approval_timeout,
+                    .emergency_allowed = p.emergency_allowed,
+                    .emergency_max_duration = p.emergency_max_duration,
+                    .notify = p.notify,
+                    .time_windows = {}};
+    for (const TimeWindow& w : p.windows)
+      info.time_windows.push_back(w.description());
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
 const std::string& PolicySet::version_hash() const {
   return impl_->version_hash;
 }

@@ -101,6 +101,30 @@ struct Requestable {
   std::vector<std::string> time_windows;
 };
 
+// One entry of `policies:` as loaded, for read-only display (GET
+// /v1/policies). Policies hold no secrets; this is everything they say.
+struct PolicyInfo {
+  std::string name;
+  std::vector<std::string> subject_users;
+  std::vector<std::string> subject_groups;
+  std::vector<std::string> subject_tokens;  // machine tokens by name
+  std::vector<std::string> entitlements;
+  std::optional<Duration> max_duration;  // nullopt: each entitlement's
+  int justification_min_chars = 0;
+  std::string ticket_pattern;  // empty: no ticket needed
+  bool mfa = false;            // require.mfa
+  bool auto_approve = false;
+  int approval_count = 0;  // 0 iff auto_approve
+  std::vector<std::string> approver_groups;
+  std::vector<std::string> approver_users;
+  bool approver_mfa = false;  // approval.mfa
+  std::optional<Duration> approval_timeout;
+  bool emergency_allowed = false;
+  std::optional<Duration> emergency_max_duration;  // nullopt: the cap
+  std::vector<std::string> notify;
+  std::vector<std::string> time_windows;  // empty: any time
+};
+
 // The loaded `entitlements:` and `policies:` of one config file. Immutable
 // after Load, so it is thread-safe and shared read-only (a reload builds a
 // new one and swaps it in).
@@ -158,6 +182,8 @@ class PolicySet {
   // One row per entitlement (file order) that some policy lets `subject`
   // request; the first such policy in file order gives the limits.
   std::vector<Requestable> RequestableBy(const Subject& subject) const;
+  // Every policy as loaded, in file order.
+  std::vector<PolicyInfo> Policies() const;
   // Names of the policies that list `entitlement`, in file order.
   std::vector<std::string> PoliciesFor(const std::string& entitlement) const;
   // Findings that do not stop loading, one sentence each: entitlements no

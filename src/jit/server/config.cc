@@ -138,7 +138,8 @@ Status LoadOidc(const std::string& path, const YAML::Node& node, Config& c) {
       CheckKeys(path, node, "auth.oidc",
                 {"issuer", "audience", "subject_claim", "groups_claim",
                  "group_map", "only_mapped_groups", "ca_file", "algorithms",
-                 "leeway", "jwks_max_age", "jwks_min_refetch"}));
+                 "leeway", "jwks_max_age", "jwks_min_refetch", "web_client_id",
+                 "web_redirect_uri", "web_scope", "web_resource"}));
   if (!node["issuer"].IsDefined() || !node["audience"].IsDefined())
     return Err(path, node, "auth.oidc needs issuer and audience");
   OidcConfig o;
@@ -147,7 +148,11 @@ Status LoadOidc(const std::string& path, const YAML::Node& node, Config& c) {
       {"audience", &o.audience},
       {"subject_claim", &o.subject_claim},
       {"groups_claim", &o.groups_claim},
-      {"ca_file", &o.ca_file}};
+      {"ca_file", &o.ca_file},
+      {"web_client_id", &o.web_client_id},
+      {"web_redirect_uri", &o.web_redirect_uri},
+      {"web_scope", &o.web_scope},
+      {"web_resource", &o.web_resource}};
   for (const auto& [key, field] : texts)
     JIT_RETURN_IF_ERROR(OptionalScalar(path, node, key, *field));
   JIT_RETURN_IF_ERROR(LoadGroupMap(path, node["group_map"], o));

@@ -276,6 +276,23 @@ TEST(ConfigTest, AuthOidcIsReadWithDefaults) {
   EXPECT_EQ(c->tokens.size(), 2u);  // static tokens keep working beside it
 }
 
+TEST(ConfigTest, AuthOidcReadsTheWebClient) {
+  auto c = LoadConfig(WriteTemp(
+      "oidc-web.yaml",
+      WithOidc("    issuer: https://idp.example\n    audience: jitd\n"
+               "    web_client_id: jitd-web\n"
+               "    web_redirect_uri: https://jitd.example/v1/session/oidc/"
+               "callback\n"
+               "    web_scope: openid jit\n"
+               "    web_resource: https://jitd.example\n")));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->oidc->web_client_id, "jitd-web");
+  EXPECT_EQ(c->oidc->web_redirect_uri,
+            "https://jitd.example/v1/session/oidc/callback");
+  EXPECT_EQ(c->oidc->web_scope, "openid jit");
+  EXPECT_EQ(c->oidc->web_resource, "https://jitd.example");
+}
+
 TEST(ConfigTest, AuthOidcTakesEveryOption) {
   std::string ca = WriteTemp("oidc-ca.pem", "not checked until used\n");
   auto c = LoadConfig(

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "jit/base/crash_point.h"
 #include "jit/base/status_macros.h"
 #include "jit/connectors/exec/exec_connector.h"
 #include "jit/connectors/fake/fake_connector.h"
@@ -142,6 +143,12 @@ StatusOr<std::unique_ptr<JitdServer>> JitdServer::Create(Config config) {
   }
   s->sessions_ = std::make_unique<SessionTable>(s->clock_);
   s->api_deps_->sessions = s->sessions_.get();
+  if (s->config_.oidc && !s->config_.oidc->web_client_id.empty()) {
+    JIT_ASSIGN_OR_RETURN(s->web_login_,
+                         OidcWebLogin::Create(*s->config_.oidc, s->clock_,
+                                              OidcWebLogin::Options{}));
+    s->api_deps_->web_login = s->web_login_.get();
+  }
   s->console_ = std::make_unique<WebConsole>(s->config_.web_dir);
   s->api_deps_->console = s->console_.get();
   s->routes_ = std::make_unique<ApiRoutes>(*s->api_deps_);
@@ -234,14 +241,23 @@ Status JitdServer::ForEachLiveGrant(
   return OkStatus();
 }
 
+// A revoke a crash cut short is finished before serving (THREATS T10): the
+// target may still hold the privilege, whatever the grant's backoff says.
 Status JitdServer::RetryPendingRevokes() {
-  return ForEachLiveGrant([this](const Grant& g) {
-    if (g.state != GrantState::kRevokePending) return OkStatus();
-    Status s = lifecycle_->CompleteRevoke(g);
-    if (!s.ok())
-      spdlog::warn("grant_id={} revoke still failing: {}", g.id, s.ToString());
+  std::vector<Grant> pending;
+  JIT_RETURN_IF_ERROR(ForEachLiveGrant([&](const Grant& g) {
+    if (g.state == GrantState::kRevokePending) pending.push_back(g);
     return OkStatus();
-  });
+  }));
+  if (pending.empty()) return OkStatus();
+  CrashPoint("revoke.retry");
+  std::vector<Status> done = lifecycle_->CompleteRevokes(pending);
+  for (size_t i = 0; i < done.size() && i < pending.size(); ++i) {
+    if (!done[i].ok())
+      spdlog::warn("grant_id={} revoke still failing: {}", pending[i].id,
+                   done[i].ToString());
+  }
+  return OkStatus();
 }
 
 Status JitdServer::Reconcile() {
@@ -255,27 +271,52 @@ Status JitdServer::Reconcile() {
       work.expired, work.revoke_retries, work.revoke_failures, work.timed_out,
       work.activated);
   JIT_RETURN_IF_ERROR(lifecycle_->RebuildIndex());
-  // A crash between committing a grant and the connector call leaves a
-  // recorded grant the target may not hold yet: grant again (idempotent).
-  JIT_ASSIGN_OR_RETURN(std::vector<Grant> active, store_->ActiveGrants());
-  for (const Grant& g : active) {
-    if (!Allows(g, clock_.Now())) continue;  // never re-grant after expires_at
-    Connector* c = connectors_.Find(g.connector);
-    if (c == nullptr) continue;
-    Status s =
-        c->Grant(lifecycle_->SpecFor(g),
-                 std::chrono::steady_clock::now() + std::chrono::seconds(30));
-    if (!s.ok())
-      spdlog::warn("grant_id={} re-assert at start-up failed: {}", g.id,
-                   s.ToString());
-  }
+  return RecordPolicyLoaded(kSystemActor);
+}
+
+// Start-up work that need not precede serving, run once jitd is ready.
+void JitdServer::FinishStartup() {
+  if (Status s = ReassertActiveGrants(); !s.ok())
+    spdlog::warn("start-up re-assert: {}", s.ToString());
+  if (stopping_.load()) return;
   auto verify = audit_->Verify(Principal{{}, /*admin=*/true});
   if (verify.ok() && !verify->ok) {
     spdlog::error(
         "audit chain broken at seq {}: {} (jitd keeps serving and chaining)",
         verify->first_bad_seq.value_or(0), verify->reason);
   }
-  return RecordPolicyLoaded(kSystemActor);
+}
+
+// A crash between committing a grant and the connector call leaves a
+// recorded grant the target may not hold yet: grant again (idempotent).
+// This runs while jitd serves, so a grant may end meanwhile: each is read
+// fresh before, and checked again after, its re-grant, and taken away again
+// if it no longer allows, so a re-assert never outlives a revoke.
+Status JitdServer::ReassertActiveGrants() {
+  JIT_ASSIGN_OR_RETURN(std::vector<Grant> active, store_->ActiveGrants());
+  for (const Grant& seen : active) {
+    if (stopping_.load()) break;
+    StatusOr<Grant> g = store_->GetGrant(seen.id);
+    // Never re-grant after expires_at, nor a grant ended meanwhile.
+    if (!g.ok() || !Allows(*g, clock_.Now())) continue;
+    Connector* c = connectors_.Find(g->connector);
+    if (c == nullptr) continue;
+    GrantSpec spec = lifecycle_->SpecFor(*g);
+    auto deadline = [] {
+      return std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    };
+    if (Status s = c->Grant(spec, deadline()); !s.ok()) {
+      spdlog::warn("grant_id={} re-assert at start-up failed: {}", g->id,
+                   s.ToString());
+      continue;
+    }
+    StatusOr<Grant> after = store_->GetGrant(seen.id);
+    if (after.ok() && Allows(*after, clock_.Now())) continue;
+    if (Status s = c->Revoke(spec, deadline()); !s.ok())
+      spdlog::error("grant_id={} ended during re-assert; revoke failed: {}",
+                    g->id, s.ToString());
+  }
+  return OkStatus();
 }
 
 Status JitdServer::RecordPolicyLoaded(const std::string& actor) {
@@ -297,6 +338,7 @@ Status JitdServer::RecordPolicyLoaded(const std::string& actor) {
 
 Status JitdServer::Start() {
   JIT_RETURN_IF_ERROR(Reconcile());
+  CrashPoint("startup.after_reconcile");
   HttpServerOptions options;
   options.address = config_.listen_address;
   options.port = config_.listen_port;
@@ -322,11 +364,14 @@ Status JitdServer::Start() {
   if (alerts_) alerts_->Start();
   if (expiry_notices_) expiry_notices_->Start();
   ready_.store(true);
+  startup_ = std::thread([this] { FinishStartup(); });
   return OkStatus();
 }
 
 void JitdServer::Stop() {
   ready_.store(false);
+  stopping_.store(true);
+  if (startup_.joinable()) startup_.join();
   feed_.Shutdown();
   if (http_) http_->Stop();
   if (enforcement_) enforcement_->Stop();

@@ -4,6 +4,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "jit/api/authenticator.h"
 #include "jit/api/http_server.h"
@@ -39,8 +40,10 @@ class JitdServer {
   static StatusOr<std::unique_ptr<JitdServer>> Create(Config config);
   ~JitdServer();
 
-  // Reconciles (revokes what expired, re-asserts active grants, rebuilds the
-  // check index), opens the listener, starts the expiry loop.
+  // Reconciles (revokes what expired, rebuilds the check index), opens the
+  // listener, starts the expiry loop and turns ready; then, in the
+  // background, retries pending revokes, re-asserts active grants and
+  // verifies the audit chain (docs/api.md, /readyz).
   Status Start();
   void Stop();
   // Re-reads the config file: policies, entitlements, tokens, roles. On any
@@ -62,6 +65,8 @@ class JitdServer {
   // the first error.
   Status ForEachLiveGrant(const std::function<Status(const Grant&)>& fn);
   Status RetryPendingRevokes();
+  void FinishStartup();
+  Status ReassertActiveGrants();
   Status CheckLiveEntitlementsKept(const PolicySet& next);
   Status RecordPolicyLoaded(const std::string& actor);
   Status ReloadTls(const Config& next);
@@ -107,8 +112,11 @@ class JitdServer {
   std::unique_ptr<Authenticator> auth_;
   std::unique_ptr<AuthRateLimiter> auth_limiter_;  // config auth.rate_limit
   std::atomic<bool> ready_{false};
-  std::unique_ptr<SessionTable> sessions_;  // web console sign-ins
-  std::unique_ptr<WebConsole> console_;     // config web.dir
+  std::atomic<bool> stopping_{false};
+  std::thread startup_;                      // FinishStartup, joined by Stop
+  std::unique_ptr<SessionTable> sessions_;   // web console sign-ins
+  std::unique_ptr<OidcWebLogin> web_login_;  // auth.oidc.web_client_id
+  std::unique_ptr<WebConsole> console_;      // config web.dir
   std::unique_ptr<ApiDeps> api_deps_;
   std::unique_ptr<ApiRoutes> routes_;
   std::unique_ptr<HttpServer> http_;

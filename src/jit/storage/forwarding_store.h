@@ -1,5 +1,6 @@
 #pragma once
 
+#include <span>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,9 @@ class ForwardingStore : public Store {
   explicit ForwardingStore(Store& inner) : inner_(inner) {}
 
   Status Commit(ChangeSet& cs) override { return inner_.Commit(cs); }
+  std::vector<Status> CommitEach(std::span<ChangeSet> sets) override {
+    return inner_.CommitEach(sets);
+  }
   StatusOr<Request> GetRequest(const std::string& id) override {
     return inner_.GetRequest(id);
   }

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -187,6 +188,19 @@ class Store {
   // the stored head (last seq and its hash), even when the stored chain is
   // broken. On any error `cs` is left as it was and the call may be retried.
   virtual Status Commit(ChangeSet& cs) = 0;
+
+  // Commits each of `sets` as its own Commit would, with one result per set
+  // in the same order: a set is written all together or not at all, and a
+  // failing set does not affect the others. Their events chain in the order
+  // of `sets` (other callers' may come in between). A store may write them
+  // all in one transaction (SqliteStore: one fsync); this default commits
+  // them one by one.
+  virtual std::vector<Status> CommitEach(std::span<ChangeSet> sets) {
+    std::vector<Status> out;
+    out.reserve(sets.size());
+    for (ChangeSet& cs : sets) out.push_back(Commit(cs));
+    return out;
+  }
 
   // kNotFound when no such id.
   virtual StatusOr<Request> GetRequest(const std::string& id) = 0;

@@ -44,12 +44,34 @@ Status NotifyingStore::Commit(ChangeSet& cs) {
   return OkStatus();
 }
 
+std::vector<Status> NotifyingStore::CommitEach(std::span<ChangeSet> sets) {
+  std::vector<Status> out = inner().CommitEach(sets);
+  int64_t last = 0;
+  for (size_t i = 0; i < sets.size(); ++i) {
+    if (out[i].ok() && !sets[i].events.empty()) {
+      last = std::max(last, sets[i].events.back().seq);
+    }
+  }
+  if (last > 0) feed_.Published(last);
+  return out;
+}
+
 bool AuditQuery::Visible(const Principal& who, const AuditEvent& e) {
   return who.ReadsAll() || e.subject == who.name() || e.actor == who.name();
 }
 
+bool AuditFilter::Matches(const AuditEvent& e) const {
+  if (type && e.type != *type) return false;
+  if (subject && e.subject != *subject && e.actor != *subject) return false;
+  if (request_id && e.request_id != *request_id) return false;
+  if (grant_id && e.grant_id != *grant_id) return false;
+  if (from && e.time < *from) return false;
+  return !to || e.time < *to;
+}
+
 StatusOr<AuditPage> AuditQuery::Read(const Principal& who, int64_t after,
-                                     int limit) const {
+                                     int limit,
+                                     const AuditFilter& filter) const {
   limit = std::clamp(limit, 1, 1000);
   AuditPage out;
   out.scanned_to = after;
@@ -60,7 +82,7 @@ StatusOr<AuditPage> AuditQuery::Read(const Principal& who, int64_t after,
                          store_.ReadAudit(out.scanned_to, kPage));
     for (AuditEvent& e : got) {
       out.scanned_to = e.seq;
-      if (!Visible(who, e)) continue;
+      if (!Visible(who, e) || !filter.Matches(e)) continue;
       out.items.push_back(std::move(e));
       if (static_cast<int>(out.items.size()) == limit) {
         out.next_cursor = std::to_string(out.scanned_to);
@@ -73,12 +95,31 @@ StatusOr<AuditPage> AuditQuery::Read(const Principal& who, int64_t after,
   return out;
 }
 
+StatusOr<int64_t> AuditQuery::LatestStart(const Principal& who, int n,
+                                          const AuditFilter& filter) const {
+  n = std::clamp(n, 1, 1000);
+  JIT_ASSIGN_OR_RETURN(AuditHead head, store_.GetAuditHead());
+  int64_t hi = head.seq;  // the window is (hi - kPage, hi]
+  int found = 0;
+  for (int page = 0; page < kMaxReadPages && hi > 0; ++page) {
+    const int64_t lo = std::max<int64_t>(0, hi - kPage);
+    JIT_ASSIGN_OR_RETURN(std::vector<AuditEvent> got,
+                         store_.ReadAudit(lo, static_cast<int>(hi - lo)));
+    for (auto e = got.rbegin(); e != got.rend(); ++e) {
+      if (!Visible(who, *e) || !filter.Matches(*e)) continue;
+      if (++found == n) return e->seq - 1;
+    }
+    hi = lo;
+  }
+  return hi;
+}
+
 StatusOr<VerifyResult> AuditQuery::Verify(const Principal& who) const {
   if (!who.ReadsAll())
     return PermissionDeniedError("verifying the audit log needs auditor");
   // Read before the scan: a checkpoint written during it covers events the
   // scan may not reach.
-  const std::optional<Checkpoint> latest =
+  std::optional<Checkpoint> latest =
       checkpoints_ != nullptr ? checkpoints_->Latest() : std::nullopt;
   ChainVerifier verifier(
       std::string(kGenesisHash), 1,
@@ -94,6 +135,10 @@ StatusOr<VerifyResult> AuditQuery::Verify(const Principal& who) const {
     if (!verifier.Result().ok || static_cast<int>(got.size()) < kPage) break;
   }
   VerifyResult result = verifier.Result();
+  // The first checkpoint may have been written during the scan: its event
+  // was seen, its file (written before the event) was not yet read.
+  if (!latest && result.checkpoints > 0 && checkpoints_ != nullptr)
+    latest = checkpoints_->Latest();
   const std::string problem =
       checkpoints_ != nullptr ? checkpoints_->load_problem() : "";
   if (result.ok && !problem.empty()) {

@@ -5,6 +5,8 @@
 #include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <span>
+#include <vector>
 
 #include "jit/audit/verifier.h"
 #include "jit/storage/forwarding_store.h"
@@ -38,6 +40,7 @@ class NotifyingStore final : public ForwardingStore {
   NotifyingStore(Store& inner, AuditFeed& feed)
       : ForwardingStore(inner), feed_(feed) {}
   Status Commit(ChangeSet& cs) override;
+  std::vector<Status> CommitEach(std::span<ChangeSet> sets) override;
 
  private:
   AuditFeed& feed_;
@@ -47,6 +50,18 @@ struct AuditPage {
   std::vector<AuditEvent> items;
   std::optional<std::string> next_cursor;
   int64_t scanned_to = 0;  // seq of the last event looked at
+};
+
+// What an auditor searches the log for; every set field must match.
+struct AuditFilter {
+  std::optional<AuditType> type;
+  std::optional<std::string> subject;  // the event's subject or its actor
+  std::optional<std::string> request_id;
+  std::optional<std::string> grant_id;
+  std::optional<SystemTime> from;  // time >= from
+  std::optional<SystemTime> to;    // time < to
+
+  bool Matches(const AuditEvent& e) const;
 };
 
 // Reads of the audit log with visibility rules, verification and reports.
@@ -69,7 +84,20 @@ class AuditQuery {
   // Scans a bounded number of events per call; `next_cursor` is set
   // whenever the scan stopped before the end of the log.
   StatusOr<AuditPage> Read(const Principal& who, int64_t after,
-                           int limit) const;
+                           int limit) const {
+    return Read(who, after, limit, AuditFilter{});
+  }
+  // The same, keeping only events `filter` matches (the scan bound counts
+  // the events looked at, matching or not).
+  StatusOr<AuditPage> Read(const Principal& who, int64_t after, int limit,
+                           const AuditFilter& filter) const;
+  // The `after` cursor from which Read returns the newest `n` (1..1000)
+  // events visible to `who` and matching `filter`: where a live view starts
+  // instead of replaying the whole log. Looks back over at most
+  // kMaxReadPages pages; fewer visible events there start it at the oldest
+  // one found (0 for a short log).
+  StatusOr<int64_t> LatestStart(const Principal& who, int n,
+                                const AuditFilter& filter = {}) const;
   // Verifies the whole chain, the signed checkpoints in it, and that the
   // log still holds the event the latest checkpoint signed (nothing cut
   // off its end, nothing rewritten); updates jitd_audit_chain_ok.

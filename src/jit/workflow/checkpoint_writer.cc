@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "jit/base/crash_point.h"
 #include "jit/base/duration.h"
 #include "jit/base/files.h"
 #include "jit/base/status_macros.h"
@@ -141,14 +142,23 @@ StatusOr<std::optional<Checkpoint>> CheckpointWriter::RunDue() {
   e.actor = "jitd";
   e.data = CheckpointToJson(c);
   cs.events.push_back(std::move(e));
+  CrashPoint("checkpoint.before_file");
+  // The file before the event: a crash between the two leaves a file whose
+  // checkpoint the log holds (it signs an event already there), never a
+  // checkpoint event without its file, which Verify must report as a
+  // removed file. A file that cannot be written leaves the previous one,
+  // which still holds.
+  if (Status s = SaveLatest(c); !s.ok()) {
+    spdlog::error("audit checkpoint file: {}", s.ToString());
+  } else {
+    latest_ = c;
+  }
+  CrashPoint("checkpoint.after_file");
   JIT_RETURN_IF_ERROR(store_.Commit(cs));
+  CrashPoint("checkpoint.after_commit");
   covered_through_ = cs.events[0].seq;
   last_at_ = now;
   latest_ = c;
-  // The event is in the log already; a file that could not be written
-  // leaves the previous one, which still holds.
-  if (Status s = SaveLatest(c); !s.ok())
-    spdlog::error("audit checkpoint file: {}", s.ToString());
   return std::optional<Checkpoint>(c);
 }
 

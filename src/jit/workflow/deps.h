@@ -4,7 +4,9 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "jit/base/clock.h"
 #include "jit/connectors/connector.h"
@@ -90,6 +92,14 @@ struct WorkflowDeps {
   Status Commit(ChangeSet& cs) const {
     StampPolicyVersion(cs.events, policies.Get()->policies->version_hash());
     return store.Commit(cs);
+  }
+  // Store::CommitEach, stamped the same way.
+  std::vector<Status> CommitEach(std::span<ChangeSet> sets) const {
+    auto snap = policies.Get();
+    for (ChangeSet& cs : sets) {
+      StampPolicyVersion(cs.events, snap->policies->version_hash());
+    }
+    return store.CommitEach(sets);
   }
 };
 

@@ -3,9 +3,14 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
+#include <thread>
 
+#include "jit/base/crash_point.h"
 #include "jit/base/duration.h"
 #include "jit/base/ids.h"
 #include "jit/base/status_macros.h"
@@ -47,6 +52,40 @@ json SessionsJson(const std::vector<Session>& sessions) {
 AuditType EndEventType(EndReason reason) {
   return reason == EndReason::kExpired ? AuditType::kGrantExpired
                                        : AuditType::kGrantRevoked;
+}
+
+// The decision to end active grant `g` for `reason` at `now`: the grant
+// revoke_pending (as `ending`), its active `requests` terminal, and the
+// grant.expired/grant.revoked event.
+ChangeSet EndChangeSet(const Grant& g, const std::vector<Request>& requests,
+                       EndReason reason, const std::string& actor,
+                       const std::string& comment, SystemTime now,
+                       Grant& ending) {
+  ending = g;
+  ending.state = GrantState::kRevokePending;
+  ending.ended_reason = reason;
+  ending.revoke_pending_since = now;
+  ending.next_attempt_at = now;
+  ending.generation = g.generation + 1;
+
+  ChangeSet cs;
+  cs.grants.push_back({ending, GrantState::kActive});
+  RequestState final_state = RequestStateForEnd(reason);
+  for (Request r : requests) {
+    r.state = final_state;
+    r.updated_at = now;
+    cs.requests.push_back({r, RequestState::kActive});
+  }
+  json data = {
+      {"ended_reason", ToString(reason)},
+      {"expires_at", FormatTime(g.expires_at)},
+      {"held_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::min(now, g.expires_at) - g.starts_at)
+                      .count()}};
+  if (!comment.empty()) data["comment"] = comment;
+  cs.events.push_back(
+      GrantEvent(EndEventType(reason), actor, ending, now, data));
+  return cs;
 }
 
 // Activity items per grant.activity event, and events per grant: a busy
@@ -254,6 +293,7 @@ StatusOr<Request> GrantLifecycle::Activate(
   cs.events.push_back(
       GrantEvent(AuditType::kGrantActivated, actor, g, now, data));
   JIT_RETURN_IF_ERROR(deps_.Commit(cs));
+  CrashPoint("activate.after_commit");
   deps_.metrics.CountRequestState(req.state);
 
   Connector* connector = deps_.connectors.Find(g.connector);
@@ -265,6 +305,7 @@ StatusOr<Request> GrantLifecycle::Activate(
     JIT_RETURN_IF_ERROR(FailActivation(req, g, granted));
     return deps_.store.GetRequest(req.id);
   }
+  CrashPoint("activate.after_connector");
   Publish(g);
   return req;
 }
@@ -308,6 +349,7 @@ Status GrantLifecycle::FailActivation(Request req, Grant g, const Status& why) {
       RequestEvent(AuditType::kRequestRejected, kSystemActor, failed, now,
                    {{"reasons", {"connector refused: " + why.message()}},
                     {"at", "activation"}}));
+  CrashPoint("activate.fail.before_commit");
   JIT_RETURN_IF_ERROR(deps_.Commit(cs));
   deps_.metrics.CountRequestState(RequestState::kFailed);
   return OkStatus();
@@ -328,30 +370,9 @@ StatusOr<Grant> GrantLifecycle::End(const std::string& grant_id,
   }
   JIT_ASSIGN_OR_RETURN(std::vector<Request> requests,
                        deps_.store.RequestsOfGrant(grant_id));
-  Grant ending = g;
-  ending.state = GrantState::kRevokePending;
-  ending.ended_reason = reason;
-  ending.revoke_pending_since = now;
-  ending.next_attempt_at = now;
-  ending.generation = g.generation + 1;
-
-  ChangeSet cs;
-  cs.grants.push_back({ending, GrantState::kActive});
+  Grant ending;
+  ChangeSet cs = EndChangeSet(g, requests, reason, actor, comment, now, ending);
   RequestState final_state = RequestStateForEnd(reason);
-  for (Request r : requests) {
-    r.state = final_state;
-    r.updated_at = now;
-    cs.requests.push_back({r, RequestState::kActive});
-  }
-  json data = {
-      {"ended_reason", ToString(reason)},
-      {"expires_at", FormatTime(g.expires_at)},
-      {"held_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::min(now, g.expires_at) - g.starts_at)
-                      .count()}};
-  if (!comment.empty()) data["comment"] = comment;
-  cs.events.push_back(
-      GrantEvent(EndEventType(reason), actor, ending, now, data));
 
   // Deny first (fail closed while committing); on failure restore only what
   // the store still holds active, as a racing End() may have won.
@@ -361,6 +382,7 @@ StatusOr<Grant> GrantLifecycle::End(const std::string& grant_id,
     RestoreIndex(grant_id);
     return committed;
   }
+  CrashPoint("end.after_commit");
   // Again after the commit: undoes a Publish() that raced the first removal.
   deps_.index.Remove(grant_id);
   for (size_t i = 0; i < requests.size(); ++i)
@@ -373,13 +395,33 @@ StatusOr<Grant> GrantLifecycle::End(const std::string& grant_id,
   return deps_.store.GetGrant(grant_id);
 }
 
+// What revoking one revoke_pending grant in its target came to, and the
+// ChangeSet recording it: the grant ended, or the failed attempt scheduled
+// for a retry.
+struct GrantLifecycle::RevokeOutcome {
+  std::string grant_id;
+  ChangeSet cs;
+  Status failure;  // OK when revoked (or kept for other grants)
+  std::chrono::milliseconds latency{0};
+  size_t survivors = 0;
+  int attempt = 0;
+  bool alert = false;
+};
+
 Status GrantLifecycle::CompleteRevoke(Grant g) {
   if (g.state != GrantState::kRevokePending) {
     return AbortedError("grant " + g.id + " is not revoke_pending");
   }
+  RevokeOutcome outcome = RevokeInTarget(g);
+  Status committed = deps_.Commit(outcome.cs);
+  return AfterRevokeCommit(outcome, committed);
+}
+
+GrantLifecycle::RevokeOutcome GrantLifecycle::RevokeInTarget(
+    const Grant& g) const {
   Connector* connector = deps_.connectors.Find(g.connector);
   if (connector == nullptr) {
-    return RecordRevokeFailure(
+    return RevokeFailure(
         g, UnavailableError("connector " + g.connector + " is not configured"));
   }
   GrantSpec spec = SpecFor(g);
@@ -390,24 +432,29 @@ Status GrantLifecycle::CompleteRevoke(Grant g) {
       ActiveSharers(*connector, g.connector, spec);
   StatusOr<std::vector<Session>> survivors = std::vector<Session>{};
   if (kept_for.empty()) {
+    CrashPoint("revoke.before_connector");
     Status revoked = connector->Revoke(spec, ConnectorDeadline());
-    if (!revoked.ok()) return RecordRevokeFailure(g, revoked);
+    if (!revoked.ok()) return RevokeFailure(g, revoked);
     survivors = connector->KillSessions(spec, ConnectorDeadline());
-    if (!survivors.ok()) return RecordRevokeFailure(g, survivors.status());
+    if (!survivors.ok()) return RevokeFailure(g, survivors.status());
+    CrashPoint("revoke.after_connector");
   }
 
   SystemTime now = deps_.clock.Now();
   SystemTime decided = g.ended_reason == EndReason::kExpired
                            ? g.expires_at
                            : g.revoke_pending_since.value_or(now);
-  auto latency =
+  RevokeOutcome out;
+  out.grant_id = g.id;
+  out.latency =
       std::chrono::duration_cast<std::chrono::milliseconds>(now - decided);
+  out.survivors = survivors->size();
   Grant ended = g;
   ended.state = GrantState::kEnded;
   ended.ended_at = now;
   ended.next_attempt_at.reset();
   ended.generation = g.generation + 1;
-  ChangeSet cs;
+  ChangeSet& cs = out.cs;
   cs.grants.push_back({ended, GrantState::kRevokePending});
   cs.events.push_back(GrantEvent(AuditType::kGrantSessionsKilled, kSystemActor,
                                  ended, now,
@@ -415,7 +462,7 @@ Status GrantLifecycle::CompleteRevoke(Grant g) {
                                   {"kept_for_grants", kept_for},
                                   {"survivors", SessionsJson(*survivors)},
                                   {"revoke_attempts", g.revoke_attempts + 1},
-                                  {"revoke_latency_ms", latency.count()}}));
+                                  {"revoke_latency_ms", out.latency.count()}}));
   // What the target recorded as done under the grant joins its trail in
   // the same transaction; a target that cannot say is noted, not fatal.
   StatusOr<std::vector<Activity>> activity =
@@ -427,13 +474,136 @@ Status GrantLifecycle::CompleteRevoke(Grant g) {
     data["activity_error"] = activity.status().message();
     cs.events.back().data = EventDataText(data);
   }
-  JIT_RETURN_IF_ERROR(deps_.Commit(cs));
-  deps_.metrics.ObserveRevokeLatency(latency);
-  if (!survivors->empty()) {
-    spdlog::error("grant_id={} {} session(s) survived revoke", g.id,
-                  survivors->size());
+  return out;
+}
+
+Status GrantLifecycle::AfterRevokeCommit(const RevokeOutcome& o,
+                                         const Status& committed) {
+  if (!o.failure.ok()) deps_.metrics.CountRevokeFailure();
+  if (!committed.ok()) return committed;
+  if (o.failure.ok()) {
+    CrashPoint("revoke.after_commit");
+    deps_.metrics.ObserveRevokeLatency(o.latency);
+    if (o.survivors > 0) {
+      spdlog::error("grant_id={} {} session(s) survived revoke", o.grant_id,
+                    o.survivors);
+    }
+    return OkStatus();
   }
-  return OkStatus();
+  CrashPoint("revoke.failure.after_commit");
+  if (o.alert) {
+    deps_.metrics.CountRevokeAlert();
+    spdlog::error("grant_id={} ALERT: revoke failing for over 5 minutes: {}",
+                  o.grant_id, o.failure.ToString());
+  } else {
+    spdlog::error("grant_id={} revoke failed (attempt {}): {}", o.grant_id,
+                  o.attempt, o.failure.ToString());
+  }
+  return o.failure;
+}
+
+std::vector<StatusOr<Grant>> GrantLifecycle::EndExpired(
+    const std::vector<Grant>& due) {
+  SystemTime now = deps_.clock.Now();
+  std::vector<StatusOr<Grant>> out(due.size(), InternalError("not ended"));
+  std::vector<ChangeSet> sets;
+  std::vector<size_t> which;  // index in `due` of each of `sets`
+  std::vector<Grant> endings;
+  std::vector<size_t> request_counts;
+  for (size_t i = 0; i < due.size(); ++i) {
+    const Grant& g = due[i];
+    if (g.state != GrantState::kActive) {
+      out[i] = AbortedError("grant " + g.id + " is " +
+                            std::string(ToString(g.state)));
+      continue;
+    }
+    if (now < g.expires_at) {
+      out[i] = AbortedError("grant " + g.id + " has not expired");
+      continue;
+    }
+    StatusOr<std::vector<Request>> requests = deps_.store.RequestsOfGrant(g.id);
+    if (!requests.ok()) {
+      out[i] = requests.status();
+      continue;
+    }
+    Grant ending;
+    sets.push_back(EndChangeSet(g, *requests, EndReason::kExpired, kSystemActor,
+                                "", now, ending));
+    which.push_back(i);
+    endings.push_back(std::move(ending));
+    request_counts.push_back(requests->size());
+    deps_.index.Remove(g.id);  // deny first, as End does
+  }
+  std::vector<Status> committed = deps_.CommitEach(sets);
+  for (size_t k = 0; k < sets.size(); ++k) {
+    const std::string& id = due[which[k]].id;
+    if (!committed[k].ok()) {
+      RestoreIndex(id);
+      out[which[k]] = committed[k];
+      continue;
+    }
+    CrashPoint("end.after_commit");
+    deps_.index.Remove(id);  // undoes a Publish() that raced the first one
+    for (size_t r = 0; r < request_counts[k]; ++r) {
+      deps_.metrics.CountRequestState(RequestStateForEnd(EndReason::kExpired));
+    }
+    out[which[k]] = std::move(endings[k]);
+  }
+  return out;
+}
+
+std::vector<Status> GrantLifecycle::CompleteRevokes(
+    const std::vector<Grant>& pending) {
+  std::vector<Status> out(pending.size());
+  std::vector<std::optional<RevokeOutcome>> outcomes(pending.size());
+  // One queue per connector, each worked by up to kParallelRevokes threads:
+  // a slow target does not hold up the others, and none gets more than
+  // that many calls at once.
+  struct Queue {
+    std::vector<size_t> items;
+    std::atomic<size_t> next{0};
+  };
+  std::map<std::string, Queue> queues;
+  for (size_t i = 0; i < pending.size(); ++i) {
+    if (pending[i].state != GrantState::kRevokePending) {
+      out[i] =
+          AbortedError("grant " + pending[i].id + " is not revoke_pending");
+      continue;
+    }
+    queues[pending[i].connector].items.push_back(i);
+  }
+  auto work = [&](Queue& q) {
+    for (size_t n = q.next++; n < q.items.size(); n = q.next++) {
+      outcomes[q.items[n]] = RevokeInTarget(pending[q.items[n]]);
+    }
+  };
+  std::vector<std::thread> workers;
+  for (auto& [name, q] : queues) {
+    size_t threads = std::min(kParallelRevokes, q.items.size());
+    // The first worker of each queue is this thread when it is the only
+    // queue with a single worker: small batches spawn nothing.
+    if (queues.size() == 1 && threads == 1) {
+      work(q);
+      continue;
+    }
+    for (size_t t = 0; t < threads; ++t) {
+      workers.emplace_back([&work, &q] { work(q); });
+    }
+  }
+  for (std::thread& t : workers) t.join();
+
+  std::vector<ChangeSet> sets;
+  std::vector<size_t> which;
+  for (size_t i = 0; i < pending.size(); ++i) {
+    if (!outcomes[i]) continue;
+    sets.push_back(std::move(outcomes[i]->cs));
+    which.push_back(i);
+  }
+  std::vector<Status> committed = deps_.CommitEach(sets);
+  for (size_t k = 0; k < sets.size(); ++k) {
+    out[which[k]] = AfterRevokeCommit(*outcomes[which[k]], committed[k]);
+  }
+  return out;
 }
 
 std::vector<std::string> GrantLifecycle::ActiveSharers(
@@ -451,33 +621,27 @@ std::vector<std::string> GrantLifecycle::ActiveSharers(
   return out;
 }
 
-Status GrantLifecycle::RecordRevokeFailure(Grant g, const Status& why) {
+GrantLifecycle::RevokeOutcome GrantLifecycle::RevokeFailure(
+    const Grant& g, const Status& why) const {
   SystemTime now = deps_.clock.Now();
-  deps_.metrics.CountRevokeFailure();
   Grant retry = g;
   retry.revoke_attempts = g.revoke_attempts + 1;
   retry.next_attempt_at = now + RevokeBackoff(retry.revoke_attempts);
   retry.last_error = why.message();
   retry.generation = g.generation + 1;
-  bool alert = now - g.revoke_pending_since.value_or(now) >= kRevokeAlertAfter;
-  ChangeSet cs;
-  cs.grants.push_back({retry, GrantState::kRevokePending});
-  cs.events.push_back(
+  RevokeOutcome out;
+  out.grant_id = g.id;
+  out.failure = why;
+  out.attempt = retry.revoke_attempts;
+  out.alert = now - g.revoke_pending_since.value_or(now) >= kRevokeAlertAfter;
+  out.cs.grants.push_back({retry, GrantState::kRevokePending});
+  out.cs.events.push_back(
       GrantEvent(AuditType::kGrantRevokeFailed, kSystemActor, retry, now,
                  {{"error", why.message()},
                   {"attempt", retry.revoke_attempts},
                   {"next_attempt_at", FormatTime(*retry.next_attempt_at)},
-                  {"alert", alert}}));
-  JIT_RETURN_IF_ERROR(deps_.Commit(cs));
-  if (alert) {
-    deps_.metrics.CountRevokeAlert();
-    spdlog::error("grant_id={} ALERT: revoke failing for over 5 minutes: {}",
-                  g.id, why.ToString());
-  } else {
-    spdlog::error("grant_id={} revoke failed (attempt {}): {}", g.id,
-                  retry.revoke_attempts, why.ToString());
-  }
-  return why;
+                  {"alert", out.alert}}));
+  return out;
 }
 
 StatusOr<Request> GrantLifecycle::Extend(
@@ -524,6 +688,7 @@ StatusOr<Request> GrantLifecycle::Extend(
   cs.events.push_back(
       GrantEvent(AuditType::kGrantExtended, actor, moved, now, data));
   JIT_RETURN_IF_ERROR(deps_.Commit(cs));
+  CrashPoint("extend.after_commit");
   deps_.metrics.CountRequestState(ext.state);
   if (deps_.index.Lengthen(moved.id, moved.expires_at, ext.duration)) {
     StatusOr<Grant> stored = deps_.store.GetGrant(moved.id);
@@ -535,13 +700,31 @@ StatusOr<Request> GrantLifecycle::Extend(
   // Move the target's own expiry too; if that fails the target ends the
   // grant early, which fails closed.
   if (Connector* c = deps_.connectors.Find(moved.connector)) {
-    Status s = c->Grant(SpecFor(moved), ConnectorDeadline());
+    GrantSpec spec = SpecFor(moved);
+    Status s = c->Grant(spec, ConnectorDeadline());
     if (!s.ok()) {
       spdlog::warn("grant_id={} target expiry not moved: {}", moved.id,
                    s.ToString());
     }
+    UndoLateGrant(*c, moved, spec);
   }
   return ext;
+}
+
+void GrantLifecycle::UndoLateGrant(Connector& c, const Grant& g,
+                                   const GrantSpec& spec) {
+  // An end committed while the Grant call was on its way may have revoked
+  // in the target before that call landed; the target must not be left
+  // holding a grant that has ended (revoke is idempotent, so revoking
+  // after a revoke still to come is harmless).
+  StatusOr<Grant> stored = deps_.store.GetGrant(g.id);
+  if (!stored.ok() || stored->state == GrantState::kActive) return;
+  if (!ActiveSharers(c, g.connector, spec).empty()) return;
+  Status undone = c.Revoke(spec, ConnectorDeadline());
+  if (!undone.ok()) {
+    spdlog::error("grant_id={} ended during extension; revoke failed: {}", g.id,
+                  undone.ToString());
+  }
 }
 
 Status GrantLifecycle::RebuildIndex() {

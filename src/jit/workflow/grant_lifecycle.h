@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,24 @@ class GrantLifecycle {
   // success ends the grant, failure schedules a retry with backoff.
   Status CompleteRevoke(Grant g);
 
+  // End(kExpired) for a batch of grants as the store listed them (the
+  // expiry scheduler's): one result per grant of `due`, in order, the grant
+  // as ended (revoke_pending) or End's error for it. All decisions go to the
+  // store in one Store::CommitEach (one transaction and fsync where the
+  // store can); a grant that fails (lost a race, extended meanwhile) fails
+  // alone. Unlike End this does not revoke: CompleteRevokes does, after.
+  std::vector<StatusOr<Grant>> EndExpired(const std::vector<Grant>& due);
+
+  // CompleteRevoke for a batch of revoke_pending grants: the target calls
+  // run concurrently, at most kParallelRevokes at a time per connector, and
+  // their outcomes (ended, or failed and scheduled for retry with backoff
+  // and alert, each exactly as CompleteRevoke records it) go to the store
+  // in one Store::CommitEach. One result per grant, in order.
+  std::vector<Status> CompleteRevokes(const std::vector<Grant>& pending);
+
+  // Connector calls in flight per connector in CompleteRevokes.
+  static constexpr size_t kParallelRevokes = 8;
+
   // Applies approved extension request `ext` (pending, or new when
   // `stored_state` is empty) to its grant: one grant, expires_at moved, no
   // gap (THREATS T15). Errors: kAborted when the grant is not active.
@@ -105,13 +124,24 @@ class GrantLifecycle {
                            const std::vector<std::string>& reasons);
   std::vector<std::string> CheckApprovals(const Request& req) const;
   Status FailActivation(Request req, Grant g, const Status& why);
-  Status RecordRevokeFailure(Grant g, const Status& why);
+  struct RevokeOutcome;
+  // Asks the target to revoke `g` and end its sessions; writes nothing.
+  RevokeOutcome RevokeInTarget(const Grant& g) const;
+  // The retry (with backoff, alert after kRevokeAlertAfter) of a revoke of
+  // `g` that failed for `why`.
+  RevokeOutcome RevokeFailure(const Grant& g, const Status& why) const;
+  // Metrics and logs once `o` was committed (or not); the result is
+  // CompleteRevoke's.
+  Status AfterRevokeCommit(const RevokeOutcome& o, const Status& committed);
   // Puts committed active grant `g` into the check index, then re-reads it
   // and removes it again if it no longer allows (a racing End()).
   void Publish(const Grant& g);
   // After a failed End(): puts the grant back if the store still has it
   // active.
   void RestoreIndex(const std::string& grant_id);
+  // After Extend's Grant call: revokes `g` in the target again when it
+  // ended meanwhile (its revoke may have run before that call landed).
+  void UndoLateGrant(Connector& c, const Grant& g, const GrantSpec& spec);
 
   const WorkflowDeps& deps_;
 };

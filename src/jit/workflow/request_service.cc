@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "jit/base/crash_point.h"
 #include "jit/base/duration.h"
 #include "jit/base/ids.h"
 #include "jit/base/sha256.h"
@@ -19,11 +20,6 @@ constexpr size_t kMaxJustificationBytes = 4096;
 constexpr size_t kMaxTicketBytes = 256;
 constexpr size_t kMaxCommentBytes = 4096;
 constexpr int kMaxScanPages = 50;
-
-bool SamePerson(const Principal& who, const Request& r) {
-  return who.name() == r.subject || who.subject.person == r.person ||
-         who.name() == r.person || who.subject.person == r.subject;
-}
 
 Status ConflictError(const Request& r, std::string_view verb) {
   return AbortedError("request " + r.id + " is " +
@@ -176,6 +172,7 @@ StatusOr<RequestView> RequestService::Admit(const Principal& who, Request req,
     cs.requests.push_back({req, std::nullopt});
     cs.events = std::move(events);
     JIT_RETURN_IF_ERROR(deps_.Commit(cs));
+    CrashPoint("request.create.after_commit");
     deps_.metrics.CountRequestState(req.state);
     return View(std::move(req));
   }
@@ -205,7 +202,7 @@ StatusOr<RequestView> RequestService::Admit(const Principal& who, Request req,
 
 Status RequestService::CheckApprover(const Principal& who,
                                      const Request& r) const {
-  if (SamePerson(who, r)) {
+  if (who.IsPerson(r.subject, r.person)) {
     return PermissionDeniedError("you cannot decide your own request",
                                  "self_approval");
   }
@@ -283,6 +280,7 @@ StatusOr<RequestView> RequestService::Approve(const Principal& who,
     return AbortedError("you have already decided request " + id);
   }
   JIT_RETURN_IF_ERROR(committed);
+  CrashPoint("approval.after_commit");
   if (!enough) return Settle(who, std::move(next));
   deps_.metrics.CountRequestState(next.state);
   return Proceed(next);
@@ -379,7 +377,7 @@ StatusOr<RequestView> RequestService::Cancel(const Principal& who,
   }
   JIT_ASSIGN_OR_RETURN(Request r, deps_.store.GetRequest(id));
   if (!MaySee(who, r)) return NotFoundError("request " + id + " not found");
-  if (!SamePerson(who, r) && !who.admin) {
+  if (!who.IsPerson(r.subject, r.person) && !who.admin) {
     return PermissionDeniedError(
         "only the requester or an admin can cancel a request");
   }
@@ -406,7 +404,7 @@ StatusOr<RequestView> RequestService::Cancel(const Principal& who,
 }
 
 bool RequestService::MaySee(const Principal& who, const Request& r) const {
-  if (who.ReadsAll() || SamePerson(who, r)) return true;
+  if (who.ReadsAll() || who.IsPerson(r.subject, r.person)) return true;
   return deps_.policies.Get()->policies->MayApprove(who.subject, r.policy);
 }
 

@@ -86,6 +86,14 @@ class RequestService {
                                const std::string& comment);
   StatusOr<RequestView> Get(const Principal& who, const std::string& id);
   StatusOr<Page<RequestView>> List(const Principal& who, RequestFilter filter);
+  // The requester's earlier requests, for whoever decides request `id`:
+  // at most `limit` (1..50) of them, newest first, without `id` itself
+  // (request_history.cc). Open to the requester, to auditors and admins,
+  // and to anyone who may decide `id` while it is pending (an approver of
+  // its policy who is not the requester under any alias); for anyone else
+  // `id` does not exist (kNotFound), as for Get.
+  StatusOr<std::vector<RequestView>> History(const Principal& who,
+                                             const std::string& id, int limit);
 
   // Ends a grant early: by its holder -> completed ("task done"), by an
   // admin -> revoked.

@@ -2,27 +2,49 @@ import { useCallback, useEffect, useState } from 'react';
 import { api } from '../api.js';
 import { ErrorBox, StateBadge, UserText, When } from './common.jsx';
 
-function History({ subject, exclude, onError }) {
+// The requester's earlier requests (GET /v1/requests/{id}/history: open to
+// whoever may decide this one), fetched when the disclosure opens.
+function History({ requestId, onError }) {
   const [items, setItems] = useState(null);
   useEffect(() => {
-    api.requests({ subject, limit: 20 }).then(
-      (r) => setItems(r.items.filter((x) => x.id !== exclude)),
+    api.history(requestId).then(
+      (r) => setItems(r.items),
       (e) => {
         setItems([]);
         onError(e);
       },
     );
-  }, [subject, exclude, onError]);
+  }, [requestId, onError]);
   if (items === null) return <p className="hint">Loading earlier requests…</p>;
   if (items.length === 0) return <p className="hint">No earlier requests visible to you.</p>;
   return (
     <ul className="history">
-      {items.slice(0, 5).map((x) => (
+      {items.map((x) => (
         <li key={x.id}>
           <When iso={x.created_at} /> {x.entitlement} for {x.duration} <StateBadge state={x.state} />
+          {x.justification && (
+            <>
+              {' '}
+              <span className="hint">
+                “<UserText>{x.justification}</UserText>”
+              </span>
+            </>
+          )}
         </li>
       ))}
     </ul>
+  );
+}
+
+function EarlierRequests({ req, onError }) {
+  const [open, setOpen] = useState(false);
+  return (
+    <details onToggle={(e) => setOpen(e.currentTarget.open)}>
+      <summary>
+        Earlier requests of <UserText>{req.subject}</UserText>
+      </summary>
+      {open && <History requestId={req.id} onError={onError} />}
+    </details>
   );
 }
 
@@ -82,10 +104,7 @@ function Decision({ req, me, onDecided, onError }) {
           <When iso={req.created_at} />
         </dd>
       </dl>
-      <details>
-        <summary>Earlier requests of {req.subject}</summary>
-        <History subject={req.subject} exclude={req.id} onError={onError} />
-      </details>
+      <EarlierRequests req={req} onError={onError} />
       {own ? (
         <p className="own">This is your own request: another approver has to decide it.</p>
       ) : already ? (

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { api } from '../api.js';
 import { ErrorBox } from './common.jsx';
 
@@ -6,6 +6,18 @@ export default function SignIn({ onSignedIn }) {
   const [token, setToken] = useState('');
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
+  const [oidc, setOidc] = useState(null);
+
+  useEffect(() => {
+    let live = true;
+    api
+      .oidcSignIn()
+      .then((info) => live && setOidc(info))
+      .catch(() => {}); // off or unreachable: the token form remains
+    return () => {
+      live = false;
+    };
+  }, []);
 
   const submit = async (e) => {
     e.preventDefault();
@@ -25,6 +37,16 @@ export default function SignIn({ onSignedIn }) {
   return (
     <main className="signin" id="main">
       <h1>Sign in to jitd</h1>
+      {oidc && (
+        <>
+          {/* A top-level navigation: jitd sends the browser to the IdP and
+              exchanges the code itself, so no token reaches this page. */}
+          <a className="button sso" href={oidc.start}>
+            Sign in with {issuerName(oidc.issuer)}
+          </a>
+          <p className="or">or</p>
+        </>
+      )}
       <p className="hint">
         Paste your jitd access token. It is exchanged for a browser session
         and not kept by this page.
@@ -47,4 +69,13 @@ export default function SignIn({ onSignedIn }) {
       <ErrorBox error={error} />
     </main>
   );
+}
+
+// The issuer's host, as people know their identity provider.
+function issuerName(issuer) {
+  try {
+    return new URL(issuer).host;
+  } catch {
+    return issuer;
+  }
 }

@@ -71,6 +71,7 @@ StatusOr<std::unique_ptr<FakeConnector>> FakeConnector::Create(
     FakeConnectorOptions options) {
   auto fake = std::make_unique<FakeConnector>();
   fake->state_file_ = std::move(options.state_file);
+  fake->call_log_ = std::move(options.call_log);
   fake->failing_ = options.start_failing;
   Status loaded = fake->Load();
   if (!loaded.ok()) return loaded;
@@ -119,6 +120,13 @@ Status FakeConnector::Persist() const {
   return WriteFileAtomically(*state_file_, doc.dump(2) + "\n");
 }
 
+void FakeConnector::LogCall(std::string_view op, const std::string& grant_id,
+                            std::string_view effect) const {
+  if (!call_log_) return;
+  std::ofstream out(*call_log_, std::ios::binary | std::ios::app);
+  out << op << ' ' << grant_id << ' ' << effect << '\n';
+}
+
 Status FakeConnector::BeginCall(std::unique_lock<std::mutex>& lock,
                                 Deadline deadline, int* counter) {
   if (counter != nullptr) ++*counter;
@@ -151,12 +159,19 @@ Status FakeConnector::Grant(const GrantSpec& g, Deadline deadline) {
   std::unique_lock lock(mu_);
   Status begin = BeginCall(lock, deadline, &grant_calls_);
   if (!begin.ok()) return begin;
-  if (held_.count(g.grant_id) > 0) return OkStatus();
+  if (held_.count(g.grant_id) > 0) {
+    LogCall("grant", g.grant_id, "held");
+    return OkStatus();
+  }
   held_[g.grant_id] = Held{g.request_id, g.subject, g.target_user,
                            g.entitlement, FormatTime(g.expires_at)};
   Status saved = Persist();
-  if (!saved.ok()) held_.erase(g.grant_id);
-  return saved;
+  if (!saved.ok()) {
+    held_.erase(g.grant_id);
+    return saved;
+  }
+  LogCall("grant", g.grant_id, "new");
+  return OkStatus();
 }
 
 Status FakeConnector::Revoke(const GrantSpec& g, Deadline deadline) {
@@ -164,12 +179,19 @@ Status FakeConnector::Revoke(const GrantSpec& g, Deadline deadline) {
   Status begin = BeginCall(lock, deadline, &revoke_calls_);
   if (!begin.ok()) return begin;
   auto it = held_.find(g.grant_id);
-  if (it == held_.end()) return OkStatus();
+  if (it == held_.end()) {
+    LogCall("revoke", g.grant_id, "absent");
+    return OkStatus();
+  }
   Held previous = std::move(it->second);
   held_.erase(it);
   Status saved = Persist();
-  if (!saved.ok()) held_[g.grant_id] = std::move(previous);
-  return saved;
+  if (!saved.ok()) {
+    held_[g.grant_id] = std::move(previous);
+    return saved;
+  }
+  LogCall("revoke", g.grant_id, "removed");
+  return OkStatus();
 }
 
 StatusOr<std::vector<Holding>> FakeConnector::Discover(Deadline deadline) {
@@ -205,8 +227,14 @@ Status FakeConnector::RevokeHolding(const Holding& h, Deadline deadline) {
   });
   if (held_.size() == previous.size()) return OkStatus();
   Status saved = Persist();
-  if (!saved.ok()) held_ = std::move(previous);
-  return saved;
+  if (!saved.ok()) {
+    held_ = std::move(previous);
+    return saved;
+  }
+  for (const auto& [id, h] : previous) {
+    if (held_.count(id) == 0) LogCall("revoke", id, "removed");
+  }
+  return OkStatus();
 }
 
 StatusOr<std::vector<Activity>> FakeConnector::ActivitySince(
@@ -322,14 +350,19 @@ int FakeConnector::revoke_calls() const {
 
 StatusOr<std::unique_ptr<Connector>> MakeFakeConnector(
     const ConnectorConfig& config, const Environment& /*env*/) {
-  JIT_ASSIGN_OR_RETURN(ConnectorConfigReader reader,
-                       ConnectorConfigReader::Parse(
-                           config, {"name", "type", "state_file", "fail"}));
+  JIT_ASSIGN_OR_RETURN(
+      ConnectorConfigReader reader,
+      ConnectorConfigReader::Parse(
+          config, {"name", "type", "state_file", "call_log", "fail"}));
   // name and type are read only to check their types.
   JIT_RETURN_IF_ERROR(reader.String("name").status());
   JIT_RETURN_IF_ERROR(reader.String("type").status());
   FakeConnectorOptions options;
   JIT_ASSIGN_OR_RETURN(options.state_file, reader.String("state_file"));
+  JIT_ASSIGN_OR_RETURN(options.call_log, reader.String("call_log"));
+  if (options.call_log && options.call_log->empty()) {
+    return reader.Error("\"call_log\" must not be empty");
+  }
   JIT_ASSIGN_OR_RETURN(std::optional<bool> fail, reader.Bool("fail"));
   options.start_failing = fail.value_or(false);
   if (options.state_file && options.state_file->empty()) {

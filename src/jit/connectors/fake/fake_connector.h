@@ -21,6 +21,11 @@ struct FakeConnectorOptions {
   std::optional<std::string> state_file;
   // Start in the state SetFailing(true) gives.
   bool start_failing = false;
+  // When set, every Grant/Revoke/RevokeHolding that succeeds appends one
+  // line "OP GRANT_ID EFFECT" to this file (OP grant|revoke, EFFECT
+  // new|held|removed|absent), after the state file: a record outside jitd
+  // of what the target saw, for crash tests counting effective revokes.
+  std::optional<std::string> call_log;
 };
 
 // A connector whose "target system" is an in-memory set of held grants, with
@@ -102,11 +107,16 @@ class FakeConnector final : public Connector {
   Status BeginCall(std::unique_lock<std::mutex>& lock, Deadline deadline,
                    int* counter);
   Status Persist() const;  // requires mu_
+  // Appends to call_log_; a line that cannot be written is dropped (the
+  // state file, already written, is what the target holds).
+  void LogCall(std::string_view op, const std::string& grant_id,
+               std::string_view effect) const;  // requires mu_
   Status Load();
 
   mutable std::mutex mu_;
   std::condition_variable latency_changed_;
   std::optional<std::string> state_file_;                  // fixed after Create
+  std::optional<std::string> call_log_;                    // fixed after Create
   std::map<std::string, Held> held_;                       // guarded by mu_
   std::map<std::string, std::vector<Session>> sessions_;   // guarded by mu_
   std::vector<Holding> planted_;                           // guarded by mu_
@@ -121,8 +131,8 @@ class FakeConnector final : public Connector {
 };
 
 // ConnectorFactory for `type: fake`. Keys: name, type, state_file (path),
-// fail (bool: start failing). kInvalidArgument for unknown keys or wrong
-// types, naming the origin.
+// call_log (path), fail (bool: start failing). kInvalidArgument for unknown
+// keys or wrong types, naming the origin.
 StatusOr<std::unique_ptr<Connector>> MakeFakeConnector(
     const ConnectorConfig& config, const Environment& env);
 

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <thread>
 
 #include "gmock/gmock.h"
@@ -256,6 +257,27 @@ TEST_F(FakeStateFileTest, UnwritableStateFileFailsGrantAndChangesNothing) {
   EXPECT_EQ((*fake)->Grant(Spec("g1"), Soon()).code(),
             StatusCode::kUnavailable);
   EXPECT_FALSE((*fake)->Holds("g1"));
+}
+
+TEST_F(FakeStateFileTest, CallLogRecordsEffectiveChangesInOrder) {
+  std::string log = (dir_.path() / "calls.log").string();
+  FakeConnectorOptions options;
+  options.state_file = state_file_;
+  options.call_log = log;
+  auto fake = FakeConnector::Create(options);
+  ASSERT_TRUE(fake.ok()) << fake.status().ToString();
+  ASSERT_TRUE((*fake)->Grant(Spec("g1"), Soon()).ok());
+  ASSERT_TRUE((*fake)->Grant(Spec("g1"), Soon()).ok());
+  ASSERT_TRUE((*fake)->Revoke(Spec("g1"), Soon()).ok());
+  ASSERT_TRUE((*fake)->Revoke(Spec("g1"), Soon()).ok());
+  (*fake)->FailNext(1, StatusCode::kUnavailable);
+  EXPECT_FALSE((*fake)->Grant(Spec("g2"), Soon()).ok());  // not logged
+  std::ifstream in(log);
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_EQ(text.str(),
+            "grant g1 new\ngrant g1 held\nrevoke g1 removed\n"
+            "revoke g1 absent\n");
 }
 
 class MakeFakeConnectorTest : public testing::Test {

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <utility>
 
+#include "jit/base/crash_point.h"
 #include "jit/base/duration.h"
 #include "jit/base/status_macros.h"
 #include "jit/storage/postgres/pg_dsn.h"
@@ -832,7 +833,9 @@ Status PostgresStore::Commit(ChangeSet& cs) {
       try {
         pqxx::work tx(db);
         JIT_RETURN_IF_ERROR(WriteAll(tx, cs, events));
+        CrashPoint("store.commit.before");
         tx.commit();
+        CrashPoint("store.commit.after");
         return OkStatus();
       } catch (const pqxx::statement_completion_unknown&) {
         throw;  // may have been applied: not retried

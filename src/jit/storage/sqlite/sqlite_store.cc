@@ -1,10 +1,14 @@
 #include "jit/storage/sqlite/sqlite_store.h"
 
+#include <algorithm>
 #include <chrono>
 #include <iterator>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <span>
 #include <string_view>
 
+#include "jit/base/crash_point.h"
 #include "jit/base/duration.h"
 #include "jit/base/status_macros.h"
 #include "jit/storage/store_util.h"
@@ -146,6 +150,11 @@ CREATE INDEX reviews_by_state ON reviews(state, ord);
 )sql"},
     {4, R"sql(
 ALTER TABLE credentials ADD COLUMN sealed_secret TEXT NOT NULL DEFAULT '';
+)sql"},
+    {5, R"sql(
+-- Expired active grants in creation order without sorting them all, for
+-- when many expire at once (DueRevokes).
+CREATE INDEX grants_by_state_ord ON grants(state, ord, expires_at);
 )sql"},
 };
 
@@ -511,6 +520,30 @@ StatusOr<Page<Row>> QueryPage(SqliteStatement& stmt, RowReader<Row> read,
   }
 }
 
+// The first `limit` grants of two queries that each select them oldest
+// first (creation position in `position_column`), merged oldest first.
+StatusOr<std::vector<Grant>> MergeByPosition(SqliteStatement& a,
+                                             SqliteStatement& b,
+                                             int position_column, int limit) {
+  std::vector<std::pair<int64_t, Grant>> rows;
+  for (SqliteStatement* stmt : {&a, &b}) {
+    while (true) {
+      JIT_ASSIGN_OR_RETURN(bool has_row, stmt->Step());
+      if (!has_row) break;
+      JIT_ASSIGN_OR_RETURN(Grant g, ReadGrant(*stmt));
+      rows.emplace_back(stmt->Int(position_column), std::move(g));
+    }
+  }
+  std::sort(rows.begin(), rows.end(),
+            [](const auto& x, const auto& y) { return x.first < y.first; });
+  std::vector<Grant> out;
+  for (auto& row : rows) {
+    if (static_cast<int>(out.size()) == limit) break;
+    out.push_back(std::move(row.second));
+  }
+  return out;
+}
+
 }  // namespace
 
 StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
@@ -587,21 +620,122 @@ void SqliteStore::RollbackLocked() {
   }
 }
 
+// One ChangeSet waiting in queue_; lives on its caller's stack.
+struct SqliteStore::QueuedCommit {
+  QueuedCommit(ChangeSet& c, std::condition_variable& w) : cs(c), wake(w) {}
+
+  ChangeSet& cs;
+  std::vector<AuditEvent> events;  // numbered and chained; cs gets them
+                                   // once durable
+  Status result;                   // set by the group's writer
+  bool done = false;               // guarded by queue_mu_
+  std::condition_variable& wake;   // its caller's: done, or at the head
+};
+
 Status SqliteStore::Commit(ChangeSet& cs) {
+  return CommitEach(std::span<ChangeSet>(&cs, 1)).front();
+}
+
+std::vector<Status> SqliteStore::CommitEach(std::span<ChangeSet> sets) {
+  if (sets.empty()) return {};
+  std::condition_variable wake;
+  std::vector<QueuedCommit> mine;
+  mine.reserve(sets.size());
+  for (ChangeSet& cs : sets) mine.emplace_back(cs, wake);
+  std::unique_lock lock(queue_mu_);
+  // Ours stay together and in order: they are pushed under one lock and
+  // only ever taken from the front.
+  for (QueuedCommit& q : mine) queue_.push_back(&q);
+  while (true) {
+    wake.wait(lock, [&] {
+      return mine.back().done || &queue_.front()->wake == &wake;
+    });
+    if (mine.back().done) break;
+    // At the head: write everything waiting now as one group. Callers
+    // arriving meanwhile queue up for the next one.
+    std::vector<QueuedCommit*> group(
+        queue_.begin(), queue_.begin() + std::min(queue_.size(), kMaxGroup));
+    lock.unlock();
+    CommitGroup(group);
+    lock.lock();
+    for (QueuedCommit* q : group) {
+      queue_.pop_front();
+      q->done = true;
+      // Under queue_mu_: a woken caller cannot return (and free `q`)
+      // before this notify is through.
+      if (&q->wake != &wake) q->wake.notify_one();
+    }
+    if (!queue_.empty()) queue_.front()->wake.notify_one();
+  }
+  std::vector<Status> out;
+  out.reserve(mine.size());
+  for (QueuedCommit& q : mine) out.push_back(std::move(q.result));
+  return out;
+}
+
+void SqliteStore::CommitGroup(const std::vector<QueuedCommit*>& group) {
   std::lock_guard lock(mu_);
+  Status s = CommitGroupLocked(group);
+  for (QueuedCommit* q : group) {
+    if (!q->result.ok()) continue;
+    if (!s.ok()) {
+      q->result = s;
+      continue;
+    }
+    q->cs.events = std::move(q->events);
+  }
+}
+
+// Writes each ChangeSet of `group` in its own savepoint (setting its
+// `result` when it fails alone) and commits those that succeeded. An error
+// returned here failed the whole transaction: no ChangeSet without a
+// `result` of its own was written.
+Status SqliteStore::CommitGroupLocked(const std::vector<QueuedCommit*>& group) {
   JIT_RETURN_IF_ERROR(db_.Exec("BEGIN IMMEDIATE"));
-  std::vector<AuditEvent> events;
-  Status s = WriteAll(cs, events);
-  if (s.ok()) s = db_.Exec("COMMIT");
+  std::optional<AuditHead> head;  // read when the first event is written
+  bool any_written = false;
+  for (QueuedCommit* q : group) {
+    Status fatal = WriteOneOfGroup(*q, head);
+    if (!fatal.ok()) {
+      RollbackLocked();
+      return fatal;
+    }
+    any_written = any_written || q->result.ok();
+  }
+  if (!any_written) {
+    RollbackLocked();
+    return OkStatus();
+  }
+  CrashPoint("store.commit.before");
+  Status s = db_.Exec("COMMIT");
   if (!s.ok()) {
     RollbackLocked();
     return s;
   }
-  cs.events = std::move(events);
+  CrashPoint("store.commit.after");
   return OkStatus();
 }
 
+// Writes `q.cs` inside the open transaction, under a savepoint: on failure
+// only its writes are rolled back and `q.result` says why. Returns an error
+// only when the whole transaction is lost (SQLite rolled it back, e.g.
+// after an I/O error or a full disk, or the savepoint could not be undone).
+Status SqliteStore::WriteOneOfGroup(QueuedCommit& q,
+                                    std::optional<AuditHead>& head) {
+  JIT_RETURN_IF_ERROR(db_.Exec("SAVEPOINT change_set"));
+  std::optional<AuditHead> before = head;
+  Status s = WriteAll(q.cs, head, q.events);
+  if (s.ok()) s = db_.Exec("RELEASE change_set");
+  if (s.ok()) return OkStatus();
+  q.result = s;
+  q.events.clear();
+  head = std::move(before);
+  if (sqlite3_get_autocommit(db_.get()) != 0) return s;
+  return db_.Exec("ROLLBACK TO change_set; RELEASE change_set");
+}
+
 Status SqliteStore::WriteAll(const ChangeSet& cs,
+                             std::optional<AuditHead>& head,
                              std::vector<AuditEvent>& events) {
   for (const RequestWrite& w : cs.requests) {
     JIT_RETURN_IF_ERROR(WriteRequest(w));
@@ -612,7 +746,7 @@ Status SqliteStore::WriteAll(const ChangeSet& cs,
     JIT_RETURN_IF_ERROR(WriteCredential(w));
   }
   for (const ReviewWrite& w : cs.reviews) JIT_RETURN_IF_ERROR(WriteReview(w));
-  return WriteEvents(cs.events, events);
+  return WriteEvents(cs.events, head, events);
 }
 
 Status SqliteStore::WriteCredential(const CredentialWrite& w) {
@@ -827,13 +961,17 @@ Status SqliteStore::WriteApproval(const Approval& a) {
 }
 
 Status SqliteStore::WriteEvents(const std::vector<AuditEvent>& in,
+                                std::optional<AuditHead>& head,
                                 std::vector<AuditEvent>& out) {
   if (in.empty()) return OkStatus();
   auto unavailable = [](const Status& s) {
     return UnavailableError("audit log is not writable: " + s.message());
   };
-  StatusOr<AuditHead> head = HeadLocked();
-  if (!head.ok()) return unavailable(head.status());
+  if (!head) {
+    StatusOr<AuditHead> stored = HeadLocked();
+    if (!stored.ok()) return unavailable(stored.status());
+    head = std::move(stored).value();
+  }
   StatusOr<SqliteStatement> stmt = SqliteStatement::Prepare(
       db_.get(), InsertSql("audit", kAuditColumns, kAuditColumnCount));
   if (!stmt.ok()) return unavailable(stmt.status());
@@ -961,19 +1099,47 @@ StatusOr<std::vector<Grant>> SqliteStore::DueRevokes(SystemTime now,
                                                      int limit) {
   if (limit <= 0) return std::vector<Grant>{};
   std::lock_guard lock(mu_);
+  // Two index searches, each oldest first, merged. Few expired grants are
+  // found through their expiry and sorted; past kSortedDueLimit (a mass
+  // expiry, or catching up after downtime) sorting them all for every batch
+  // would be quadratic, so active grants are walked in creation order
+  // instead, which finds the first `limit` expired ones at once.
+  constexpr int kSortedDueLimit = 10000;
   JIT_ASSIGN_OR_RETURN(
-      SqliteStatement stmt,
+      SqliteStatement probe,
+      SqliteStatement::Prepare(
+          db_.get(),
+          "SELECT count(*) FROM (SELECT 1 FROM grants INDEXED BY "
+          "grants_by_state_expires WHERE state = ?2 AND expires_at <= ?1 "
+          "LIMIT ?3)"));
+  probe.BindTime(1, now);
+  probe.BindText(2, ToString(GrantState::kActive));
+  probe.BindInt(3, kSortedDueLimit);
+  JIT_ASSIGN_OR_RETURN(bool counted, probe.Step());
+  bool many = counted && probe.Int(0) >= kSortedDueLimit;
+  JIT_ASSIGN_OR_RETURN(
+      SqliteStatement expired,
+      SqliteStatement::Prepare(
+          db_.get(), SelectSql("grants", kGrantColumns,
+                               std::string("INDEXED BY ") +
+                                   (many ? "grants_by_state_ord"
+                                         : "grants_by_state_expires") +
+                                   " WHERE state = ?2 AND expires_at <= ?1 "
+                                   "ORDER BY ord LIMIT ?3")));
+  expired.BindTime(1, now);
+  expired.BindText(2, ToString(GrantState::kActive));
+  expired.BindInt(3, limit);
+  JIT_ASSIGN_OR_RETURN(
+      SqliteStatement retries,
       SqliteStatement::Prepare(
           db_.get(),
           SelectSql("grants", kGrantColumns,
-                    "WHERE (state = ?2 AND expires_at <= ?1) OR (state = ?3 "
-                    "AND (next_attempt_at IS NULL OR next_attempt_at <= ?1)) "
-                    "ORDER BY ord LIMIT ?4")));
-  stmt.BindTime(1, now);
-  stmt.BindText(2, ToString(GrantState::kActive));
-  stmt.BindText(3, ToString(GrantState::kRevokePending));
-  stmt.BindInt(4, limit);
-  return QueryAll<Grant>(stmt, &ReadGrant);
+                    "WHERE state = ?2 AND (next_attempt_at IS NULL OR "
+                    "next_attempt_at <= ?1) ORDER BY ord LIMIT ?3")));
+  retries.BindTime(1, now);
+  retries.BindText(2, ToString(GrantState::kRevokePending));
+  retries.BindInt(3, limit);
+  return MergeByPosition(expired, retries, kGrantColumnCount, limit);
 }
 
 StatusOr<std::vector<Request>> SqliteStore::DueActivations(SystemTime now,

@@ -1,7 +1,11 @@
 #pragma once
 
+#include <condition_variable>
+#include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -14,14 +18,20 @@ namespace jit {
 // The embedded default Store: one SQLite file in WAL mode with
 // synchronous=FULL, so a committed ChangeSet survives a crash or power loss.
 // Times are stored as Unix milliseconds. Audit rows are only ever inserted.
-// Thread-safe: one connection, one mutex; each Commit is one
-// BEGIN IMMEDIATE transaction. Other processes may open the file too (busy
-// waits up to 5 s); SQLite errors of any kind (full disk, read-only file,
-// I/O error, a trigger refusing a row) are kUnavailable and roll back.
+// Thread-safe: one connection, one mutex. Commits are grouped: concurrent
+// Commit calls queue, and the caller at the head of the queue writes every
+// waiting ChangeSet (up to kMaxGroup) in one BEGIN IMMEDIATE transaction and
+// one fsync, each under its own SAVEPOINT, so a ChangeSet that fails (lost
+// compare-and-set, constraint) rolls back alone and only its caller sees the
+// error. Audit events chain in commit order, and every caller returns only
+// once its own ChangeSet is durable (or has failed). Other processes may open
+// the file too (busy waits up to 5 s); SQLite errors of any kind (full disk,
+// read-only file, I/O error, a trigger refusing a row) are kUnavailable and
+// roll back.
 class SqliteStore final : public Store {
  public:
   // The schema version this code writes (PRAGMA user_version).
-  static constexpr int kSchemaVersion = 4;
+  static constexpr int kSchemaVersion = 5;
 
   // Opens or creates the database at `path` and brings its schema up to
   // kSchemaVersion, all pending migrations in one transaction.
@@ -36,6 +46,8 @@ class SqliteStore final : public Store {
   StatusOr<int> SchemaVersion();
 
   Status Commit(ChangeSet& cs) override;
+  // One group (or more, past kMaxGroup) for all of `sets`.
+  std::vector<Status> CommitEach(std::span<ChangeSet> sets) override;
   StatusOr<Request> GetRequest(const std::string& id) override;
   StatusOr<Grant> GetGrant(const std::string& id) override;
   StatusOr<Page<Request>> ListRequests(const RequestFilter& f) override;
@@ -74,7 +86,15 @@ class SqliteStore final : public Store {
   Status Migrate();
   Status ApplyMigrations();
   StatusOr<int> SchemaVersionLocked();
-  Status WriteAll(const ChangeSet& cs, std::vector<AuditEvent>& events);
+  // Most ChangeSets one transaction takes from the queue.
+  static constexpr size_t kMaxGroup = 1024;
+
+  struct QueuedCommit;
+  void CommitGroup(const std::vector<QueuedCommit*>& group);
+  Status CommitGroupLocked(const std::vector<QueuedCommit*>& group);
+  Status WriteOneOfGroup(QueuedCommit& q, std::optional<AuditHead>& head);
+  Status WriteAll(const ChangeSet& cs, std::optional<AuditHead>& head,
+                  std::vector<AuditEvent>& events);
   Status WriteRequest(const RequestWrite& w);
   Status WriteGrant(const GrantWrite& w);
   Status WriteApproval(const Approval& a);
@@ -84,6 +104,7 @@ class SqliteStore final : public Store {
                                                      std::string_view a,
                                                      std::string_view b);
   Status WriteEvents(const std::vector<AuditEvent>& in,
+                     std::optional<AuditHead>& head,
                      std::vector<AuditEvent>& out);
   StatusOr<AuditHead> HeadLocked();
   void RollbackLocked();
@@ -92,6 +113,10 @@ class SqliteStore final : public Store {
 
   std::mutex mu_;
   SqliteConnection db_;  // guarded by mu_
+
+  std::mutex queue_mu_;
+  // Commits not finished yet, oldest first; the head one writes the group.
+  std::deque<QueuedCommit*> queue_;  // guarded by queue_mu_
 };
 
 }  // namespace jit

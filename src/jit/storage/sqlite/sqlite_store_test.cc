@@ -5,8 +5,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <latch>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "jit/audit/verifier.h"
@@ -308,6 +310,129 @@ TEST(SqliteStoreTest, NewEventsChainFromABrokenHead) {
   EXPECT_EQ(cs.events[0].seq, 4);
   EXPECT_EQ(cs.events[0].prev_hash, forged);
   EXPECT_EQ(Verify(*store).first_bad_seq, 3);
+}
+
+// Group commit: 64 callers at once, a quarter of them losing a
+// compare-and-set and an eighth colliding on an insert after a write of
+// their own. Each failure rolls back only its own ChangeSet; every success
+// is durable (seen by a new process), numbered as returned, and chained.
+TEST(SqliteStoreTest, ConcurrentCommitsFailAloneAndTheRestAreDurable) {
+  constexpr int kThreads = 64;
+  constexpr int kRounds = 4;
+  const std::string path = NewDbPath();
+  std::unique_ptr<SqliteStore> store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  ChangeSet setup;
+  for (int i = 0; i < kThreads * kRounds; ++i) {
+    setup.requests.push_back(
+        {PendingRequest("req_" + std::to_string(i)), std::nullopt});
+  }
+  ASSERT_TRUE(store->Commit(setup).ok());
+
+  struct Outcome {
+    ChangeSet cs;
+    Status status;
+  };
+  std::vector<Outcome> outcomes(kThreads * kRounds);
+  std::latch start(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      start.arrive_and_wait();
+      for (int round = 0; round < kRounds; ++round) {
+        const int i = t * kRounds + round;
+        const std::string n = std::to_string(i);
+        ChangeSet& cs = outcomes[i].cs;
+        cs.requests.push_back({PendingRequest("new_" + n), std::nullopt});
+        Request approved = PendingRequest("req_" + n);
+        approved.state = RequestState::kApproved;
+        // i % 4 == 0 expects the wrong state: a lost compare-and-set.
+        cs.requests.push_back({approved, i % 4 == 0 ? RequestState::kDenied
+                                                    : RequestState::kPending});
+        // i % 8 == 1 inserts an id that exists: a collision.
+        if (i % 8 == 1) {
+          cs.requests.push_back({PendingRequest("req_0"), std::nullopt});
+        }
+        cs.events = {Event(AuditType::kRequestCreated, "writer-" + n),
+                     Event(AuditType::kRequestApproved, "writer-" + n)};
+        outcomes[i].status = store->Commit(cs);
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  store.reset();
+
+  store = OpenOrDie(path);  // what a restarted process finds
+  ASSERT_NE(store, nullptr);
+  StatusOr<std::vector<AuditEvent>> audit = store->ReadAudit(0, 100000);
+  ASSERT_TRUE(audit.ok()) << audit.status().ToString();
+  int successes = 0;
+  for (int i = 0; i < kThreads * kRounds; ++i) {
+    const std::string n = std::to_string(i);
+    const Outcome& o = outcomes[i];
+    SCOPED_TRACE("commit " + n);
+    if (i % 4 == 0 || i % 8 == 1) {
+      EXPECT_EQ(o.status.code(),
+                i % 4 == 0 ? StatusCode::kAborted : StatusCode::kAlreadyExists);
+      EXPECT_EQ(store->GetRequest("new_" + n).status().code(),
+                StatusCode::kNotFound);
+      EXPECT_EQ(store->GetRequest("req_" + n)->state, RequestState::kPending);
+      EXPECT_EQ(o.cs.events[0].seq, 0);  // left as it was
+      continue;
+    }
+    ASSERT_TRUE(o.status.ok()) << o.status.ToString();
+    ++successes;
+    EXPECT_TRUE(store->GetRequest("new_" + n).ok());
+    EXPECT_EQ(store->GetRequest("req_" + n)->state, RequestState::kApproved);
+    ASSERT_EQ(o.cs.events.size(), 2u);
+    EXPECT_EQ(o.cs.events[1].seq, o.cs.events[0].seq + 1);
+    for (const AuditEvent& e : o.cs.events) {
+      ASSERT_GE(e.seq, 1);
+      ASSERT_LE(e.seq, static_cast<int64_t>(audit->size()));
+      const AuditEvent& stored = (*audit)[e.seq - 1];
+      EXPECT_EQ(stored.actor, "writer-" + n);
+      EXPECT_EQ(stored.hash, e.hash);
+      EXPECT_EQ(stored.prev_hash, e.prev_hash);
+    }
+  }
+  EXPECT_EQ(successes, kThreads * kRounds * 5 / 8);
+  EXPECT_EQ(audit->size(), static_cast<size_t>(2 * successes));
+  VerifyResult chain = Verify(*store);
+  EXPECT_TRUE(chain.ok) << chain.reason;
+  EXPECT_EQ(chain.events, 2 * successes);
+}
+
+// Past the sorted path's limit (a mass expiry), DueRevokes still answers
+// oldest first, retries merged in.
+TEST(SqliteStoreTest, DueRevokesOfAMassExpiryAreOldestFirst) {
+  constexpr int kGrants = 10'050;
+  std::unique_ptr<SqliteStore> store = OpenOrDie(NewDbPath());
+  ASSERT_NE(store, nullptr);
+  const SystemTime now = kT0 + std::chrono::hours(1);
+  ChangeSet cs;
+  for (int i = 0; i < kGrants; ++i) {
+    Grant g;
+    g.id = "grt_" + std::to_string(i);
+    g.request_id = "req_" + std::to_string(i);
+    // Later-created grants expired earlier: expiry order is not the answer.
+    g.expires_at = now - std::chrono::milliseconds(i);
+    if (i % 10 == 3) {
+      g.state = GrantState::kRevokePending;
+      g.next_attempt_at = now;
+    }
+    if (i % 10 == 7) g.expires_at = now + std::chrono::minutes(1);
+    cs.grants.push_back({g, std::nullopt});
+  }
+  ASSERT_TRUE(store->Commit(cs).ok());
+  StatusOr<std::vector<Grant>> due = store->DueRevokes(now, 25);
+  ASSERT_TRUE(due.ok()) << due.status().ToString();
+  std::vector<std::string> want;
+  for (int i = 0; static_cast<int>(want.size()) < 25; ++i) {
+    if (i % 10 != 7) want.push_back("grt_" + std::to_string(i));
+  }
+  std::vector<std::string> got;
+  for (const Grant& g : *due) got.push_back(g.id);
+  EXPECT_EQ(got, want);
 }
 
 TEST(SqliteStoreTest, InvalidUtf8GroupIsInvalidArgument) {
