@@ -626,34 +626,69 @@ TEST_F(CliTest, SshCertWithMissingKeyFileSendsNothing) {
   EXPECT_TRUE(jitd_.received().empty());
 }
 
-TEST_F(CliTest, SshPicksTheLongestActiveGrantOfTheEntitlement) {
+TEST_F(CliTest, SshCertPassesTheSourceAddress) {
+  WriteFile("id_ed25519.pub", "ssh-ed25519 AAAAkey alice@laptop\n");
+  jitd_.On("POST", "/v1/grants/grt_1/ssh-cert",
+           Json({{"certificate", "ssh-ed25519-cert-v01@openssh.com AAAA"}}));
+  ASSERT_EQ(Run({"ssh-cert", "grt_1", "--public-key", home_ + "/id_ed25519.pub",
+                 "--source-address", "10.0.0.0/8"}),
+            kExitOk)
+      << err_;
+  EXPECT_EQ(BodyOf(jitd_.last()),
+            Json({{"public_key", "ssh-ed25519 AAAAkey alice@laptop\n"},
+                  {"source_address", "10.0.0.0/8"}}));
+}
+
+TEST_F(CliTest, SshPicksTheCallersLongestActiveGrantOfTheEntitlement) {
   WriteFile(".ssh/id_ed25519.pub", "ssh-ed25519 AAAAkey alice@laptop\n");
+  jitd_.On("GET", "/v1/whoami", Json({{"subject", "alice"}}));
   jitd_.On("GET", "/v1/grants",
            List({{{"id", "grt_old"},
+                  {"subject", "alice"},
                   {"entitlement", "web-ssh"},
                   {"state", "active"},
                   {"expires_at", "2026-11-23T10:05:00.000Z"}},
                  {{"id", "grt_db"},
+                  {"subject", "alice"},
                   {"entitlement", "db"},
                   {"state", "active"},
                   {"expires_at", "2026-11-23T11:00:00.000Z"}},
                  {{"id", "grt_new"},
+                  {"subject", "alice"},
                   {"entitlement", "web-ssh"},
                   {"state", "active"},
                   {"expires_at", "2026-11-23T10:30:00.000Z"}},
+                 {{"id", "grt_bobs"},
+                  {"subject", "bob"},
+                  {"entitlement", "web-ssh"},
+                  {"state", "active"},
+                  {"expires_at", "2026-11-23T11:30:00.000Z"}},
                  {{"id", "grt_ended"},
+                  {"subject", "alice"},
                   {"entitlement", "web-ssh"},
                   {"state", "ended"},
                   {"expires_at", "2026-11-23T12:00:00.000Z"}}}));
   jitd_.On("POST", "/v1/grants/grt_new/ssh-cert",
            Json({{"certificate", "ssh-ed25519-cert-v01@openssh.com AAAA"}}));
-  ASSERT_EQ(Run({"ssh", "web-ssh"}), kExitOk) << err_;
+  ASSERT_EQ(Run({"ssh", "web-ssh", "--source-address", "192.0.2.7"}), kExitOk)
+      << err_;
+  const std::vector<HttpRequest> sent = jitd_.received();
+  ASSERT_GE(sent.size(), 3u);
+  EXPECT_EQ(sent[1].path, "/v1/grants");
+  EXPECT_EQ(sent[1].Query("subject").value_or(""), "alice");
   EXPECT_EQ(jitd_.last().path, "/v1/grants/grt_new/ssh-cert");
+  EXPECT_EQ(BodyOf(jitd_.last())["source_address"], "192.0.2.7");
   EXPECT_TRUE(std::filesystem::exists(home_ + "/.ssh/id_ed25519-cert.pub"));
 }
 
 TEST_F(CliTest, SshWithoutAnActiveGrantSaysHowToAsk) {
-  jitd_.On("GET", "/v1/grants", List(Json::array()));
+  jitd_.On("GET", "/v1/whoami", Json({{"subject", "alice"}}));
+  jitd_.On("GET", "/v1/grants",
+           List({{{"id", "grt_bobs"},
+                  {"subject", "bob"},
+                  {"entitlement", "web-ssh"},
+                  {"state", "active"},
+                  {"expires_at", "2026-11-23T11:30:00.000Z"}}}));
   EXPECT_EQ(Run({"ssh", "web-ssh"}), kExitFailure);
   EXPECT_THAT(err_, HasSubstr("no active grant of web-ssh"));
   EXPECT_THAT(err_, HasSubstr("jit request web-ssh"));

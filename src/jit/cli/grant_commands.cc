@@ -43,11 +43,13 @@ struct CheckArgs {
 struct SshCertArgs {
   std::string id;
   std::string public_key_path;
+  std::string source_address;  // CIDR list for the certificate; empty: none
 };
 
 struct SshArgs {
   std::string entitlement;
   std::string public_key_path;
+  std::string source_address;
 };
 
 struct GrantGroup : CommandGroup {
@@ -178,8 +180,11 @@ int RunSshCert(const CliContext& ctx, const ApiClient& api,
                const SshCertArgs& args) {
   StatusOr<std::string> key = ReadTextFile(args.public_key_path);
   if (!key.ok()) return ctx.UsageError(key.status());
-  StatusOr<Json> answer =
-      api.Post(GrantPath(args.id, "ssh-cert"), {{"public_key", *key}});
+  Json body = {{"public_key", *key}};
+  if (!args.source_address.empty()) {
+    body["source_address"] = args.source_address;
+  }
+  StatusOr<Json> answer = api.Post(GrantPath(args.id, "ssh-cert"), body);
   if (!answer.ok()) return ctx.Fail(answer.status());
   const std::string certificate = JsonText(*answer, "certificate");
   if (certificate.empty()) {
@@ -194,17 +199,26 @@ int RunSshCert(const CliContext& ctx, const ApiClient& api,
   });
 }
 
-// `jit ssh ENTITLEMENT`: the certificate for the caller's active grant of
-// ENTITLEMENT (the one that lasts longest), for ~/.ssh/id_ed25519.pub unless
-// --public-key names another key.
+// `jit ssh ENTITLEMENT`: the certificate for the caller's own active grant
+// of ENTITLEMENT (the one that lasts longest), for ~/.ssh/id_ed25519.pub
+// unless --public-key names another key. An admin or auditor sees everyone's
+// grants, so the list is narrowed to the caller's subject.
 int RunSsh(const CliContext& ctx, const ApiClient& api, const SshArgs& args) {
+  StatusOr<Json> me = api.Get("/v1/whoami");
+  if (!me.ok()) return ctx.Fail(me.status());
+  const std::string subject = JsonText(*me, "subject");
+  if (subject.empty()) {
+    return ctx.Fail(InternalError("the server did not say who you are"));
+  }
   StatusOr<Json> list =
-      FetchList(api, "/v1/grants", {{"active", "true"}}, Pages::kAll);
+      FetchList(api, "/v1/grants", {{"active", "true"}, {"subject", subject}},
+                Pages::kAll);
   if (!list.ok()) return ctx.Fail(list.status());
   std::string grant_id;
   std::string latest;
   for (const Json& g : JsonArray(*list, "items")) {
-    if (JsonText(g, "entitlement") != args.entitlement ||
+    if (JsonText(g, "subject") != subject ||
+        JsonText(g, "entitlement") != args.entitlement ||
         JsonText(g, "state") != "active") {
       continue;
     }
@@ -219,7 +233,7 @@ int RunSsh(const CliContext& ctx, const ApiClient& api, const SshArgs& args) {
         "you hold no active grant of " + args.entitlement +
         "; ask with: jit request " + args.entitlement + " --for … --reason …"));
   }
-  SshCertArgs cert{grant_id, args.public_key_path};
+  SshCertArgs cert{grant_id, args.public_key_path, args.source_address};
   if (cert.public_key_path.empty()) {
     if (ctx.env().home_dir.empty()) {
       return ctx.UsageError(
@@ -309,6 +323,8 @@ void AddSshCert(CLI::App& app, CliContext& ctx, SshCertArgs& args) {
   cmd->add_option("--public-key", args.public_key_path,
                   "e.g. ~/.ssh/id_ed25519.pub")
       ->required();
+  cmd->add_option("--source-address", args.source_address,
+                  "addresses the certificate may be used from (CIDR list)");
   ctx.OnRunWithApi(cmd, [&ctx, &args](const ApiClient& api) {
     return RunSshCert(ctx, api, args);
   });
@@ -322,6 +338,8 @@ void AddSsh(CLI::App& app, CliContext& ctx, SshArgs& args) {
   cmd->add_option("ENTITLEMENT", args.entitlement, "entitlement")->required();
   cmd->add_option("--public-key", args.public_key_path,
                   "default ~/.ssh/id_ed25519.pub");
+  cmd->add_option("--source-address", args.source_address,
+                  "addresses the certificate may be used from (CIDR list)");
   ctx.OnRunWithApi(cmd, [&ctx, &args](const ApiClient& api) {
     return RunSsh(ctx, api, args);
   });
