@@ -4,7 +4,7 @@ BUILD_DIR := build/$(PRESET)
 JOBS ?= 2
 CONFIG ?= examples/jitd.yaml
 
-.PHONY: all deps test-deps build apps links run test test-quick bench format clean fuzz torture deb
+.PHONY: all deps test-deps build apps links run test test-quick bench format clean fuzz torture deb sanitize soak
 
 all: build
 
@@ -62,6 +62,23 @@ torture: deps
 	@cmake --build --preset $(PRESET) -j $(JOBS) --target jitd_torture
 	@$(BUILD_DIR)/tests/torture/jitd_torture --iterations $(ITERATIONS)
 	@$(BUILD_DIR)/tests/torture/jitd_torture --reconcile-grants $(RECONCILE_GRANTS)
+
+# Sanitizers (docs/RELIABILITY.md): the unit tests and the store contract
+# suite (PostgreSQL too, as root) built by each preset in SANITIZERS (asan:
+# ASan+UBSan, tsan) into build/<preset>, run with ctest; any report fails.
+SANITIZERS ?= asan tsan
+SANITIZE_PREFIX ?= build/
+sanitize: test-deps
+	@rc=0; for s in $(SANITIZERS); do JOBS=$(JOBS) tests/sanitizers/run $$s $(SANITIZE_PREFIX)$$s || rc=1; done; exit $$rc
+
+# Soak (docs/RELIABILITY.md): the real jitd under mixed traffic for
+# SOAK_SECONDS, RSS and open fds sampled; fails on growth past the bound.
+# `make test` runs a 45 s version (label soak-short).
+SOAK_SECONDS ?= 600
+soak: deps
+	@cmake --preset $(PRESET) >/dev/null
+	@cmake --build --preset $(PRESET) -j $(JOBS) --target jitd_soak
+	@$(BUILD_DIR)/tests/soak/jitd_soak --seconds $(SOAK_SECONDS)
 
 bench:
 	@scripts/install-deps --bench

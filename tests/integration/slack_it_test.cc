@@ -93,6 +93,8 @@ auth:
            kBob + R"("}
     - {subject: audrey, groups: [audit], token: ")" +
            kAuditor + R"("}
+    - {subject: adam, groups: [secops], token: ")" +
+           kAdmin + R"("}
 roles: {admin: [secops], auditor: [audit], enforcer: [hosts]}
 connectors:
   - {name: demo, type: fake}
@@ -104,13 +106,14 @@ policies:
     entitlements: [db-write]
     require: {justification_min_chars: 10}
     approval: {groups: [sre], count: 1}
+    emergency: {allowed: true, max_duration: 15m}
 notifiers:
   - name: approvals
     type: slack
     url: )" +
            receiver_->Url("/slack") + R"(
     allow_private_addresses: true
-    events: [request.created]
+    events: [request.created, grant.expiring, emergency.used]
 integrations:
   slack:
     signing_secret_file: )" +
@@ -138,6 +141,28 @@ integrations:
         out.push_back(e);
     }
     return out;
+  }
+
+  // The messages posted so far whose header says `title`.
+  std::vector<ReceivedDelivery> Posted(const std::string& title) const {
+    std::vector<ReceivedDelivery> out;
+    for (const ReceivedDelivery& d : receiver_->Deliveries()) {
+      if (!d.body.is_object() || !d.body.contains("blocks")) continue;
+      for (const json& b : d.body["blocks"]) {
+        if (b.value("type", "") == "header" &&
+            b["text"].value("text", "") == title) {
+          out.push_back(d);
+        }
+      }
+    }
+    return out;
+  }
+
+  // The buttons of a posted message.
+  static json Buttons(const ReceivedDelivery& d) {
+    for (const json& b : d.body["blocks"])
+      if (b["type"] == "actions") return b["elements"];
+    return json::array();
   }
 
   TempDir tmp_;
@@ -226,6 +251,124 @@ TEST_F(SlackItTest, OnlyAFreshCorrectlySignedNonSelfPressApproves) {
   EXPECT_EQ(Approvals(id).size(), 1u);
   EXPECT_EQ(jitd_->Get("/v1/audit/verify", kAuditor).body.value("ok", false),
             true);
+}
+
+// Emergency use, by an emergency request and by a break-glass code, is
+// posted to the same channel as requests waiting for approval, without
+// buttons (the use has begun or is already asked for with its own).
+TEST_F(SlackItTest, EmergencyUsePostsToTheApproversChannel) {
+  Reply urgent = jitd_->Post("/v1/requests", kAlice,
+                             {{"entitlement", "db-write"},
+                              {"duration", "10m"},
+                              {"emergency", true},
+                              {"ticket", "INC-1"},
+                              {"justification", "orders table is locked up"}});
+  ASSERT_EQ(urgent.status, 201) << urgent.raw;
+  const std::string urgent_id = urgent.body.value("id", "");
+  // This policy still wants an approver for emergency requests.
+  ASSERT_EQ(urgent.body.value("state", ""), "pending") << urgent.raw;
+
+  Reply issued = jitd_->Post("/v1/breakglass/codes", kAdmin, {{"count", 1}});
+  ASSERT_EQ(issued.status, 201) << issued.raw;
+  const std::string code = issued.body["items"][0].value("code", "");
+  Reply glass =
+      jitd_->Post("/v1/breakglass/activate", "",
+                  {{"code", code},
+                   {"subject", "alice"},
+                   {"entitlement", "db-write"},
+                   {"duration", "5m"},
+                   {"ticket", "INC-2"},
+                   {"justification", "the primary is down, <!channel>"}});
+  ASSERT_EQ(glass.status, 201) << glass.raw;
+  const std::string glass_id = glass.body.value("id", "");
+
+  ASSERT_TRUE(
+      WaitUntil([&] { return Posted("Emergency access used").size() >= 2; },
+                std::chrono::seconds(20)))
+      << jitd_->log();
+  std::vector<ReceivedDelivery> used = Posted("Emergency access used");
+  ASSERT_EQ(used.size(), 2u);
+  for (const ReceivedDelivery& d : used) {
+    EXPECT_EQ(d.target, "/slack");
+    EXPECT_TRUE(Buttons(d).empty()) << d.raw_body;
+  }
+  for (const char* shown :
+       {"alice", "db-write", "10m", "INC-1", "orders table is locked up"}) {
+    EXPECT_NE(used[0].raw_body.find(shown), std::string::npos) << shown;
+  }
+  EXPECT_NE(used[0].raw_body.find(urgent_id), std::string::npos);
+  EXPECT_NE(used[1].raw_body.find(glass_id), std::string::npos);
+  EXPECT_NE(used[1].raw_body.find("INC-2"), std::string::npos);
+  // User text cannot ping the channel.
+  EXPECT_EQ(used[1].raw_body.find("<!channel>"), std::string::npos);
+  EXPECT_NE(used[1].raw_body.find("&lt;!channel&gt;"), std::string::npos);
+  // The emergency request also waits for approval, with buttons; the code
+  // stood in for the approvers.
+  std::vector<ReceivedDelivery> asks = Posted("Approval needed");
+  ASSERT_EQ(asks.size(), 1u);
+  EXPECT_NE(asks[0].raw_body.find(urgent_id), std::string::npos);
+  EXPECT_EQ(Buttons(asks[0]).size(), 2u);
+}
+
+// Five minutes before a grant ends its holder is told, with an Extend
+// button; only the holder's correctly signed press asks for the extension,
+// which then waits for an approver like any other.
+TEST_F(SlackItTest, ExpiringGrantIsPostedWithAnExtendButtonThatWorks) {
+  Reply asked = jitd_->Post("/v1/requests", kAlice,
+                            {{"entitlement", "db-write"},
+                             {"duration", "4m"},
+                             {"justification", "rebuild the orders index"}});
+  ASSERT_EQ(asked.status, 201) << asked.raw;
+  const std::string id = asked.body.value("id", "");
+  Reply ok =
+      jitd_->Post("/v1/requests/" + id + "/approve", kBob, {{"comment", "go"}});
+  ASSERT_EQ(ok.status, 200) << ok.raw;
+  const std::string grant_id = ok.body.value("grant_id", "");
+  ASSERT_FALSE(grant_id.empty()) << ok.raw;
+  const std::string expires_before =
+      jitd_->Get("/v1/grants/" + grant_id, kAlice).body.value("expires_at", "");
+  ASSERT_FALSE(expires_before.empty());
+
+  // The notice pass runs every 15 s: the grant ends within 5 minutes.
+  ASSERT_TRUE(WaitUntil([&] { return !Posted("Access expires soon").empty(); },
+                        std::chrono::seconds(30)))
+      << jitd_->log();
+  const ReceivedDelivery msg = Posted("Access expires soon")[0];
+  json buttons = Buttons(msg);
+  ASSERT_EQ(buttons.size(), 1u) << msg.raw_body;
+  EXPECT_EQ(buttons[0]["action_id"], "jitd_extend");
+  EXPECT_EQ(buttons[0]["value"], grant_id);
+  for (const char* shown : {"alice", "db-write", "expires in 5 minutes"})
+    EXPECT_NE(msg.raw_body.find(shown), std::string::npos) << shown;
+
+  // A bad signature, or someone else's press: nothing asked.
+  EXPECT_EQ(Send(MakePress("U0ALICE", "jitd_extend", grant_id, UnixNow(),
+                           "not-the-signing-secret-0123"))
+                .status,
+            401);
+  Reply other = Send(MakePress("U0BOB", "jitd_extend", grant_id, UnixNow()));
+  ASSERT_EQ(other.status, 200) << other.raw;
+  EXPECT_EQ(other.body["response_type"], "ephemeral") << other.raw;
+  Reply pending = jitd_->Get("/v1/requests?state=pending", kAuditor);
+  ASSERT_EQ(pending.status, 200);
+  ASSERT_TRUE(pending.body["items"].empty()) << pending.raw;
+
+  // The holder's press asks for one more term; bob approves it from Slack
+  // and the grant ends later than before.
+  Reply extend = Send(MakePress("U0ALICE", "jitd_extend", grant_id, UnixNow()));
+  ASSERT_EQ(extend.status, 200) << extend.raw;
+  EXPECT_NE(extend.raw.find("Extension asked by alice"), std::string::npos)
+      << extend.raw;
+  pending = jitd_->Get("/v1/requests?state=pending", kAuditor);
+  ASSERT_EQ(pending.body["items"].size(), 1u) << pending.raw;
+  const std::string ext_id = pending.body["items"][0].value("id", "");
+  Reply approved = Send(MakePress("U0BOB", "jitd_approve", ext_id, UnixNow()));
+  ASSERT_EQ(approved.status, 200) << approved.raw;
+  EXPECT_NE(approved.raw.find("Approved by bob"), std::string::npos)
+      << approved.raw;
+  const std::string expires_after =
+      jitd_->Get("/v1/grants/" + grant_id, kAlice).body.value("expires_at", "");
+  EXPECT_GT(expires_after, expires_before);
 }
 
 }  // namespace

@@ -30,6 +30,35 @@ void CrashAtAndRestart(JitdProcess& jitd, const std::string& point) {
   ASSERT_TRUE(jitd.Start().ok()) << jitd.log();
 }
 
+// A scheduler pass claimed an expired grant (ClaimDueRevokes) and died
+// before ending it. With one process per store that claim died too: the
+// next start-up ends the grant before serving. Once the claim kept it
+// active, and held in the target, for the claim's whole lease after the
+// restart.
+TEST(ExpiryClaimCrashTest, ClaimedButNotEndedIsRevokedBeforeReady) {
+  TempDir tmp;
+  JitdProcess jitd(tmp.path(), TortureConfig(tmp.path()));
+  jitd.SetEnv({{"JITD_CRASH_POINT", "expiry.after_claim"}});
+  ASSERT_TRUE(jitd.Start().ok()) << jitd.log();
+  Reply asked = jitd.Post("/v1/requests", kAliceToken,
+                          {{"entitlement", "read"},
+                           {"duration", "1s"},
+                           {"justification", "fault test: read the logs"}});
+  ASSERT_EQ(asked.status, 201) << asked.raw;
+  const std::string grant = Field(asked, "grant_id");
+  ASSERT_TRUE(
+      WaitUntil([&] { return jitd.Exited(); }, std::chrono::seconds(20)))
+      << "expiry.after_claim never fired\n"
+      << jitd.log();
+  ASSERT_TRUE(TargetHeld(tmp.path()).contains(grant));
+  jitd.SetEnv({});
+  ASSERT_TRUE(jitd.Start().ok()) << jitd.log();
+  EXPECT_FALSE(TargetHeld(tmp.path()).contains(grant));
+  Reply g = jitd.Get("/v1/grants/" + grant, kAliceToken);
+  EXPECT_EQ(Field(g, "state"), "ended") << g.raw;
+  EXPECT_EQ(Field(g, "ended_reason"), "expired") << g.raw;
+}
+
 // A crash anywhere in writing the first checkpoint leaves a log that
 // verifies after the restart. Once the event was committed before its file
 // and a crash between the two was reported as a removed checkpoint file (a

@@ -463,7 +463,23 @@ HttpResponse ApiRoutes::ReadAudit(const Principal& who,
   if (!after.ok()) return ErrorResponse(after.status());
   auto filter = ParseAuditFilter(http);
   if (!filter.ok()) return ErrorResponse(filter.status());
-  auto page = deps_.audit.Read(who, *after, *limit, *filter);
+  // ?order=newest pages backwards: next_cursor is the next page's ?before=.
+  const std::string order = http.Query("order").value_or("oldest");
+  if (order != "oldest" && order != "newest") {
+    return ErrorResponse(
+        InvalidArgumentError("order must be oldest or newest"));
+  }
+  auto before = ParseSeq(http.Query("before"), "before");
+  if (!before.ok()) return ErrorResponse(before.status());
+  if (order == "oldest" && *before != 0) {
+    return ErrorResponse(InvalidArgumentError("before needs order=newest"));
+  }
+  if (order == "newest" && *after != 0) {
+    return ErrorResponse(InvalidArgumentError("after needs order=oldest"));
+  }
+  auto page = order == "newest"
+                  ? deps_.audit.ReadNewestFirst(who, *before, *limit, *filter)
+                  : deps_.audit.Read(who, *after, *limit, *filter);
   if (!page.ok()) return ErrorResponse(page.status());
   json items = json::array();
   for (const AuditEvent& e : page->items) items.push_back(ToJson(e));

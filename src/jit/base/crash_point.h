@@ -32,7 +32,7 @@
 namespace jit {
 
 // Each name is `part.place`; see docs/RELIABILITY.md for where each sits.
-inline constexpr std::array<std::string_view, 20> kCrashPointNames = {
+inline constexpr std::array<std::string_view, 21> kCrashPointNames = {
     // request_service.cc
     "request.create.after_commit",  // a request that waits, committed
     "approval.after_commit",        // an approval committed, not acted on
@@ -49,6 +49,7 @@ inline constexpr std::array<std::string_view, 20> kCrashPointNames = {
     "extend.after_commit",          // expires_at moved; target not told
     // expiry_scheduler.cc and jitd_server.cc
     "expiry.pass",              // the start of one scheduler pass
+    "expiry.after_claim",       // due revokes claimed, none ended yet
     "expiry.after_end",         // one expired grant ended inside a pass
     "revoke.retry",             // retrying a revoke_pending grant
     "startup.after_reconcile",  // revokes done at start-up; not yet serving

@@ -59,6 +59,12 @@ TEST(FormatTimeTest, MatchesDateFormatAtEdges) {
   // of a second and of the day.
   for (SystemTime day : days) {
     for (int64_t offset_ms : {-1000, -1, 0, 1, 999, 1000, 86'399'999}) {
+      // SystemTime ends at 2262-04-11T23:47:16.854775807: later times of
+      // that day would overflow (undefined behaviour), so they are skipped.
+      if (offset_ms > 0 && day > SystemTime::max() - milliseconds(offset_ms) -
+                                     nanoseconds(999'999)) {
+        continue;
+      }
       SystemTime at = day + milliseconds(offset_ms);
       for (int64_t ns : {-1, 0, 1, 999'999}) {
         times.push_back(at + nanoseconds(ns));

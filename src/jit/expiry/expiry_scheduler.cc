@@ -2,20 +2,23 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "jit/base/crash_point.h"
 
 namespace jit {
 namespace {
 
 constexpr int kBatch = 1000;
-constexpr int kMaxBatches = 1000;  // bounds one pass at 1M items per kind
+constexpr int kMaxItems = 1'000'000;  // bounds one pass per kind
 
 }  // namespace
 
 // One DueRevokes batch in two store rounds: every expired grant's end
 // decided in one, then every revoke (those and the due retries) done in the
 // targets and recorded in the other.
-int ExpiryScheduler::RevokeBatch(const std::vector<Grant>& due, DueWork& work) {
+void ExpiryScheduler::RevokeBatch(const std::vector<Grant>& due,
+                                  DueWork& work) {
   std::vector<Grant> expired;
   std::vector<Grant> revokes;
   size_t retries = 0;
@@ -28,7 +31,6 @@ int ExpiryScheduler::RevokeBatch(const std::vector<Grant>& due, DueWork& work) {
       ++retries;
     }
   }
-  int progressed = 0;
   for (StatusOr<Grant>& ended : lifecycle_.EndExpired(expired)) {
     if (!ended.ok()) {
       ++work.errors;
@@ -36,15 +38,11 @@ int ExpiryScheduler::RevokeBatch(const std::vector<Grant>& due, DueWork& work) {
     }
     CrashPoint("expiry.after_end");
     ++work.expired;
-    ++progressed;
     revokes.push_back(std::move(ended).value());
   }
   std::vector<Status> results = lifecycle_.CompleteRevokes(revokes);
   for (size_t i = 0; i < retries; ++i) {
     ++work.revoke_retries;
-    // A failed retry is rescheduled past `now`, so it leaves the due set
-    // too: the next batch holds other work (e.g. expired active grants).
-    ++progressed;
     if (!results[i].ok()) ++work.revoke_failures;
   }
   for (size_t i = retries; i < results.size(); ++i) {
@@ -53,24 +51,28 @@ int ExpiryScheduler::RevokeBatch(const std::vector<Grant>& due, DueWork& work) {
                    results[i].ToString());
     }
   }
-  return progressed;
 }
 
 DueWork ExpiryScheduler::RunDue(SystemTime now) {
   DueWork work;
   CrashPoint("expiry.pass");
-  for (int batch = 0; batch < kMaxBatches; ++batch) {
-    StatusOr<std::vector<Grant>> due = store_.DueRevokes(now, kBatch);
+  const int batches = kMaxItems / std::max(batch_, 1);
+  for (int batch = 0; batch < batches; ++batch) {
+    // Claimed, so replicas on one database never revoke the same grant
+    // twice; a claim left by a failure below runs out and is retried then.
+    StatusOr<std::vector<Grant>> due =
+        store_.ClaimDueRevokes(now, batch_, kRevokeClaimLease);
     if (!due.ok()) {
       spdlog::warn("expiry: cannot read due revokes: {}",
                    due.status().ToString());
       ++work.errors;
       break;
     }
-    int progressed = RevokeBatch(*due, work);
-    // No progress means the same batch would come back (store trouble):
-    // stop; the loop tries again on its next tick.
-    if (static_cast<int>(due->size()) < kBatch || progressed == 0) break;
+    if (!due->empty()) CrashPoint("expiry.after_claim");
+    // Claimed grants leave the due set whatever became of them, so the
+    // next batch holds other work.
+    RevokeBatch(*due, work);
+    if (static_cast<int>(due->size()) < batch_) break;
   }
   StatusOr<std::vector<Request>> timeouts = store_.DueTimeouts(now, kBatch);
   if (timeouts.ok()) {

@@ -32,12 +32,21 @@ class ExpiryScheduler {
   ExpiryScheduler(
       Store& store, GrantLifecycle& lifecycle, RequestService& requests,
       const Clock& clock,
-      std::chrono::milliseconds tick = std::chrono::milliseconds(200))
+      std::chrono::milliseconds tick = std::chrono::milliseconds(200),
+      int batch = kDefaultBatch)
       : store_(store),
         lifecycle_(lifecycle),
         requests_(requests),
         clock_(clock),
-        tick_(tick) {}
+        tick_(tick),
+        batch_(batch) {}
+
+  // Grants claimed per store round. One machine (SQLite) wants large
+  // batches (one fsync each); replicas sharing a database want small ones
+  // (kReplicaBatch), so a batch is revoked and recorded well within
+  // kRevokeClaimLease and the replicas share a storm.
+  static constexpr int kDefaultBatch = 1000;
+  static constexpr int kReplicaBatch = 100;
   ~ExpiryScheduler() { Stop(); }
 
   // One pass; processes everything due at `now` in batches (bounded).
@@ -50,15 +59,15 @@ class ExpiryScheduler {
 
  private:
   void Loop();
-  // Ends and revokes one batch of DueRevokes; returns how many left the due
-  // set.
-  int RevokeBatch(const std::vector<Grant>& due, DueWork& work);
+  // Ends and revokes one batch of claimed due revokes.
+  void RevokeBatch(const std::vector<Grant>& due, DueWork& work);
 
   Store& store_;
   GrantLifecycle& lifecycle_;
   RequestService& requests_;
   const Clock& clock_;
   std::chrono::milliseconds tick_;
+  int batch_;
   std::mutex mu_;
   std::condition_variable wake_;
   bool stopping_ = false;  // guarded by mu_

@@ -15,6 +15,7 @@
 #include "jit/connectors/ssh_cert/ssh_cert_connector.h"
 #include "jit/connectors/webhook/webhook_connector.h"
 #include "jit/storage/memory/memory_store.h"
+#include "jit/storage/postgres/pg_listener.h"
 #include "jit/storage/postgres/postgres_store.h"
 #include "jit/storage/sqlite/sqlite_store.h"
 #include "jit/workflow/events.h"
@@ -112,8 +113,12 @@ StatusOr<std::unique_ptr<JitdServer>> JitdServer::Create(Config config) {
   }
   s->drift_ = std::make_unique<DriftScanner>(*s->deps_, *s->lifecycle_,
                                              std::move(drift));
-  s->scheduler_ = std::make_unique<ExpiryScheduler>(*s->store_, *s->lifecycle_,
-                                                    *s->requests_, s->clock_);
+  const bool shared = s->config_.storage == "postgres";
+  s->scheduler_ = std::make_unique<ExpiryScheduler>(
+      *s->store_, *s->lifecycle_, *s->requests_, s->clock_,
+      std::chrono::milliseconds(200),
+      shared ? ExpiryScheduler::kReplicaBatch : ExpiryScheduler::kDefaultBatch);
+  if (shared) s->FollowOtherReplicas();
   if (s->config_.oidc) {
     JIT_ASSIGN_OR_RETURN(s->oidc_,
                          OidcVerifier::Create(*s->config_.oidc, s->clock_));
@@ -243,12 +248,25 @@ Status JitdServer::ForEachLiveGrant(
 
 // A revoke a crash cut short is finished before serving (THREATS T10): the
 // target may still hold the privilege, whatever the grant's backoff says.
+// Likewise a grant that expired while down but that the previous process
+// had claimed (ClaimDueRevokes) and not yet ended: with one process per
+// store that claim died with it. Not for a shared database, where claims
+// may be another live replica's and run out by themselves.
 Status JitdServer::RetryPendingRevokes() {
+  const SystemTime now = clock_.Now();
   std::vector<Grant> pending;
+  std::vector<Grant> expired;
   JIT_RETURN_IF_ERROR(ForEachLiveGrant([&](const Grant& g) {
-    if (g.state == GrantState::kRevokePending) pending.push_back(g);
+    if (g.state == GrantState::kRevokePending) {
+      pending.push_back(g);
+    } else if (g.state == GrantState::kActive && g.expires_at <= now) {
+      expired.push_back(g);
+    }
     return OkStatus();
   }));
+  for (StatusOr<Grant>& ended : lifecycle_->EndExpired(expired)) {
+    if (ended.ok()) pending.push_back(std::move(ended).value());
+  }
   if (pending.empty()) return OkStatus();
   CrashPoint("revoke.retry");
   std::vector<Status> done = lifecycle_->CompleteRevokes(pending);
@@ -260,11 +278,30 @@ Status JitdServer::RetryPendingRevokes() {
   return OkStatus();
 }
 
+// Other replicas on the database change grants too: their notifications
+// keep this replica's check index in step, and after a lost connection the
+// index is rebuilt from the store (meanwhile it still denies past
+// expires_at). A reconnect also wakes the expiry loop: overdue revokes run
+// first.
+void JitdServer::FollowOtherReplicas() {
+  PgGrantListener::Callbacks follow;
+  follow.changed = [this](const std::string& id) { lifecycle_->Refresh(id); };
+  follow.resynced = [this] {
+    scheduler_->Poke();
+    if (Status s = lifecycle_->RebuildIndex(); !s.ok())
+      spdlog::warn("check index not rebuilt: {}", s.ToString());
+  };
+  listener_ = std::make_unique<PgGrantListener>(config_.postgres_dsn,
+                                                std::move(follow));
+}
+
 Status JitdServer::Reconcile() {
   // Revoke before serving: a grant that expired while we were down must not
   // allow even one request (DESIGN invariant 4).
   DueWork work = scheduler_->RunDue(clock_.Now());
-  JIT_RETURN_IF_ERROR(RetryPendingRevokes());
+  // On a shared database a pending revoke may be another live replica's
+  // (claimed): it is left to the claims, which run out if their holder died.
+  if (config_.storage != "postgres") JIT_RETURN_IF_ERROR(RetryPendingRevokes());
   spdlog::info(
       "start-up: {} expired grant(s) revoked, {} revoke retries ({} failed), "
       "{} request(s) timed out, {} planned activation(s)",
@@ -358,6 +395,7 @@ Status JitdServer::Start() {
     JIT_RETURN_IF_ERROR(enforcement_->Start());
   }
   scheduler_->Start();
+  if (listener_) listener_->Start();
   drift_->Start();
   checkpoints_->Start();
   if (syslog_) syslog_->Start();
@@ -375,6 +413,7 @@ void JitdServer::Stop() {
   feed_.Shutdown();
   if (http_) http_->Stop();
   if (enforcement_) enforcement_->Stop();
+  if (listener_) listener_->Stop();
   if (scheduler_) scheduler_->Stop();
   if (drift_) drift_->Stop();
   if (checkpoints_) checkpoints_->Stop();

@@ -14,6 +14,7 @@
 #include "jit/base/environment.h"
 #include "jit/expiry/expiry_scheduler.h"
 #include "jit/server/config.h"
+#include "jit/storage/postgres/pg_listener.h"
 #include "jit/storage/store.h"
 #include "jit/workflow/alert_notifier.h"
 #include "jit/workflow/audit_query.h"
@@ -65,6 +66,7 @@ class JitdServer {
   // the first error.
   Status ForEachLiveGrant(const std::function<Status(const Grant&)>& fn);
   Status RetryPendingRevokes();
+  void FollowOtherReplicas();
   void FinishStartup();
   Status ReassertActiveGrants();
   Status CheckLiveEntitlementsKept(const PolicySet& next);
@@ -98,6 +100,8 @@ class JitdServer {
   std::unique_ptr<ExpiryNotices> expiry_notices_;
   std::unique_ptr<SlackActionService> slack_;  // config integrations.slack
   std::unique_ptr<ExpiryScheduler> scheduler_;
+  // Storage postgres: other replicas' grant changes, for index_.
+  std::unique_ptr<PgGrantListener> listener_;
   std::unique_ptr<DriftScanner> drift_;  // config connectors[].discovery
   SeenSubjects seen_subjects_{clock_};   // OIDC subjects, for activation
   std::unique_ptr<OidcVerifier> oidc_;   // config auth.oidc; used by auth_

@@ -43,6 +43,10 @@ class ForwardingStore : public Store {
   StatusOr<std::vector<Grant>> DueRevokes(SystemTime now, int limit) override {
     return inner_.DueRevokes(now, limit);
   }
+  StatusOr<std::vector<Grant>> ClaimDueRevokes(
+      SystemTime now, int limit, std::chrono::milliseconds lease) override {
+    return inner_.ClaimDueRevokes(now, limit, lease);
+  }
   StatusOr<std::vector<Request>> DueActivations(SystemTime now,
                                                 int limit) override {
     return inner_.DueActivations(now, limit);

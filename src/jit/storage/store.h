@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -220,6 +221,22 @@ class Store {
   // next_attempt_at <= now (or no next_attempt_at: a revoke is never lost);
   virtual StatusOr<std::vector<Grant>> DueRevokes(SystemTime now,
                                                   int limit) = 0;
+  // The due revokes of DueRevokes, claimed for the caller so that of
+  // several callers (threads, processes, replicas on one database) only one
+  // works on each grant: at most `limit`, oldest first, skipping grants
+  // another claim holds. A claim sets next_attempt_at = now + `lease` and
+  // bumps generation (a compare-and-set, committed before this returns);
+  // the result holds the grants as stored after it. On an active grant
+  // next_attempt_at is only this claim: an active grant with expires_at <=
+  // now is claimable when next_attempt_at is unset or <= now, as a
+  // revoke_pending one is. So two claimers at one `now` get disjoint sets,
+  // and a claim whose holder died runs out at now + lease: the grant is
+  // claimable again. The claimer's next write of the grant (fenced on the
+  // returned generation) replaces the claim; a write that keeps the grant
+  // revoke_pending sets next_attempt_at itself (e.g. a retry's backoff).
+  // Nothing is written when nothing is due.
+  virtual StatusOr<std::vector<Grant>> ClaimDueRevokes(
+      SystemTime now, int limit, std::chrono::milliseconds lease) = 0;
   // approved requests whose start_at (or none) is <= now;
   virtual StatusOr<std::vector<Request>> DueActivations(SystemTime now,
                                                         int limit) = 0;

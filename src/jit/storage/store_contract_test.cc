@@ -745,6 +745,151 @@ TEST_P(StoreContractTest, DueRevokesIncludeNowAndExcludeLater) {
   EXPECT_TRUE(store().DueRevokes(now, 0)->empty());
 }
 
+// Expired active, due retry, unscheduled retry: due. Not due: one expiring
+// later, one retrying later, an ended one.
+Status InsertDueMix(Store& store, SystemTime now) {
+  Grant expired_now = MinimalGrant("grt_expired_now");
+  expired_now.expires_at = now;
+  Grant expires_later = MinimalGrant("grt_expires_later");
+  expires_later.expires_at = now + milliseconds(1);
+  Grant retry_now = MinimalGrant("grt_retry_now");
+  retry_now.state = GrantState::kRevokePending;
+  retry_now.expires_at = now - hours(1);
+  retry_now.next_attempt_at = now;
+  Grant retry_later = MinimalGrant("grt_retry_later");
+  retry_later.state = GrantState::kRevokePending;
+  retry_later.next_attempt_at = now + milliseconds(1);
+  Grant retry_unscheduled = MinimalGrant("grt_retry_unscheduled");
+  retry_unscheduled.state = GrantState::kRevokePending;
+  Grant ended = MinimalGrant("grt_ended");
+  ended.state = GrantState::kEnded;
+  ended.expires_at = now - hours(1);
+  return InsertGrants(store, {expired_now, expires_later, retry_now,
+                              retry_later, retry_unscheduled, ended});
+}
+
+TEST_P(StoreContractTest, ClaimTakesWhatIsDueOnceAndMarksIt) {
+  const SystemTime now = kT0 + hours(2);
+  const milliseconds lease = seconds(30);
+  JIT_ASSERT_OK(InsertDueMix(store(), now));
+
+  StatusOr<std::vector<Grant>> claimed =
+      store().ClaimDueRevokes(now, 100, lease);
+  ASSERT_TRUE(claimed.ok()) << claimed.status().ToString();
+  EXPECT_EQ(Ids(*claimed),
+            (std::vector<std::string>{"grt_expired_now", "grt_retry_now",
+                                      "grt_retry_unscheduled"}));
+  for (const Grant& g : *claimed) {
+    EXPECT_EQ(g.generation, 1) << g.id;
+    EXPECT_EQ(g.next_attempt_at, now + lease) << g.id;
+    StatusOr<Grant> stored = store().GetGrant(g.id);
+    ASSERT_TRUE(stored.ok());
+    EXPECT_EQ(stored->generation, 1) << g.id;
+    EXPECT_EQ(stored->next_attempt_at, now + lease) << g.id;
+    EXPECT_EQ(stored->state, g.state) << g.id;
+  }
+  // Held: nobody else gets them, at the same time or just before the lease
+  // runs out (then only what became due since); untouched grants keep
+  // their generation.
+  EXPECT_TRUE(store().ClaimDueRevokes(now, 100, lease)->empty());
+  EXPECT_EQ(store().GetGrant("grt_expires_later")->generation, 0);
+  EXPECT_EQ(
+      Ids(*store().ClaimDueRevokes(now + lease - milliseconds(1), 100, lease)),
+      (std::vector<std::string>{"grt_expires_later", "grt_retry_later"}));
+  EXPECT_EQ(store().GetGrant("grt_ended")->generation, 0);
+  EXPECT_TRUE(store().ClaimDueRevokes(now, 0, lease)->empty());
+}
+
+TEST_P(StoreContractTest, TwoClaimersGetDisjointSets) {
+  const SystemTime now = kT0 + hours(2);
+  JIT_ASSERT_OK(InsertDueMix(store(), now));
+  StatusOr<std::vector<Grant>> first =
+      store().ClaimDueRevokes(now, 2, hours(1));
+  StatusOr<std::vector<Grant>> second =
+      store().ClaimDueRevokes(now, 100, hours(1));
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_EQ(Ids(*first),
+            (std::vector<std::string>{"grt_expired_now", "grt_retry_now"}));
+  EXPECT_EQ(Ids(*second), (std::vector<std::string>{"grt_retry_unscheduled"}));
+}
+
+TEST_P(StoreContractTest, ConcurrentClaimersTakeEachGrantOnce) {
+  const SystemTime now = kT0 + hours(2);
+  constexpr int kGrants = 60;
+  std::vector<Grant> grants;
+  for (int i = 0; i < kGrants; ++i) {
+    Grant g = MinimalGrant("grt_due_" + std::to_string(i));
+    g.expires_at = now - seconds(i);
+    grants.push_back(g);
+  }
+  JIT_ASSERT_OK(InsertGrants(store(), grants));
+  constexpr int kClaimers = 4;
+  std::vector<std::vector<std::string>> got(kClaimers);
+  std::vector<std::thread> claimers;
+  for (int c = 0; c < kClaimers; ++c) {
+    claimers.emplace_back([&, c] {
+      for (int round = 0; round < kGrants; ++round) {  // bounded
+        StatusOr<std::vector<Grant>> batch =
+            store().ClaimDueRevokes(now, 3, hours(1));
+        if (!batch.ok() || batch->empty()) return;
+        for (const Grant& g : *batch) got[c].push_back(g.id);
+      }
+    });
+  }
+  for (std::thread& t : claimers) t.join();
+  std::multiset<std::string> all;
+  for (const auto& ids : got) all.insert(ids.begin(), ids.end());
+  EXPECT_EQ(all.size(), static_cast<size_t>(kGrants));
+  for (const Grant& g : grants) EXPECT_EQ(all.count(g.id), 1u) << g.id;
+}
+
+TEST_P(StoreContractTest, ExpiredClaimIsClaimableAgain) {
+  const SystemTime now = kT0 + hours(2);
+  const milliseconds lease = seconds(1);
+  JIT_ASSERT_OK(InsertDueMix(store(), now));
+  ASSERT_EQ(store().ClaimDueRevokes(now, 100, lease)->size(), 3u);
+  StatusOr<std::vector<Grant>> again =
+      store().ClaimDueRevokes(now + lease, 100, lease);
+  ASSERT_TRUE(again.ok());
+  // What became due at now + 1 ms is due by then as well.
+  EXPECT_EQ(Ids(*again),
+            (std::vector<std::string>{"grt_expired_now", "grt_expires_later",
+                                      "grt_retry_now", "grt_retry_later",
+                                      "grt_retry_unscheduled"}));
+  EXPECT_EQ(store().GetGrant("grt_expired_now")->generation, 2);
+  EXPECT_EQ(store().GetGrant("grt_retry_later")->generation, 1);
+}
+
+TEST_P(StoreContractTest, ClaimFencesWritersThatReadBeforeIt) {
+  const SystemTime now = kT0 + hours(2);
+  Grant g = MinimalGrant("grt_fenced");
+  g.expires_at = now;
+  JIT_ASSERT_OK(InsertGrants(store(), {g}));
+  StatusOr<std::vector<Grant>> claimed =
+      store().ClaimDueRevokes(now, 10, seconds(30));
+  ASSERT_TRUE(claimed.ok());
+  ASSERT_EQ(claimed->size(), 1u);
+
+  // A stale writer (read generation 0 before the claim) loses.
+  Grant stale = g;
+  stale.state = GrantState::kRevokePending;
+  stale.generation = 1;
+  ChangeSet lost;
+  lost.grants.push_back({stale, GrantState::kActive});
+  EXPECT_EQ(store().Commit(lost).code(), StatusCode::kAborted);
+  // The claimer's write wins, and ending it releases the claim's meaning.
+  Grant ending = claimed->front();
+  ending.state = GrantState::kRevokePending;
+  ending.generation = claimed->front().generation + 1;
+  ending.next_attempt_at = now + seconds(30);
+  ChangeSet won;
+  won.grants.push_back({ending, GrantState::kActive});
+  JIT_ASSERT_OK(store().Commit(won));
+  EXPECT_TRUE(store().ClaimDueRevokes(now, 10, seconds(30))->empty());
+  EXPECT_EQ(Ids(*store().ClaimDueRevokes(now + seconds(30), 10, seconds(30))),
+            (std::vector<std::string>{"grt_fenced"}));
+}
+
 TEST_P(StoreContractTest, DueActivationsIncludeNowAndExcludeLater) {
   const SystemTime now = kT0 + hours(2);
   Request no_start = MinimalRequest("req_no_start");

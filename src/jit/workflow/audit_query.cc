@@ -95,6 +95,34 @@ StatusOr<AuditPage> AuditQuery::Read(const Principal& who, int64_t after,
   return out;
 }
 
+StatusOr<AuditPage> AuditQuery::ReadNewestFirst(
+    const Principal& who, int64_t before, int limit,
+    const AuditFilter& filter) const {
+  limit = std::clamp(limit, 1, 1000);
+  JIT_ASSIGN_OR_RETURN(AuditHead head, store_.GetAuditHead());
+  int64_t hi = before > 0 ? std::min(before - 1, head.seq) : head.seq;
+  AuditPage out;
+  out.scanned_to = hi + 1;
+  // The window is (lo, hi], read oldest first and walked backwards.
+  for (int page = 0; page < kMaxReadPages && hi > 0; ++page) {
+    const int64_t lo = std::max<int64_t>(0, hi - kPage);
+    JIT_ASSIGN_OR_RETURN(std::vector<AuditEvent> got,
+                         store_.ReadAudit(lo, static_cast<int>(hi - lo)));
+    for (auto e = got.rbegin(); e != got.rend(); ++e) {
+      out.scanned_to = e->seq;
+      if (!Visible(who, *e) || !filter.Matches(*e)) continue;
+      out.items.push_back(std::move(*e));
+      if (static_cast<int>(out.items.size()) < limit) continue;
+      if (out.scanned_to > 1) out.next_cursor = std::to_string(out.scanned_to);
+      return out;
+    }
+    hi = lo;
+    out.scanned_to = hi + 1;
+  }
+  if (hi > 0) out.next_cursor = std::to_string(hi + 1);
+  return out;
+}
+
 StatusOr<int64_t> AuditQuery::LatestStart(const Principal& who, int n,
                                           const AuditFilter& filter) const {
   n = std::clamp(n, 1, 1000);

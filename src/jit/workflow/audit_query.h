@@ -91,6 +91,14 @@ class AuditQuery {
   // the events looked at, matching or not).
   StatusOr<AuditPage> Read(const Principal& who, int64_t after, int limit,
                            const AuditFilter& filter) const;
+  // Events with seq < `before` (0: up to the newest), newest first, at most
+  // `limit` (1..1000), visible to `who` and matching `filter`. Scans a
+  // bounded number of events per call; `next_cursor`, the `before` of the
+  // next (older) page, is set whenever the scan stopped before the log's
+  // first event.
+  StatusOr<AuditPage> ReadNewestFirst(const Principal& who, int64_t before,
+                                      int limit,
+                                      const AuditFilter& filter) const;
   // The `after` cursor from which Read returns the newest `n` (1..1000)
   // events visible to `who` and matching `filter`: where a live view starts
   // instead of replaying the whole log. Looks back over at most

@@ -1,31 +1,27 @@
 #include "jit/workflow/grant_index.h"
 
-#include <algorithm>
+#include <fmt/format.h>
 
 namespace jit {
 namespace {
 
-// Replaces the entry of the same grant in `entries`, or adds it.
-template <class Entries, class Entry>
-void Upsert(Entries& entries, const Entry& entry) {
-  auto it = std::find_if(entries.begin(), entries.end(), [&](const Entry& e) {
-    return e.grant_id == entry.grant_id;
-  });
-  if (it != entries.end()) {
-    *it = entry;
-  } else {
-    entries.push_back(entry);
-  }
-}
+constexpr std::string_view kGrantIdPrefix = "grt_";
+constexpr size_t kHexDigits = 32;
 
-template <class Buckets>
-void Erase(Buckets& buckets, const std::string& key,
-           const std::string& grant_id) {
-  auto bucket = buckets.find(key);
-  if (bucket == buckets.end()) return;
-  std::erase_if(bucket->second,
-                [&](const auto& e) { return e.grant_id == grant_id; });
-  if (bucket->second.empty()) buckets.erase(bucket);
+std::optional<uint64_t> ParseHex64(std::string_view digits) {
+  uint64_t v = 0;
+  for (char c : digits) {
+    int d;
+    if (c >= '0' && c <= '9') {
+      d = c - '0';
+    } else if (c >= 'a' && c <= 'f') {
+      d = c - 'a' + 10;
+    } else {
+      return std::nullopt;  // upper case too: it would not print back the same
+    }
+    v = (v << 4) | static_cast<uint64_t>(d);
+  }
+  return v;
 }
 
 }  // namespace
@@ -37,98 +33,221 @@ MonoTime MonoDeadline(SystemTime expires_at, SystemTime now,
          std::chrono::duration_cast<MonoTime::duration>(expires_at - now);
 }
 
-std::string GrantIndex::Key(const std::string& a, const std::string& b) {
-  std::string key = a;
-  key.push_back('\0');
-  key += b;
-  return key;
+uint32_t GrantIndex::Names::Acquire(const std::string& name) {
+  if (auto it = ids_.find(name); it != ids_.end()) {
+    ++names_[it->second].refs;
+    return it->second;
+  }
+  uint32_t id;
+  if (!free_.empty()) {
+    id = free_.back();
+    free_.pop_back();
+  } else {
+    id = static_cast<uint32_t>(names_.size());
+    names_.emplace_back();
+  }
+  names_[id].text = name;
+  names_[id].refs = 1;
+  ids_.emplace(names_[id].text, id);
+  return id;
+}
+
+void GrantIndex::Names::Release(uint32_t id) {
+  Name& n = names_[id];
+  if (--n.refs > 0) return;
+  ids_.erase(n.text);
+  n.text = std::string();  // gives the heap buffer of a long name back
+  free_.push_back(id);
+}
+
+std::optional<uint32_t> GrantIndex::Names::Find(std::string_view name) const {
+  auto it = ids_.find(name);
+  if (it == ids_.end()) return std::nullopt;
+  return it->second;
+}
+
+void GrantIndex::Names::Clear() {
+  ids_.clear();
+  free_.clear();
+  names_.clear();
+}
+
+std::optional<GrantIndex::PackedId> GrantIndex::Pack(
+    std::string_view grant_id) {
+  if (grant_id.size() != kGrantIdPrefix.size() + kHexDigits ||
+      !grant_id.starts_with(kGrantIdPrefix)) {
+    return std::nullopt;
+  }
+  std::string_view hex = grant_id.substr(kGrantIdPrefix.size());
+  auto hi = ParseHex64(hex.substr(0, 16));
+  auto lo = ParseHex64(hex.substr(16));
+  if (!hi || !lo) return std::nullopt;
+  return PackedId{*hi, *lo};
+}
+
+std::string GrantIndex::Unpack(const PackedId& id) {
+  return fmt::format("{}{:016x}{:016x}", kGrantIdPrefix, id[0], id[1]);
+}
+
+std::string GrantIndex::IdOf(const Slot& s) const {
+  return s.other_id ? *s.other_id : Unpack(s.id);
+}
+
+std::optional<uint32_t> GrantIndex::FindSlot(
+    const std::string& grant_id) const {
+  if (auto packed = Pack(grant_id)) {
+    auto it = packed_ids_.find(*packed);
+    if (it == packed_ids_.end()) return std::nullopt;
+    return it->second;
+  }
+  auto it = other_ids_.find(grant_id);
+  if (it == other_ids_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<uint64_t> GrantIndex::FindKey(const std::string& a,
+                                            const std::string& b) const {
+  auto first = names_.Find(a);
+  if (!first) return std::nullopt;
+  auto second = names_.Find(b);
+  if (!second) return std::nullopt;
+  return PairKey(*first, *second);
+}
+
+void GrantIndex::Link(Heads& heads, uint64_t key, uint32_t slot,
+                      uint32_t Slot::*next) {
+  auto [head, added] = heads.try_emplace(key, slot);
+  slots_[slot].*next = added ? kNoSlot : head->second;
+  head->second = slot;
+}
+
+void GrantIndex::Unlink(Heads& heads, uint64_t key, uint32_t slot,
+                        uint32_t Slot::*next) {
+  auto head = heads.find(key);
+  if (head == heads.end()) return;
+  // Chains hold one (subject, entitlement)'s or one account's grants: short.
+  uint32_t* link = &head->second;
+  while (*link != kNoSlot && *link != slot) link = &(slots_[*link].*next);
+  if (*link == kNoSlot) return;
+  *link = slots_[slot].*next;
+  if (head->second == kNoSlot) heads.erase(head);
+}
+
+void GrantIndex::RemoveSlot(uint32_t slot) {
+  Slot& s = slots_[slot];
+  Unlink(by_key_, s.key, slot, &Slot::next_by_key);
+  names_.Release(static_cast<uint32_t>(s.key >> 32));
+  names_.Release(static_cast<uint32_t>(s.key));
+  if (s.target_key != kNoKey) {
+    Unlink(by_target_, s.target_key, slot, &Slot::next_by_target);
+    names_.Release(static_cast<uint32_t>(s.target_key >> 32));
+    names_.Release(static_cast<uint32_t>(s.target_key));
+  }
+  if (s.other_id) {
+    other_ids_.erase(*s.other_id);
+  } else {
+    packed_ids_.erase(s.id);
+  }
+  s = Slot{};
+  s.next_by_target = free_head_;
+  free_head_ = slot;
 }
 
 void GrantIndex::Put(const Grant& g, MonoTime mono_deadline,
                      const std::string& target_user) {
-  Keys keys{Key(g.subject, g.entitlement),
-            target_user.empty() ? "" : Key(g.connector, target_user)};
-  Entry entry{g.id, g.expires_at, mono_deadline};
+  std::optional<PackedId> packed = Pack(g.id);
   std::unique_lock lock(mu_);
-  auto old = key_of_.find(g.id);
-  if (old != key_of_.end() && old->second.target_key != keys.target_key &&
-      !old->second.target_key.empty()) {
-    Erase(by_target_, old->second.target_key, g.id);
+  if (auto old = FindSlot(g.id)) RemoveSlot(*old);
+  uint32_t slot;
+  if (free_head_ != kNoSlot) {
+    slot = free_head_;
+    free_head_ = slots_[slot].next_by_target;
+  } else {
+    slot = static_cast<uint32_t>(slots_.size());
+    slots_.emplace_back();
   }
-  Upsert(by_key_[keys.key], entry);
-  if (!keys.target_key.empty()) Upsert(by_target_[keys.target_key], entry);
-  key_of_[g.id] = std::move(keys);
+  Slot& s = slots_[slot];
+  s = Slot{};
+  if (packed) {
+    s.id = *packed;
+    packed_ids_.emplace(*packed, slot);
+  } else {
+    s.other_id = std::make_unique<std::string>(g.id);
+    other_ids_.emplace(g.id, slot);
+  }
+  s.expires_at = g.expires_at;
+  s.mono_deadline = mono_deadline;
+  s.key = PairKey(names_.Acquire(g.subject), names_.Acquire(g.entitlement));
+  Link(by_key_, s.key, slot, &Slot::next_by_key);
+  if (!target_user.empty()) {
+    s.target_key =
+        PairKey(names_.Acquire(g.connector), names_.Acquire(target_user));
+    Link(by_target_, s.target_key, slot, &Slot::next_by_target);
+  }
 }
 
 void GrantIndex::Remove(const std::string& grant_id) {
   std::unique_lock lock(mu_);
-  auto k = key_of_.find(grant_id);
-  if (k == key_of_.end()) return;
-  Erase(by_key_, k->second.key, grant_id);
-  if (!k->second.target_key.empty())
-    Erase(by_target_, k->second.target_key, grant_id);
-  key_of_.erase(k);
+  if (auto slot = FindSlot(grant_id)) RemoveSlot(*slot);
 }
 
 bool GrantIndex::Lengthen(const std::string& grant_id, SystemTime expires_at,
                           std::chrono::milliseconds added) {
   std::unique_lock lock(mu_);
-  auto k = key_of_.find(grant_id);
-  if (k == key_of_.end()) return false;
-  bool found = false;
-  auto lengthen = [&](Buckets& buckets, const std::string& key) {
-    auto bucket = buckets.find(key);
-    if (bucket == buckets.end()) return;
-    for (Entry& e : bucket->second) {
-      if (e.grant_id != grant_id) continue;
-      e.expires_at = expires_at;
-      e.mono_deadline += added;
-      found = true;
-    }
-  };
-  lengthen(by_key_, k->second.key);
-  if (!k->second.target_key.empty()) lengthen(by_target_, k->second.target_key);
-  return found;
+  auto slot = FindSlot(grant_id);
+  if (!slot) return false;
+  Slot& s = slots_[*slot];
+  s.expires_at = expires_at;
+  s.mono_deadline += added;
+  return true;
 }
 
 void GrantIndex::Clear() {
   std::unique_lock lock(mu_);
   by_key_.clear();
   by_target_.clear();
-  key_of_.clear();
+  packed_ids_.clear();
+  other_ids_.clear();
+  names_.Clear();
+  slots_.clear();
+  free_head_ = kNoSlot;
 }
 
-std::optional<GrantIndex::Hit> GrantIndex::Best(const Buckets& buckets,
-                                                const std::string& key,
+std::optional<GrantIndex::Hit> GrantIndex::Best(const Heads& heads,
+                                                uint64_t key,
+                                                uint32_t Slot::*next,
                                                 SystemTime now,
-                                                MonoTime mono_now) {
-  auto bucket = buckets.find(key);
-  if (bucket == buckets.end()) return std::nullopt;
-  std::optional<Hit> best;
-  for (const Entry& e : bucket->second) {
-    if (now >= e.expires_at || mono_now >= e.mono_deadline) continue;
-    if (!best || e.expires_at > best->expires_at)
-      best = Hit{e.grant_id, e.expires_at};
+                                                MonoTime mono_now) const {
+  auto head = heads.find(key);
+  if (head == heads.end()) return std::nullopt;
+  const Slot* best = nullptr;
+  for (uint32_t i = head->second; i != kNoSlot; i = slots_[i].*next) {
+    const Slot& s = slots_[i];
+    if (now >= s.expires_at || mono_now >= s.mono_deadline) continue;
+    if (best == nullptr || s.expires_at > best->expires_at) best = &s;
   }
-  return best;
+  if (best == nullptr) return std::nullopt;
+  return Hit{IdOf(*best), best->expires_at};
 }
 
 std::optional<GrantIndex::Hit> GrantIndex::Check(const std::string& subject,
                                                  const std::string& entitlement,
                                                  SystemTime now,
                                                  MonoTime mono_now) const {
-  std::string key = Key(subject, entitlement);
   std::shared_lock lock(mu_);
-  return Best(by_key_, key, now, mono_now);
+  auto key = FindKey(subject, entitlement);
+  if (!key) return std::nullopt;
+  return Best(by_key_, *key, &Slot::next_by_key, now, mono_now);
 }
 
 std::optional<GrantIndex::Hit> GrantIndex::CheckTarget(
     const std::string& connector, const std::string& target_user,
     SystemTime now, MonoTime mono_now) const {
   if (target_user.empty()) return std::nullopt;
-  std::string key = Key(connector, target_user);
   std::shared_lock lock(mu_);
-  return Best(by_target_, key, now, mono_now);
+  auto key = FindKey(connector, target_user);
+  if (!key) return std::nullopt;
+  return Best(by_target_, *key, &Slot::next_by_target, now, mono_now);
 }
 
 std::vector<std::string> GrantIndex::GrantsOfTarget(
@@ -136,20 +255,22 @@ std::vector<std::string> GrantIndex::GrantsOfTarget(
     SystemTime now, MonoTime mono_now) const {
   std::vector<std::string> out;
   if (target_user.empty()) return out;
-  std::string key = Key(connector, target_user);
   std::shared_lock lock(mu_);
-  auto bucket = by_target_.find(key);
-  if (bucket == by_target_.end()) return out;
-  for (const Entry& e : bucket->second) {
-    if (now < e.expires_at && mono_now < e.mono_deadline)
-      out.push_back(e.grant_id);
+  auto key = FindKey(connector, target_user);
+  if (!key) return out;
+  auto head = by_target_.find(*key);
+  if (head == by_target_.end()) return out;
+  for (uint32_t i = head->second; i != kNoSlot; i = slots_[i].next_by_target) {
+    const Slot& s = slots_[i];
+    if (now < s.expires_at && mono_now < s.mono_deadline)
+      out.push_back(IdOf(s));
   }
   return out;
 }
 
 size_t GrantIndex::size() const {
   std::shared_lock lock(mu_);
-  return key_of_.size();
+  return packed_ids_.size() + other_ids_.size();
 }
 
 }  // namespace jit

@@ -1,10 +1,14 @@
 #pragma once
 
-#include <map>
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -17,6 +21,13 @@ namespace jit {
 // never read there. A grant allows only while BOTH its wall-clock expiry and
 // its monotonic deadline lie ahead, so a wall clock stepped backwards cannot
 // stretch a grant past its duration (THREATS T13).
+//
+// Shape (a million grants fit in under 200 MB): each grant is one fixed-size
+// slot; subject, entitlement, connector and account names are interned once
+// however many grants share them; a grant id of jitd's own form is kept as
+// its 16 raw bytes. Slots with the same (subject, entitlement) and the same
+// (connector, account) are chained, and two integer-keyed maps point at the
+// chains' heads.
 // Thread-safe: many concurrent Check()s, writers serialized.
 class GrantIndex {
  public:
@@ -24,6 +35,10 @@ class GrantIndex {
     std::string grant_id;
     SystemTime expires_at;
   };
+
+  GrantIndex() = default;
+  GrantIndex(const GrantIndex&) = delete;
+  GrantIndex& operator=(const GrantIndex&) = delete;
 
   // Adds or replaces the grant. `mono_deadline` is the monotonic time at
   // which it stops allowing (now_mono + (expires_at - now_wall) at insert).
@@ -58,27 +73,72 @@ class GrantIndex {
   size_t size() const;
 
  private:
-  struct Entry {
-    std::string grant_id;
-    SystemTime expires_at;
-    MonoTime mono_deadline;
+  static constexpr uint32_t kNoSlot = UINT32_MAX;
+  static constexpr uint64_t kNoKey = UINT64_MAX;
+
+  // Interned names with reference counts; a name no grant uses is forgotten.
+  class Names {
+   public:
+    uint32_t Acquire(const std::string& name);
+    void Release(uint32_t id);
+    std::optional<uint32_t> Find(std::string_view name) const;
+    void Clear();
+
+   private:
+    struct Name {
+      std::string text;
+      uint32_t refs = 0;
+    };
+    std::deque<Name> names_;  // never shrinks, so the views below stay put
+    std::vector<uint32_t> free_;
+    std::unordered_map<std::string_view, uint32_t> ids_;  // views of names_
   };
-  using Buckets = std::unordered_map<std::string, std::vector<Entry>>;
-  struct Keys {
-    std::string key;
-    std::string target_key;  // empty when not indexed by target
+
+  // "grt_" + 32 lower-case hex digits, as NewId makes them.
+  using PackedId = std::array<uint64_t, 2>;
+  struct PackedIdHash {
+    size_t operator()(const PackedId& id) const noexcept {
+      return static_cast<size_t>(id[0] ^ (id[1] * 0x9e3779b97f4a7c15ULL));
+    }
   };
-  static std::string Key(const std::string& a, const std::string& b);
-  static std::optional<Hit> Best(const Buckets& buckets, const std::string& key,
-                                 SystemTime now, MonoTime mono_now);
+  static std::optional<PackedId> Pack(std::string_view grant_id);
+  static std::string Unpack(const PackedId& id);
+
+  struct Slot {
+    PackedId id{};
+    std::unique_ptr<std::string> other_id;  // an id not of jitd's form
+    SystemTime expires_at{};
+    MonoTime mono_deadline{};
+    uint64_t key = kNoKey;         // subject and entitlement name ids
+    uint64_t target_key = kNoKey;  // connector and account name ids
+    uint32_t next_by_key = kNoSlot;
+    uint32_t next_by_target = kNoSlot;  // also the free list's link
+  };
+  using Heads = std::unordered_map<uint64_t, uint32_t>;
+
+  static uint64_t PairKey(uint32_t a, uint32_t b) {
+    return (static_cast<uint64_t>(a) << 32) | b;
+  }
+  std::optional<uint64_t> FindKey(const std::string& a,
+                                  const std::string& b) const;
+  std::optional<uint32_t> FindSlot(const std::string& grant_id) const;
+  std::string IdOf(const Slot& s) const;
+  void Link(Heads& heads, uint64_t key, uint32_t slot, uint32_t Slot::*next);
+  void Unlink(Heads& heads, uint64_t key, uint32_t slot, uint32_t Slot::*next);
+  void RemoveSlot(uint32_t slot);
+  std::optional<Hit> Best(const Heads& heads, uint64_t key,
+                          uint32_t Slot::*next, SystemTime now,
+                          MonoTime mono_now) const;
 
   mutable std::shared_mutex mu_;
-  // subject '\0' entitlement -> entries; guarded by mu_
-  Buckets by_key_;
-  // connector '\0' target user -> entries; guarded by mu_
-  Buckets by_target_;
-  // grant id -> its keys; guarded by mu_
-  std::unordered_map<std::string, Keys> key_of_;
+  // All below guarded by mu_.
+  std::deque<Slot> slots_;
+  uint32_t free_head_ = kNoSlot;
+  Names names_;
+  Heads by_key_;     // subject, entitlement -> first slot
+  Heads by_target_;  // connector, account -> first slot
+  std::unordered_map<PackedId, uint32_t, PackedIdHash> packed_ids_;
+  std::unordered_map<std::string, uint32_t> other_ids_;
 };
 
 // The monotonic deadline equivalent to wall time `expires_at` seen at

@@ -1,5 +1,6 @@
 #include "jit/workflow/grant_index.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -266,6 +267,105 @@ TEST(MetricsTest, CountsHttpResponsesByStatusAndIgnoresImpossibleCodes) {
             std::string::npos)
       << text;
   EXPECT_EQ(text.find("code=\"1000\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace jit
+
+namespace jit {
+namespace {
+
+const SystemTime kT0 = FromUnixMillis(1'800'000'000'000);
+const MonoTime kM0{};
+
+Grant GrantOf(std::string id, std::string subject, std::string entitlement) {
+  Grant g;
+  g.id = std::move(id);
+  g.subject = std::move(subject);
+  g.entitlement = std::move(entitlement);
+  g.connector = "sudo";
+  g.expires_at = kT0 + std::chrono::minutes(10);
+  return g;
+}
+
+TEST(GrantIndexIdTest, IdsOfJitdsFormAndOthersComeBackAsGiven) {
+  GrantIndex index;
+  const std::string ours = "grt_0123456789abcdef00000000000000ff";
+  const std::string upper = "grt_0123456789ABCDEF00000000000000FF";
+  index.Put(GrantOf(ours, "alice", "db"), kM0 + std::chrono::minutes(10));
+  index.Put(GrantOf(upper, "bob", "db"), kM0 + std::chrono::minutes(10));
+  index.Put(GrantOf("grt_short", "carol", "db"),
+            kM0 + std::chrono::minutes(10));
+  EXPECT_EQ(index.Check("alice", "db", kT0, kM0)->grant_id, ours);
+  EXPECT_EQ(index.Check("bob", "db", kT0, kM0)->grant_id, upper);
+  EXPECT_EQ(index.Check("carol", "db", kT0, kM0)->grant_id, "grt_short");
+  EXPECT_EQ(index.size(), 3u);
+  index.Remove(upper);  // not the same grant as `ours`, whatever the case
+  EXPECT_TRUE(index.Check("alice", "db", kT0, kM0).has_value());
+  EXPECT_FALSE(index.Check("bob", "db", kT0, kM0).has_value());
+  EXPECT_EQ(index.size(), 2u);
+}
+
+TEST(GrantIndexIdTest, PutAgainMovesTheGrantToItsNewKeysOnly) {
+  GrantIndex index;
+  const std::string id = "grt_00000000000000000000000000000001";
+  index.Put(GrantOf(id, "alice", "db"), kM0 + std::chrono::minutes(10),
+            "alice");
+  index.Put(GrantOf(id, "alice", "db-ro"), kM0 + std::chrono::minutes(10),
+            "alice_ro");
+  EXPECT_FALSE(index.Check("alice", "db", kT0, kM0).has_value());
+  EXPECT_TRUE(index.Check("alice", "db-ro", kT0, kM0).has_value());
+  EXPECT_FALSE(index.CheckTarget("sudo", "alice", kT0, kM0).has_value());
+  EXPECT_TRUE(index.CheckTarget("sudo", "alice_ro", kT0, kM0).has_value());
+  EXPECT_EQ(index.size(), 1u);
+}
+
+TEST(GrantIndexIdTest, SlotsAndNamesAreReusedAfterRemoval) {
+  GrantIndex index;
+  // Many grants come and go; what stays indexed is exactly what was put last.
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 50; ++i) {
+      index.Put(GrantOf(fmt::format("grt_{:032x}", round * 100 + i),
+                        fmt::format("user-{}", i), "db"),
+                kM0 + std::chrono::minutes(10), fmt::format("acct-{}", i));
+    }
+    for (int i = 0; i < 50; ++i) {
+      if (round < 2 || i % 2 == 0)
+        index.Remove(fmt::format("grt_{:032x}", round * 100 + i));
+    }
+  }
+  EXPECT_EQ(index.size(), 25u);
+  for (int i = 0; i < 50; ++i) {
+    auto hit = index.Check(fmt::format("user-{}", i), "db", kT0, kM0);
+    auto by_target =
+        index.CheckTarget("sudo", fmt::format("acct-{}", i), kT0, kM0);
+    EXPECT_EQ(hit.has_value(), i % 2 == 1) << i;
+    EXPECT_EQ(by_target.has_value(), i % 2 == 1) << i;
+    if (hit) {
+      EXPECT_EQ(hit->grant_id, fmt::format("grt_{:032x}", 200 + i));
+    }
+  }
+  index.Clear();
+  EXPECT_EQ(index.size(), 0u);
+  EXPECT_FALSE(index.Check("user-1", "db", kT0, kM0).has_value());
+}
+
+TEST(GrantIndexIdTest, SharedChainKeepsTheOthersWhenOneLeaves) {
+  GrantIndex index;
+  for (int i = 0; i < 4; ++i) {
+    Grant g = GrantOf(fmt::format("g{}", i), "alice", "db");
+    g.expires_at = kT0 + std::chrono::minutes(10 + i);
+    index.Put(g, kM0 + std::chrono::minutes(10 + i), "alice");
+  }
+  index.Remove("g3");  // head of the chain
+  EXPECT_EQ(index.Check("alice", "db", kT0, kM0)->grant_id, "g2");
+  index.Remove("g0");  // tail
+  index.Remove("g1");  // middle
+  EXPECT_EQ(index.GrantsOfTarget("sudo", "alice", kT0, kM0),
+            std::vector<std::string>{"g2"});
+  index.Remove("g2");
+  EXPECT_FALSE(index.CheckTarget("sudo", "alice", kT0, kM0).has_value());
+  EXPECT_EQ(index.size(), 0u);
 }
 
 }  // namespace

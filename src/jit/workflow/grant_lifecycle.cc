@@ -65,7 +65,9 @@ ChangeSet EndChangeSet(const Grant& g, const std::vector<Request>& requests,
   ending.state = GrantState::kRevokePending;
   ending.ended_reason = reason;
   ending.revoke_pending_since = now;
-  ending.next_attempt_at = now;
+  // The ender revokes next, itself: others keep off until the claim runs
+  // out (Store::ClaimDueRevokes), which only happens if it died meanwhile.
+  ending.next_attempt_at = now + kRevokeClaimLease;
   ending.generation = g.generation + 1;
 
   ChangeSet cs;
@@ -725,6 +727,20 @@ void GrantLifecycle::UndoLateGrant(Connector& c, const Grant& g,
     spdlog::error("grant_id={} ended during extension; revoke failed: {}", g.id,
                   undone.ToString());
   }
+}
+
+void GrantLifecycle::Refresh(const std::string& grant_id) {
+  StatusOr<Grant> stored = deps_.store.GetGrant(grant_id);
+  SystemTime now = deps_.clock.Now();
+  // Unreadable counts as not allowing: error means deny.
+  if (!stored.ok() || !Allows(*stored, now)) {
+    deps_.index.Remove(grant_id);
+    return;
+  }
+  deps_.index.Put(
+      *stored,
+      MonoDeadline(stored->expires_at, now, deps_.clock.MonotonicNow()),
+      SpecFor(*stored).target_user);
 }
 
 Status GrantLifecycle::RebuildIndex() {

@@ -91,6 +91,10 @@ class GrantLifecycle {
 
   // Rebuilds the check index from the store's active grants.
   Status RebuildIndex();
+  // Brings the check index entry of `grant_id` in line with the store, after
+  // another replica changed the grant: re-read, then put in (allowing) or
+  // taken out (anything else, a failed read included).
+  void Refresh(const std::string& grant_id);
 
   // The policy decision for `req` as it stands now (used at activation and
   // extension), with the subject's current groups (or as `as` when given);
@@ -148,6 +152,14 @@ class GrantLifecycle {
 
 // Backoff before revoke retry number `attempt` (1-based): 1s, 2s, 4s, ... 60s.
 std::chrono::milliseconds RevokeBackoff(int attempt);
+
+// How long a claim on due revoke work holds (Store::ClaimDueRevokes, and
+// the end decision, which claims the revoke for its maker): longer than a
+// batch of revokes normally takes, so a claim is lost when its holder died
+// (then another replica revokes within this long); a holder slower than
+// this may see another replica revoke the same grant too (revoke is
+// idempotent; the generation lets only one record it).
+inline constexpr std::chrono::seconds kRevokeClaimLease{15};
 
 // How long a revoke may stay pending before jitd raises the alert.
 inline constexpr std::chrono::minutes kRevokeAlertAfter{5};

@@ -110,10 +110,12 @@ export default function Audit({ me, onError }) {
   const [error, setError] = useState(null);
   const auditor = me.roles.includes('auditor') || me.roles.includes('admin');
 
+  // Newest first; `before` (the previous page's next_cursor) pages back to
+  // older events.
   const load = useCallback(
-    (params, after, previous) => {
+    (params, before, previous) => {
       setBusy(true);
-      api.audit({ ...params, limit: PAGE, after: after ?? undefined }).then(
+      api.audit({ ...params, order: 'newest', limit: PAGE, before: before ?? undefined }).then(
         (r) => {
           setError(null);
           setItems([...previous, ...r.items]);
@@ -227,7 +229,8 @@ export default function Audit({ me, onError }) {
       ) : (
         <>
           <p className="hint" role="status">
-            {items.length} event{items.length === 1 ? '' : 's'} shown{cursor ? '; there may be more' : ''}.
+            {items.length} event{items.length === 1 ? '' : 's'} shown, newest first
+            {cursor ? '; older ones may follow' : ''}.
           </p>
           {items.length > 0 && (
             <ol className="audit-events" aria-label="Search results">
@@ -238,7 +241,7 @@ export default function Audit({ me, onError }) {
           )}
           {cursor && (
             <button type="button" className="secondary" disabled={busy} onClick={() => load(query.params, cursor, items)}>
-              {busy ? 'Loading…' : 'Show more'}
+              {busy ? 'Loading…' : 'Show older events'}
             </button>
           )}
         </>

@@ -69,6 +69,9 @@ function Decision({ req, me, onDecided, onError }) {
     }
   };
 
+  // Buttons are named after the request they decide: a list of cards
+  // holds many of them.
+  const whose = `${req.subject}'s request for ${req.entitlement}`;
   return (
     <li className="card" data-request={req.id}>
       <div className="row">
@@ -114,10 +117,16 @@ function Decision({ req, me, onDecided, onError }) {
           <label htmlFor={`c-${req.id}`}>Comment (optional)</label>
           <input id={`c-${req.id}`} value={comment} onChange={(e) => setComment(e.target.value)} />
           <div className="actions">
-            <button type="button" disabled={busy} onClick={() => decide('approve')}>
+            <button type="button" disabled={busy} onClick={() => decide('approve')} aria-label={`Approve ${whose}`}>
               Approve
             </button>
-            <button type="button" className="danger" disabled={busy} onClick={() => decide('deny')}>
+            <button
+              type="button"
+              className="danger"
+              disabled={busy}
+              onClick={() => decide('deny')}
+              aria-label={`Deny ${whose}`}
+            >
               Deny
             </button>
           </div>

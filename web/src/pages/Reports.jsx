@@ -27,14 +27,18 @@ function Chart({ title, rows, columns, children, legend, height = 260 }) {
         <p className="empty">Nothing in this period.</p>
       ) : (
         <>
-          <div className="chart-box" aria-hidden="true">
+          {/* Inert: the drawing is neither focusable nor read out (recharts
+              puts focus inside its SVG); the numbers below carry the same. */}
+          <div className="chart-box" aria-hidden="true" inert>
             <ResponsiveContainer width="100%" height={height}>
               {children}
             </ResponsiveContainer>
           </div>
           {legend}
           <details>
-            <summary>Numbers</summary>
+            <summary>
+              Numbers<span className="sr-only"> of {title}</span>
+            </summary>
             <table className="numbers">
               <thead>
                 <tr>
@@ -77,7 +81,7 @@ function UsageChart({ title, rows }) {
         ['emergency', 'emergency'],
       ]}
     >
-      <BarChart data={rows} margin={{ top: 8, right: 8, bottom: 8, left: -16 }}>
+      <BarChart accessibilityLayer={false} data={rows} margin={{ top: 8, right: 8, bottom: 8, left: -16 }}>
         <CartesianGrid strokeDasharray="3 3" vertical={false} />
         <XAxis dataKey="name" tickFormatter={(t) => cutLabel(t, 14)} interval={0} fontSize={12} />
         <YAxis allowDecimals={false} fontSize={12} />
@@ -104,7 +108,7 @@ function SpreadChart({ title, spread, unit, color }) {
         ['seconds', 'seconds'],
       ]}
     >
-      <BarChart data={rows} layout="vertical" margin={{ top: 8, right: 16, bottom: 8, left: 24 }}>
+      <BarChart accessibilityLayer={false} data={rows} layout="vertical" margin={{ top: 8, right: 16, bottom: 8, left: 24 }}>
         <CartesianGrid strokeDasharray="3 3" horizontal={false} />
         <XAxis type="number" fontSize={12} />
         <YAxis type="category" dataKey="name" width={96} fontSize={12} />
@@ -171,10 +175,14 @@ function Tiles({ s }) {
   );
 }
 
-function Table({ caption, head, rows, empty }) {
+// A table of the report. At phone width each row reflows into a card whose
+// cells carry their column's name (data-label, styles.css), so nothing
+// scrolls sideways. `rows`: [{key, cells: [node per column]}]; `quote`:
+// indexes of columns holding free text.
+function Table({ caption, head, rows, empty, quote = [] }) {
   return (
     <div className="panel table-wrap">
-      <table className="numbers wide">
+      <table className="numbers wide reflow">
         <caption>{caption}</caption>
         <thead>
           <tr>
@@ -193,7 +201,15 @@ function Table({ caption, head, rows, empty }) {
               </td>
             </tr>
           ) : (
-            rows
+            rows.map((r) => (
+              <tr key={r.key}>
+                {r.cells.map((cell, i) => (
+                  <td key={head[i]} data-label={head[i]} className={quote.includes(i) ? 'quote' : undefined}>
+                    {cell}
+                  </td>
+                ))}
+              </tr>
+            ))
           )}
         </tbody>
       </table>
@@ -252,7 +268,7 @@ export default function Reports({ onError }) {
                 ['longest', 'longest (s)'],
               ]}
             >
-              <BarChart data={durationRows(s.by_entitlement)} margin={{ top: 8, right: 8, bottom: 8, left: -16 }}>
+              <BarChart accessibilityLayer={false} data={durationRows(s.by_entitlement)} margin={{ top: 8, right: 8, bottom: 8, left: -16 }}>
                 <CartesianGrid strokeDasharray="3 3" vertical={false} />
                 <XAxis dataKey="name" tickFormatter={(t) => cutLabel(t, 14)} interval={0} fontSize={12} />
                 <YAxis fontSize={12} tickFormatter={shortSeconds} width={64} />
@@ -281,7 +297,7 @@ export default function Reports({ onError }) {
                 </ol>
               }
             >
-              <BarChart data={refusals} layout="vertical" margin={{ top: 8, right: 16, bottom: 8, left: 0 }}>
+              <BarChart accessibilityLayer={false} data={refusals} layout="vertical" margin={{ top: 8, right: 16, bottom: 8, left: 0 }}>
                 <CartesianGrid strokeDasharray="3 3" horizontal={false} />
                 <XAxis type="number" allowDecimals={false} fontSize={12} />
                 <YAxis type="category" dataKey="key" width={40} fontSize={12} />
@@ -296,62 +312,43 @@ export default function Reports({ onError }) {
             caption="Emergency uses"
             head={['When', 'Who', 'What', 'Why', 'Ticket']}
             empty="No emergency use in this period."
-            rows={(s.emergencies ?? []).map((e) => (
-              <tr key={e.request_id}>
-                <td>
-                  <When iso={e.time} />
-                </td>
-                <td>
-                  <UserText>{e.subject}</UserText>
-                </td>
-                <td>{e.entitlement}</td>
-                <td className="quote">
-                  <UserText>{e.justification}</UserText>
-                </td>
-                <td>
-                  <UserText>{e.ticket}</UserText>
-                </td>
-              </tr>
-            ))}
+            quote={[3]}
+            rows={(s.emergencies ?? []).map((e) => ({
+              key: e.request_id,
+              cells: [
+                <When iso={e.time} />,
+                <UserText>{e.subject}</UserText>,
+                e.entitlement,
+                <UserText>{e.justification}</UserText>,
+                <UserText>{e.ticket}</UserText>,
+              ],
+            }))}
           />
           <Table
             caption="Approvers"
             head={['Approver', 'Approved', 'Denied', 'Median time to decide']}
             empty="No decisions in this period."
-            rows={(s.by_approver ?? []).map((a) => (
-              <tr key={a.approver}>
-                <td>
-                  <UserText>{a.approver}</UserText>
-                </td>
-                <td>{a.approvals}</td>
-                <td>{a.denials}</td>
-                <td>{shortSeconds(a.seconds_to_decide?.p50)}</td>
-              </tr>
-            ))}
+            rows={(s.by_approver ?? []).map((a) => ({
+              key: a.approver,
+              cells: [<UserText>{a.approver}</UserText>, a.approvals, a.denials, shortSeconds(a.seconds_to_decide?.p50)],
+            }))}
           />
           <Table
             caption="Standing privileges found by discovery"
             head={['Connector', 'Account', 'Privilege', 'Since', 'Last seen', 'Times seen', 'Last action']}
             empty="Discovery found no standing privilege in this period."
-            rows={(s.standing_privileges ?? []).map((p) => (
-              <tr key={`${p.connector}/${p.target_user}/${p.privilege}`}>
-                <td>{p.connector}</td>
-                <td>
-                  <UserText>{p.target_user}</UserText>
-                </td>
-                <td>
-                  <UserText>{p.privilege}</UserText>
-                </td>
-                <td>{p.since ? <When iso={p.since} /> : 'unknown'}</td>
-                <td>
-                  <When iso={p.last_seen} />
-                </td>
-                <td>{p.times_seen}</td>
-                <td>
-                  <UserText>{p.last_action}</UserText>
-                </td>
-              </tr>
-            ))}
+            rows={(s.standing_privileges ?? []).map((p) => ({
+              key: `${p.connector}/${p.target_user}/${p.privilege}`,
+              cells: [
+                p.connector,
+                <UserText>{p.target_user}</UserText>,
+                <UserText>{p.privilege}</UserText>,
+                p.since ? <When iso={p.since} /> : 'unknown',
+                <When iso={p.last_seen} />,
+                p.times_seen,
+                <UserText>{p.last_action}</UserText>,
+              ],
+            }))}
           />
         </>
       )}

@@ -49,6 +49,12 @@ class FaultyStore final : public ForwardingStore {
   StatusOr<std::vector<Grant>> DueRevokes(SystemTime now, int limit) override {
     return Read([&] { return inner().DueRevokes(now, limit); });
   }
+  // A claim is a write but fails (or slows) on the reads' schedule, as the
+  // query it starts with: a failed claim writes nothing.
+  StatusOr<std::vector<Grant>> ClaimDueRevokes(
+      SystemTime now, int limit, std::chrono::milliseconds lease) override {
+    return Read([&] { return inner().ClaimDueRevokes(now, limit, lease); });
+  }
   StatusOr<std::vector<Request>> DueActivations(SystemTime now,
                                                 int limit) override {
     return Read([&] { return inner().DueActivations(now, limit); });

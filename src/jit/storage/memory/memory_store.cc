@@ -339,6 +339,24 @@ StatusOr<std::vector<Grant>> MemoryStore::DueRevokes(SystemTime now,
   });
 }
 
+StatusOr<std::vector<Grant>> MemoryStore::ClaimDueRevokes(
+    SystemTime now, int limit, std::chrono::milliseconds lease) {
+  now = ToMillis(now);
+  std::lock_guard lock(mu_);
+  std::vector<Grant> out;
+  for (auto& [position, g] : grants_.rows) {
+    if (static_cast<int>(out.size()) >= limit) break;
+    bool unclaimed = !g.next_attempt_at || *g.next_attempt_at <= now;
+    bool due = (g.state == GrantState::kActive && g.expires_at <= now) ||
+               g.state == GrantState::kRevokePending;
+    if (!due || !unclaimed) continue;
+    g.next_attempt_at = ToMillis(now + lease);
+    ++g.generation;
+    out.push_back(g);
+  }
+  return out;
+}
+
 StatusOr<std::vector<Request>> MemoryStore::DueActivations(SystemTime now,
                                                            int limit) {
   now = ToMillis(now);

@@ -36,6 +36,8 @@ class MemoryStore final : public Store {
   StatusOr<std::vector<Request>> RequestsOfGrant(
       const std::string& grant_id) override;
   StatusOr<std::vector<Grant>> DueRevokes(SystemTime now, int limit) override;
+  StatusOr<std::vector<Grant>> ClaimDueRevokes(
+      SystemTime now, int limit, std::chrono::milliseconds lease) override;
   StatusOr<std::vector<Request>> DueActivations(SystemTime now,
                                                 int limit) override;
   StatusOr<std::vector<Request>> DueTimeouts(SystemTime now,

@@ -1,5 +1,6 @@
 #include "jit/storage/postgres/postgres_store.h"
 
+#include <algorithm>
 #include <iterator>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -572,6 +573,14 @@ Status WriteRequest(pqxx::work& tx, const RequestWrite& w) {
   return OkStatus();
 }
 
+// Delivered at COMMIT (and dropped with a rollback); one per grant and
+// transaction, as the server folds equal payloads of one transaction.
+Status NotifyGrant(pqxx::work& tx, const std::string& grant_id) {
+  return Exec(tx, "SELECT pg_notify($1, $2)",
+              {Text(PostgresStore::kGrantChannel), Text(grant_id)})
+      .status();
+}
+
 Status WriteGrant(pqxx::work& tx, const GrantWrite& w) {
   const Grant& g = w.grant;
   Params params = GrantParams(g);
@@ -584,7 +593,7 @@ Status WriteGrant(pqxx::work& tx, const GrantWrite& w) {
     } catch (const pqxx::unique_violation&) {
       return AlreadyExistsError("grant " + g.id + " exists");
     }
-    return OkStatus();
+    return NotifyGrant(tx, g.id);
   }
   constexpr int kState = kGrantColumnCount + 1;
   params.push_back(Text(ToString(*w.expected)));
@@ -604,7 +613,7 @@ Status WriteGrant(pqxx::work& tx, const GrantWrite& w) {
                         std::string(ToString(*w.expected)) + " at generation " +
                         std::to_string(g.generation - 1));
   }
-  return OkStatus();
+  return NotifyGrant(tx, g.id);
 }
 
 Status WriteApproval(pqxx::work& tx, const Approval& a) {
@@ -1035,6 +1044,49 @@ StatusOr<std::vector<Grant>> PostgresStore::DueRevokes(SystemTime now,
                     " AND (next_attempt_at IS NULL OR next_attempt_at <= $1))"
                     " ORDER BY ord LIMIT $2"),
       {Time(now), Int(limit)}, &ReadGrant);
+}
+
+StatusOr<std::vector<Grant>> PostgresStore::ClaimDueRevokes(
+    SystemTime now, int limit, std::chrono::milliseconds lease) {
+  if (limit <= 0) return std::vector<Grant>{};
+  std::string returning;
+  for (std::string_view column : SplitColumns(kGrantColumns)) {
+    returning += "g." + std::string(column) + ", ";
+  }
+  const std::string unclaimed =
+      "(next_attempt_at IS NULL OR next_attempt_at <= $1)";
+  const std::string sql =
+      "WITH due AS (SELECT id FROM grants WHERE (state = " +
+      Quoted(ToString(GrantState::kActive)) + " AND expires_at <= $1 AND " +
+      unclaimed +
+      ") OR (state = " + Quoted(ToString(GrantState::kRevokePending)) +
+      " AND " + unclaimed +
+      ") ORDER BY ord LIMIT $2 FOR UPDATE SKIP LOCKED) "
+      "UPDATE grants g SET next_attempt_at = $3, "
+      "generation = g.generation + 1 FROM due WHERE g.id = due.id "
+      "RETURNING " +
+      returning + "g.ord";
+  std::vector<std::pair<int64_t, Grant>> claimed;
+  JIT_RETURN_IF_ERROR(
+      pool_.Run("claim due revokes", [&](pqxx::connection_base& db) {
+        claimed.clear();
+        pqxx::work tx(db);
+        JIT_ASSIGN_OR_RETURN(
+            pqxx::result result,
+            Exec(tx, sql, {Time(now), Int(limit), Time(now + lease)}));
+        for (const pqxx::row& row : result) {
+          JIT_ASSIGN_OR_RETURN(Grant g, ReadGrant(row));
+          claimed.emplace_back(Int(row[kGrantColumnCount]), std::move(g));
+        }
+        tx.commit();
+        return OkStatus();
+      }));
+  std::sort(claimed.begin(), claimed.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<Grant> out;
+  out.reserve(claimed.size());
+  for (auto& [ord, g] : claimed) out.push_back(std::move(g));
+  return out;
 }
 
 StatusOr<std::vector<Request>> PostgresStore::DueActivations(SystemTime now,

@@ -1,7 +1,9 @@
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "jit/storage/postgres/pg_pool.h"
@@ -45,6 +47,12 @@ namespace jit {
 // cannot store (text that is not UTF-8 or holds NUL).
 class PostgresStore final : public Store {
  public:
+  // Every Commit that writes a grant (insert or update) sends, in the same
+  // transaction, `NOTIFY jitd_grants, '<grant id>'`: listeners learn of it
+  // once it is committed, and never of a rolled-back change. The payload
+  // is only a hint: a listener re-reads the grant.
+  static constexpr std::string_view kGrantChannel = "jitd_grants";
+
   // The schema version this code writes (the last migration).
   static constexpr int kSchemaVersion = 4;
 
@@ -71,6 +79,11 @@ class PostgresStore final : public Store {
   StatusOr<std::vector<Request>> RequestsOfGrant(
       const std::string& grant_id) override;
   StatusOr<std::vector<Grant>> DueRevokes(SystemTime now, int limit) override;
+  // One transaction: `SELECT ... FOR UPDATE SKIP LOCKED` picks due grants
+  // no other claimer is locking or holds, an UPDATE marks them, COMMIT;
+  // replicas claiming at once get disjoint sets without waiting.
+  StatusOr<std::vector<Grant>> ClaimDueRevokes(
+      SystemTime now, int limit, std::chrono::milliseconds lease) override;
   StatusOr<std::vector<Request>> DueActivations(SystemTime now,
                                                 int limit) override;
   StatusOr<std::vector<Request>> DueTimeouts(SystemTime now,

@@ -9,16 +9,21 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <latch>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "jit/audit/verifier.h"
 #include "jit/base/duration.h"
+#include "jit/storage/postgres/pg_listener.h"
 #include "jit/storage/store_contract_test.h"
 #include "jit/storage/store_util.h"
 #include "tests/support/postgres_server.h"
@@ -409,6 +414,231 @@ TEST_F(PostgresStoreTest, MissingAuditWriterRowRefusesEvents) {
   cs.events = {Event(AuditType::kRequestCreated, "alice")};
   EXPECT_EQ(store->Commit(cs).code(), StatusCode::kUnavailable);
   EXPECT_EQ(store->GetRequest("req_1").status().code(), StatusCode::kNotFound);
+}
+
+Grant ExpiredGrant(const std::string& id, SystemTime now) {
+  Grant g;
+  g.id = id;
+  g.request_id = "req_" + id;
+  g.subject = "alice";
+  g.entitlement = "prod-db-read";
+  g.connector = "prod-pg";
+  g.starts_at = now - std::chrono::minutes(30);
+  g.expires_at = now;
+  return g;
+}
+
+Status InsertGrant(Store& store, const Grant& g) {
+  ChangeSet cs;
+  cs.grants.push_back({g, std::nullopt});
+  return store.Commit(cs);
+}
+
+// Two stores stand for two replicas claiming the same expiry storm at once:
+// FOR UPDATE SKIP LOCKED hands each grant to exactly one of them.
+TEST_F(PostgresStoreTest, ReplicasClaimingTogetherGetDisjointSets) {
+  constexpr int kGrants = 300;
+  const SystemTime now = kT0 + std::chrono::hours(1);
+  std::unique_ptr<PostgresStore> stores[2] = {OpenOrDie(db_), OpenOrDie(db_)};
+  ASSERT_NE(stores[0], nullptr);
+  ASSERT_NE(stores[1], nullptr);
+  ChangeSet seed;
+  for (int i = 0; i < kGrants; ++i) {
+    seed.grants.push_back(
+        {ExpiredGrant("grt_storm_" + std::to_string(i), now), std::nullopt});
+  }
+  ASSERT_TRUE(stores[0]->Commit(seed).ok());
+
+  constexpr int kThreads = 6;
+  std::vector<std::vector<std::string>> got(kThreads);
+  std::latch start(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      start.arrive_and_wait();
+      for (int round = 0; round < kGrants; ++round) {  // bounded
+        StatusOr<std::vector<Grant>> batch =
+            stores[t % 2]->ClaimDueRevokes(now, 7, std::chrono::seconds(60));
+        ASSERT_TRUE(batch.ok()) << batch.status().ToString();
+        if (batch->empty()) return;
+        for (const Grant& g : *batch) got[t].push_back(g.id);
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  std::multiset<std::string> all;
+  for (const auto& ids : got) all.insert(ids.begin(), ids.end());
+  EXPECT_EQ(all.size(), static_cast<size_t>(kGrants));
+  for (int i = 0; i < kGrants; ++i) {
+    EXPECT_EQ(all.count("grt_storm_" + std::to_string(i)), 1u) << i;
+  }
+}
+
+// THREATS T25: replica B read the grant, then replica A claimed and ended
+// it. B's end, retry or re-grant written on what it read is refused, and
+// B's claim finds nothing to claim.
+TEST_F(PostgresStoreTest, StaleReplicaCannotEndOrReGrant) {
+  const SystemTime now = kT0 + std::chrono::hours(1);
+  std::unique_ptr<PostgresStore> a = OpenOrDie(db_);
+  std::unique_ptr<PostgresStore> b = OpenOrDie(db_);
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  ASSERT_TRUE(InsertGrant(*a, ExpiredGrant("grt_contested", now)).ok());
+  StatusOr<Grant> seen_by_b = b->GetGrant("grt_contested");
+  ASSERT_TRUE(seen_by_b.ok());
+
+  StatusOr<std::vector<Grant>> claimed =
+      a->ClaimDueRevokes(now, 10, std::chrono::seconds(60));
+  ASSERT_TRUE(claimed.ok());
+  ASSERT_EQ(claimed->size(), 1u);
+  EXPECT_TRUE(b->ClaimDueRevokes(now, 10, std::chrono::seconds(60))->empty());
+
+  Grant b_end = *seen_by_b;
+  b_end.state = GrantState::kRevokePending;
+  b_end.generation = seen_by_b->generation + 1;
+  ChangeSet b_cs;
+  b_cs.grants.push_back({b_end, GrantState::kActive});
+  EXPECT_EQ(b->Commit(b_cs).code(), StatusCode::kAborted);
+
+  Grant a_end = claimed->front();
+  a_end.state = GrantState::kRevokePending;
+  a_end.generation = claimed->front().generation + 1;
+  ChangeSet a_cs;
+  a_cs.grants.push_back({a_end, GrantState::kActive});
+  ASSERT_TRUE(a->Commit(a_cs).ok());
+
+  // B, still holding its old read, tries to keep the grant alive.
+  Grant b_regrant = *seen_by_b;
+  b_regrant.expires_at = now + std::chrono::hours(1);
+  b_regrant.generation = seen_by_b->generation + 1;
+  ChangeSet regrant;
+  regrant.grants.push_back({b_regrant, GrantState::kActive});
+  EXPECT_EQ(b->Commit(regrant).code(), StatusCode::kAborted);
+  EXPECT_EQ(b->GetGrant("grt_contested")->state, GrantState::kRevokePending);
+}
+
+// What one PgGrantListener saw, for polling from the test thread.
+class Seen {
+ public:
+  PgGrantListener::Callbacks Callbacks() {
+    PgGrantListener::Callbacks cb;
+    cb.changed = [this](const std::string& id) {
+      std::lock_guard lock(mu_);
+      ids_.push_back({id, std::chrono::steady_clock::now()});
+    };
+    cb.resynced = [this] { ++resyncs_; };
+    cb.lost = [this](const Status&) { ++losses_; };
+    return cb;
+  }
+  // When `id` was first seen, waiting up to `limit` for it.
+  std::optional<std::chrono::steady_clock::time_point> WaitFor(
+      const std::string& id, std::chrono::milliseconds limit) {
+    auto until = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < until) {
+      {
+        std::lock_guard lock(mu_);
+        for (const auto& [seen, at] : ids_) {
+          if (seen == id) return at;
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return std::nullopt;
+  }
+  bool Saw(const std::string& id) {
+    std::lock_guard lock(mu_);
+    for (const auto& [seen, at] : ids_) {
+      if (seen == id) return true;
+    }
+    return false;
+  }
+  std::atomic<int> resyncs_{0};
+  std::atomic<int> losses_{0};
+
+ private:
+  std::mutex mu_;
+  std::vector<std::pair<std::string, std::chrono::steady_clock::time_point>>
+      ids_;
+};
+
+// Polls `done` every millisecond for up to `limit` (bounded waits on the
+// listener's own thread).
+template <typename Pred>
+bool WaitUntil(Pred done, std::chrono::milliseconds limit) {
+  auto until = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+TEST_F(PostgresStoreTest, ListenerHearsCommittedGrantChangesFast) {
+  std::unique_ptr<PostgresStore> store = OpenOrDie(db_);
+  ASSERT_NE(store, nullptr);
+  Seen seen;
+  PgGrantListener listener(JitdDsn(db_), seen.Callbacks());
+  listener.Start();
+  ASSERT_TRUE(WaitUntil([&] { return seen.resyncs_.load() == 1; },
+                        std::chrono::seconds(10)));
+  const SystemTime now = kT0 + std::chrono::hours(1);
+  constexpr int kChanges = 20;
+  std::vector<std::chrono::milliseconds> latencies;
+  for (int i = 0; i < kChanges; ++i) {
+    const std::string id = "grt_heard_" + std::to_string(i);
+    auto before = std::chrono::steady_clock::now();
+    ASSERT_TRUE(InsertGrant(*store, ExpiredGrant(id, now)).ok());
+    auto at = seen.WaitFor(id, std::chrono::seconds(5));
+    ASSERT_TRUE(at.has_value()) << id;
+    latencies.push_back(
+        std::chrono::duration_cast<std::chrono::milliseconds>(*at - before));
+  }
+  std::sort(latencies.begin(), latencies.end());
+  std::printf(
+      "notification latency (insert commit to callback): median %lld "
+      "ms, max %lld ms\n",
+      static_cast<long long>(latencies[kChanges / 2].count()),
+      static_cast<long long>(latencies.back().count()));
+  EXPECT_LT(latencies[kChanges / 2], std::chrono::milliseconds(100));
+
+  // A compare-and-set that loses writes nothing and notifies nobody; the
+  // change committed after it is heard.
+  Grant stale = ExpiredGrant("grt_heard_0", now);
+  stale.generation = 7;
+  ChangeSet lost;
+  lost.grants.push_back({stale, GrantState::kActive});
+  EXPECT_EQ(store->Commit(lost).code(), StatusCode::kAborted);
+  ASSERT_TRUE(InsertGrant(*store, ExpiredGrant("grt_after", now)).ok());
+  ASSERT_TRUE(seen.WaitFor("grt_after", std::chrono::seconds(5)).has_value());
+  listener.Stop();
+  EXPECT_FALSE(listener.connected());
+}
+
+TEST_F(PostgresStoreTest, ListenerReconnectsAndResyncsAfterTheServerReturns) {
+  std::unique_ptr<PostgresStore> store = OpenOrDie(db_);
+  ASSERT_NE(store, nullptr);
+  Seen seen;
+  PgListenerOptions fast;
+  fast.max_backoff = std::chrono::milliseconds(200);
+  PgGrantListener listener(JitdDsn(db_), seen.Callbacks(), fast);
+  listener.Start();
+  ASSERT_TRUE(WaitUntil([&] { return listener.connected(); },
+                        std::chrono::seconds(10)));
+
+  ASSERT_TRUE(pg_->Stop().ok());
+  EXPECT_TRUE(WaitUntil([&] { return seen.losses_.load() == 1; },
+                        std::chrono::seconds(10)));
+  EXPECT_FALSE(listener.connected());
+  // The store's pooled connection learns of the loss too.
+  EXPECT_EQ(store->GetGrant("grt_none").status().code(),
+            StatusCode::kUnavailable);
+  ASSERT_TRUE(pg_->StartAgain().ok()) << pg_->LogTail();
+  EXPECT_TRUE(WaitUntil([&] { return seen.resyncs_.load() == 2; },
+                        std::chrono::seconds(10)));
+  EXPECT_EQ(listener.connects(), 2);
+  const SystemTime now = kT0 + std::chrono::hours(1);
+  ASSERT_TRUE(InsertGrant(*store, ExpiredGrant("grt_back", now)).ok());
+  EXPECT_TRUE(seen.WaitFor("grt_back", std::chrono::seconds(5)).has_value());
 }
 
 }  // namespace

@@ -1099,6 +1099,52 @@ StatusOr<std::vector<Grant>> SqliteStore::DueRevokes(SystemTime now,
                                                      int limit) {
   if (limit <= 0) return std::vector<Grant>{};
   std::lock_guard lock(mu_);
+  return DueRevokesLocked(now, limit, "");
+}
+
+StatusOr<std::vector<Grant>> SqliteStore::ClaimDueRevokes(
+    SystemTime now, int limit, std::chrono::milliseconds lease) {
+  if (limit <= 0) return std::vector<Grant>{};
+  std::lock_guard lock(mu_);
+  JIT_RETURN_IF_ERROR(db_.Exec("BEGIN IMMEDIATE"));
+  StatusOr<std::vector<Grant>> due = DueRevokesLocked(
+      now, limit, " AND (next_attempt_at IS NULL OR next_attempt_at <= ?1)");
+  Status s = due.status();
+  if (s.ok()) s = ClaimLocked(*due, now + lease);
+  if (s.ok()) s = db_.Exec("COMMIT");
+  if (!s.ok()) {
+    RollbackLocked();
+    return s;
+  }
+  return due;
+}
+
+// Inside the caller's transaction: every grant of `due` claimed until
+// `until` (and `due` updated to match).
+Status SqliteStore::ClaimLocked(std::vector<Grant>& due, SystemTime until) {
+  for (Grant& g : due) {
+    JIT_ASSIGN_OR_RETURN(
+        SqliteStatement stmt,
+        SqliteStatement::Prepare(
+            db_.get(),
+            "UPDATE grants SET next_attempt_at = ?2, generation = ?3 "
+            "WHERE id = ?1 AND generation = ?4"));
+    g.next_attempt_at = FromUnixMillis(ToUnixMillis(until));
+    ++g.generation;
+    stmt.BindText(1, g.id);
+    stmt.BindTime(2, g.next_attempt_at);
+    stmt.BindInt(3, g.generation);
+    stmt.BindInt(4, g.generation - 1);
+    JIT_RETURN_IF_ERROR(stmt.Run());
+    if (sqlite3_changes64(db_.get()) != 1) {
+      return InternalError("grant " + g.id + " changed under the claim");
+    }
+  }
+  return OkStatus();
+}
+
+StatusOr<std::vector<Grant>> SqliteStore::DueRevokesLocked(
+    SystemTime now, int limit, std::string_view active_condition) {
   // Two index searches, each oldest first, merged. Few expired grants are
   // found through their expiry and sorted; past kSortedDueLimit (a mass
   // expiry, or catching up after downtime) sorting them all for every batch
@@ -1120,12 +1166,13 @@ StatusOr<std::vector<Grant>> SqliteStore::DueRevokes(SystemTime now,
   JIT_ASSIGN_OR_RETURN(
       SqliteStatement expired,
       SqliteStatement::Prepare(
-          db_.get(), SelectSql("grants", kGrantColumns,
-                               std::string("INDEXED BY ") +
-                                   (many ? "grants_by_state_ord"
-                                         : "grants_by_state_expires") +
-                                   " WHERE state = ?2 AND expires_at <= ?1 "
-                                   "ORDER BY ord LIMIT ?3")));
+          db_.get(),
+          SelectSql(
+              "grants", kGrantColumns,
+              std::string("INDEXED BY ") +
+                  (many ? "grants_by_state_ord" : "grants_by_state_expires") +
+                  " WHERE state = ?2 AND expires_at <= ?1" +
+                  std::string(active_condition) + " ORDER BY ord LIMIT ?3")));
   expired.BindTime(1, now);
   expired.BindText(2, ToString(GrantState::kActive));
   expired.BindInt(3, limit);

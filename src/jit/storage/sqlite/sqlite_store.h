@@ -57,6 +57,8 @@ class SqliteStore final : public Store {
   StatusOr<std::vector<Request>> RequestsOfGrant(
       const std::string& grant_id) override;
   StatusOr<std::vector<Grant>> DueRevokes(SystemTime now, int limit) override;
+  StatusOr<std::vector<Grant>> ClaimDueRevokes(
+      SystemTime now, int limit, std::chrono::milliseconds lease) override;
   StatusOr<std::vector<Request>> DueActivations(SystemTime now,
                                                 int limit) override;
   StatusOr<std::vector<Request>> DueTimeouts(SystemTime now,
@@ -110,6 +112,12 @@ class SqliteStore final : public Store {
   void RollbackLocked();
   StatusOr<std::vector<Request>> QueryRequests(SqliteStatement& stmt);
   StatusOr<std::vector<Grant>> QueryGrants(SqliteStatement& stmt);
+
+  // DueRevokes under mu_; `active_condition` narrows the active grants
+  // (ClaimDueRevokes: unclaimed ones), and may use ?1 (now).
+  StatusOr<std::vector<Grant>> DueRevokesLocked(
+      SystemTime now, int limit, std::string_view active_condition);
+  Status ClaimLocked(std::vector<Grant>& due, SystemTime until);
 
   std::mutex mu_;
   SqliteConnection db_;  // guarded by mu_
