@@ -11,6 +11,7 @@
 #include "jit/api/json_codec.h"
 #include "jit/api/routes.h"
 #include "jit/api/session_table.h"
+#include "jit/base/html.h"
 
 namespace jit {
 namespace {
@@ -47,32 +48,6 @@ HttpResponse WithCookie(HttpResponse r, const HttpRequest& http,
   if (!cookie.ok()) return ErrorResponse(cookie.status());
   r.headers["Set-Cookie"] = *cookie;
   return r;
-}
-
-std::string HtmlEscape(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
 }
 
 // A small page with no script and nothing loaded from anywhere.

@@ -25,7 +25,4 @@ struct EvidenceInput {
 // Every piece of text from the log is HTML-escaped (THREATS T16). Pure.
 std::string EvidenceHtml(const EvidenceInput& in);
 
-// `text` with & < > " ' replaced by entities. Pure.
-std::string HtmlEscape(std::string_view text);
-
 }  // namespace jit

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "jit/base/duration.h"
+#include "jit/base/status_macros.h"
 
 namespace jit {
 
@@ -53,6 +54,60 @@ StatusOr<SqliteStatement> SqliteStatement::Prepare(sqlite3* db,
     return SqliteError(db, rc, "prepare");
   }
   return SqliteStatement(db, raw);
+}
+
+SqliteStatement::SqliteStatement(SqliteStatement&& other) noexcept
+    : db_(other.db_),
+      stmt_(std::move(other.stmt_)),
+      bind_rc_(other.bind_rc_),
+      rc_(other.rc_),
+      home_(std::exchange(other.home_, nullptr)),
+      sql_(std::move(other.sql_)) {}
+
+SqliteStatement& SqliteStatement::operator=(SqliteStatement&& other) noexcept {
+  if (this == &other) return *this;
+  Release();
+  db_ = other.db_;
+  stmt_ = std::move(other.stmt_);
+  bind_rc_ = other.bind_rc_;
+  rc_ = other.rc_;
+  home_ = std::exchange(other.home_, nullptr);
+  sql_ = std::move(other.sql_);
+  return *this;
+}
+
+SqliteStatement::~SqliteStatement() { Release(); }
+
+void SqliteStatement::Release() {
+  if (home_ == nullptr || stmt_ == nullptr) {
+    stmt_.reset();
+    return;
+  }
+  Reset();
+  std::exchange(home_, nullptr)->Return(std::move(sql_), stmt_.release());
+}
+
+StatusOr<SqliteStatement> SqliteStatementCache::Take(sqlite3* db,
+                                                     std::string_view sql) {
+  std::string key(sql);
+  auto it = idle_.find(key);
+  if (it != idle_.end()) {
+    SqliteStatement stmt(db, it->second.release());
+    idle_.erase(it);
+    stmt.home_ = this;
+    stmt.sql_ = std::move(key);
+    return stmt;
+  }
+  JIT_ASSIGN_OR_RETURN(SqliteStatement stmt, SqliteStatement::Prepare(db, sql));
+  stmt.home_ = this;
+  stmt.sql_ = std::move(key);
+  return stmt;
+}
+
+void SqliteStatementCache::Return(std::string sql, sqlite3_stmt* stmt) {
+  std::unique_ptr<sqlite3_stmt, SqliteStatement::Finalizer> owned(stmt);
+  if (idle_.size() >= capacity_ || idle_.count(sql) > 0) return;
+  idle_.emplace(std::move(sql), std::move(owned));
 }
 
 void SqliteStatement::KeepBindError(int rc) {

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "jit/base/clock.h"
 #include "jit/base/status.h"
@@ -42,13 +43,20 @@ class SqliteConnection {
   std::unique_ptr<sqlite3, Closer> db_;
 };
 
-// One prepared statement (finalized on destruction). Parameters are bound,
+class SqliteStatementCache;
+
+// One prepared statement (finalized on destruction, or handed back to the
+// SqliteStatementCache it came from). Parameters are bound,
 // never spliced into SQL text. Bind errors are kept and reported by the next
 // Step. Not thread-safe.
 class SqliteStatement {
  public:
   // Errors: kUnavailable (bad SQL or schema, database unreadable).
   static StatusOr<SqliteStatement> Prepare(sqlite3* db, std::string_view sql);
+
+  SqliteStatement(SqliteStatement&& other) noexcept;
+  SqliteStatement& operator=(SqliteStatement&& other) noexcept;
+  ~SqliteStatement();
 
   // Parameter indexes start at 1 (`?1`).
   void BindText(int index, std::string_view value);
@@ -82,13 +90,49 @@ class SqliteStatement {
   struct Finalizer {
     void operator()(sqlite3_stmt* stmt) const { sqlite3_finalize(stmt); }
   };
+  friend class SqliteStatementCache;
   SqliteStatement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
   void KeepBindError(int rc);
+  // Hands the statement back to home_ (if any), reset; else finalizes it.
+  void Release();
 
   sqlite3* db_;  // not owned
   std::unique_ptr<sqlite3_stmt, Finalizer> stmt_;
   int bind_rc_ = SQLITE_OK;
   int rc_ = SQLITE_OK;
+  SqliteStatementCache* home_ = nullptr;  // not owned; outlives this
+  std::string sql_;                       // the key in home_
+};
+
+// Prepared statements of one connection kept for reuse: preparing (parsing
+// and planning) costs more than running the short statements a store runs
+// most. Take() hands a statement out of the cache; when the statement is
+// destroyed it is reset, its bindings cleared, and it goes back. A statement
+// in use is not in the cache, so a nested Take() of the same SQL prepares
+// a second one. At most `capacity` idle statements are kept (SQL built from
+// filters varies); the rest are finalized. Not thread-safe: the owner of
+// the connection serializes use, and destroys the cache before closing the
+// connection.
+class SqliteStatementCache {
+ public:
+  explicit SqliteStatementCache(size_t capacity = 64) : capacity_(capacity) {}
+  SqliteStatementCache(const SqliteStatementCache&) = delete;
+  SqliteStatementCache& operator=(const SqliteStatementCache&) = delete;
+
+  // Errors: as SqliteStatement::Prepare.
+  StatusOr<SqliteStatement> Take(sqlite3* db, std::string_view sql);
+
+  // Statements idle in the cache.
+  size_t size() const { return idle_.size(); }
+
+ private:
+  friend class SqliteStatement;
+  void Return(std::string sql, sqlite3_stmt* stmt);
+
+  size_t capacity_;
+  std::unordered_map<std::string,
+                     std::unique_ptr<sqlite3_stmt, SqliteStatement::Finalizer>>
+      idle_;
 };
 
 }  // namespace jit

@@ -563,7 +563,7 @@ Status SqliteStore::Configure() {
   if (rc != SQLITE_OK) return SqliteError(db_.get(), rc, "busy_timeout");
   JIT_ASSIGN_OR_RETURN(
       SqliteStatement wal,
-      SqliteStatement::Prepare(db_.get(), "PRAGMA journal_mode = WAL"));
+      stmts_.Take(db_.get(), "PRAGMA journal_mode = WAL"));
   JIT_ASSIGN_OR_RETURN(bool has_row, wal.Step());
   if (!has_row || wal.Text(0) != "wal") {
     return UnavailableError("cannot switch the database to WAL mode");
@@ -605,7 +605,7 @@ StatusOr<int> SqliteStore::SchemaVersion() {
 StatusOr<int> SqliteStore::SchemaVersionLocked() {
   JIT_ASSIGN_OR_RETURN(
       SqliteStatement stmt,
-      SqliteStatement::Prepare(db_.get(), "PRAGMA user_version"));
+      stmts_.Take(db_.get(), "PRAGMA user_version"));
   JIT_ASSIGN_OR_RETURN(bool has_row, stmt.Step());
   if (!has_row) return UnavailableError("cannot read PRAGMA user_version");
   return static_cast<int>(stmt.Int(0));
@@ -754,7 +754,7 @@ Status SqliteStore::WriteCredential(const CredentialWrite& w) {
   if (w.op == CredentialOp::kEnd) {
     JIT_ASSIGN_OR_RETURN(
         SqliteStatement stmt,
-        SqliteStatement::Prepare(
+        stmts_.Take(
             db_.get(),
             "UPDATE credentials SET ended_at = ?3, ended_by = ?4 "
             "WHERE kind = ?1 AND id = ?2 AND ended_at IS NULL"));
@@ -771,7 +771,7 @@ Status SqliteStore::WriteCredential(const CredentialWrite& w) {
   JIT_ASSIGN_OR_RETURN(std::string groups, GroupsToJson(c.groups));
   JIT_ASSIGN_OR_RETURN(
       SqliteStatement stmt,
-      SqliteStatement::Prepare(db_.get(),
+      stmts_.Take(db_.get(),
                                InsertSql("credentials", kCredentialColumns,
                                          kCredentialColumnCount)));
   BindCredential(stmt, c, groups);
@@ -787,7 +787,7 @@ Status SqliteStore::WriteReview(const ReviewWrite& w) {
   if (w.op == ReviewOp::kSignOff) {
     JIT_ASSIGN_OR_RETURN(
         SqliteStatement stmt,
-        SqliteStatement::Prepare(
+        stmts_.Take(
             db_.get(),
             "UPDATE reviews SET state = ?2, signed_off_by = ?3, "
             "signed_off_by_person = ?4, signed_off_at = ?5, comment = ?6 "
@@ -808,7 +808,7 @@ Status SqliteStore::WriteReview(const ReviewWrite& w) {
   }
   JIT_ASSIGN_OR_RETURN(
       SqliteStatement stmt,
-      SqliteStatement::Prepare(
+      stmts_.Take(
           db_.get(), InsertSql("reviews", kReviewColumns, kReviewColumnCount)));
   BindReview(stmt, r);
   Status s = stmt.Run();
@@ -823,7 +823,7 @@ StatusOr<EmergencyReview> SqliteStore::GetReview(
   std::lock_guard lock(mu_);
   JIT_ASSIGN_OR_RETURN(
       SqliteStatement stmt,
-      SqliteStatement::Prepare(db_.get(), SelectSql("reviews", kReviewColumns,
+      stmts_.Take(db_.get(), SelectSql("reviews", kReviewColumns,
                                                     "WHERE request_id = ?1")));
   stmt.BindText(1, request_id);
   JIT_ASSIGN_OR_RETURN(std::vector<EmergencyReview> rows,
@@ -837,7 +837,7 @@ StatusOr<std::vector<EmergencyReview>> SqliteStore::ListReviews(
   std::lock_guard lock(mu_);
   JIT_ASSIGN_OR_RETURN(
       SqliteStatement stmt,
-      SqliteStatement::Prepare(
+      stmts_.Take(
           db_.get(), SelectSql("reviews", kReviewColumns,
                                std::string(state ? "WHERE state = ?1 " : "") +
                                    "ORDER BY ord DESC LIMIT ?2")));
@@ -851,7 +851,7 @@ StatusOr<std::vector<Credential>> SqliteStore::QueryCredentials(
   std::lock_guard lock(mu_);
   JIT_ASSIGN_OR_RETURN(
       SqliteStatement stmt,
-      SqliteStatement::Prepare(
+      stmts_.Take(
           db_.get(), SelectSql("credentials", kCredentialColumns,
                                std::string(where) + " ORDER BY ord")));
   stmt.BindText(1, a);
@@ -893,7 +893,7 @@ Status SqliteStore::WriteRequest(const RequestWrite& w) {
                       "state = ?" + std::to_string(kRequestColumnCount + 1))
           : InsertSql("requests", kRequestColumns, kRequestColumnCount);
   JIT_ASSIGN_OR_RETURN(SqliteStatement stmt,
-                       SqliteStatement::Prepare(db_.get(), sql));
+                       stmts_.Take(db_.get(), sql));
   BindRequest(stmt, r, groups);
   if (!w.expected) {
     Status s = stmt.Run();
@@ -922,7 +922,7 @@ Status SqliteStore::WriteGrant(const GrantWrite& w) {
                                         std::to_string(kState + 2) + ")")
                         : InsertSql("grants", kGrantColumns, kGrantColumnCount);
   JIT_ASSIGN_OR_RETURN(SqliteStatement stmt,
-                       SqliteStatement::Prepare(db_.get(), sql));
+                       stmts_.Take(db_.get(), sql));
   BindGrant(stmt, g);
   if (!w.expected) {
     Status s = stmt.Run();
@@ -945,7 +945,7 @@ Status SqliteStore::WriteGrant(const GrantWrite& w) {
 
 Status SqliteStore::WriteApproval(const Approval& a) {
   JIT_ASSIGN_OR_RETURN(SqliteStatement stmt,
-                       SqliteStatement::Prepare(
+                       stmts_.Take(
                            db_.get(), InsertSql("approvals", kApprovalColumns,
                                                 kApprovalColumnCount)));
   BindApproval(stmt, a);
@@ -972,7 +972,7 @@ Status SqliteStore::WriteEvents(const std::vector<AuditEvent>& in,
     if (!stored.ok()) return unavailable(stored.status());
     head = std::move(stored).value();
   }
-  StatusOr<SqliteStatement> stmt = SqliteStatement::Prepare(
+  StatusOr<SqliteStatement> stmt = stmts_.Take(
       db_.get(), InsertSql("audit", kAuditColumns, kAuditColumnCount));
   if (!stmt.ok()) return unavailable(stmt.status());
   for (AuditEvent e : in) {
@@ -993,7 +993,7 @@ Status SqliteStore::WriteEvents(const std::vector<AuditEvent>& in,
 StatusOr<AuditHead> SqliteStore::HeadLocked() {
   JIT_ASSIGN_OR_RETURN(
       SqliteStatement stmt,
-      SqliteStatement::Prepare(
+      stmts_.Take(
           db_.get(), "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"));
   JIT_ASSIGN_OR_RETURN(bool has_row, stmt.Step());
   if (!has_row) return AuditHead{};
@@ -1009,7 +1009,7 @@ StatusOr<Request> SqliteStore::GetRequest(const std::string& id) {
   std::lock_guard lock(mu_);
   JIT_ASSIGN_OR_RETURN(
       SqliteStatement stmt,
-      SqliteStatement::Prepare(
+      stmts_.Take(
           db_.get(), SelectSql("requests", kRequestColumns, "WHERE id = ?1")));
   stmt.BindText(1, id);
   JIT_ASSIGN_OR_RETURN(std::vector<Request> rows,
@@ -1022,7 +1022,7 @@ StatusOr<Grant> SqliteStore::GetGrant(const std::string& id) {
   std::lock_guard lock(mu_);
   JIT_ASSIGN_OR_RETURN(
       SqliteStatement stmt,
-      SqliteStatement::Prepare(
+      stmts_.Take(
           db_.get(), SelectSql("grants", kGrantColumns, "WHERE id = ?1")));
   stmt.BindText(1, id);
   JIT_ASSIGN_OR_RETURN(std::vector<Grant> rows,
@@ -1037,7 +1037,7 @@ StatusOr<Page<Request>> SqliteStore::ListRequests(const RequestFilter& f) {
   std::lock_guard lock(mu_);
   JIT_ASSIGN_OR_RETURN(
       SqliteStatement stmt,
-      SqliteStatement::Prepare(
+      stmts_.Take(
           db_.get(), SelectSql("requests", kRequestColumns,
                                "WHERE ord > ?1 AND (?2 IS NULL OR state = ?2) "
                                "AND (?3 IS NULL OR subject = ?3) "
@@ -1055,7 +1055,7 @@ StatusOr<Page<Grant>> SqliteStore::ListGrants(const GrantFilter& f) {
   std::lock_guard lock(mu_);
   JIT_ASSIGN_OR_RETURN(
       SqliteStatement stmt,
-      SqliteStatement::Prepare(
+      stmts_.Take(
           db_.get(),
           SelectSql("grants", kGrantColumns,
                     "WHERE ord > ?1 AND (?2 IS NULL OR subject = ?2) "
@@ -1074,7 +1074,7 @@ StatusOr<std::vector<Approval>> SqliteStore::ListApprovals(
   std::lock_guard lock(mu_);
   JIT_ASSIGN_OR_RETURN(
       SqliteStatement stmt,
-      SqliteStatement::Prepare(
+      stmts_.Take(
           db_.get(), SelectSql("approvals", kApprovalColumns,
                                "WHERE request_id = ?1 ORDER BY ord")));
   stmt.BindText(1, request_id);
@@ -1086,7 +1086,7 @@ StatusOr<std::vector<Request>> SqliteStore::RequestsOfGrant(
   std::lock_guard lock(mu_);
   JIT_ASSIGN_OR_RETURN(
       SqliteStatement stmt,
-      SqliteStatement::Prepare(
+      stmts_.Take(
           db_.get(),
           SelectSql("requests", kRequestColumns,
                     "WHERE grant_id = ?1 AND state = ?2 ORDER BY ord")));
@@ -1125,7 +1125,7 @@ Status SqliteStore::ClaimLocked(std::vector<Grant>& due, SystemTime until) {
   for (Grant& g : due) {
     JIT_ASSIGN_OR_RETURN(
         SqliteStatement stmt,
-        SqliteStatement::Prepare(
+        stmts_.Take(
             db_.get(),
             "UPDATE grants SET next_attempt_at = ?2, generation = ?3 "
             "WHERE id = ?1 AND generation = ?4"));
@@ -1153,7 +1153,7 @@ StatusOr<std::vector<Grant>> SqliteStore::DueRevokesLocked(
   constexpr int kSortedDueLimit = 10000;
   JIT_ASSIGN_OR_RETURN(
       SqliteStatement probe,
-      SqliteStatement::Prepare(
+      stmts_.Take(
           db_.get(),
           "SELECT count(*) FROM (SELECT 1 FROM grants INDEXED BY "
           "grants_by_state_expires WHERE state = ?2 AND expires_at <= ?1 "
@@ -1165,7 +1165,7 @@ StatusOr<std::vector<Grant>> SqliteStore::DueRevokesLocked(
   bool many = counted && probe.Int(0) >= kSortedDueLimit;
   JIT_ASSIGN_OR_RETURN(
       SqliteStatement expired,
-      SqliteStatement::Prepare(
+      stmts_.Take(
           db_.get(),
           SelectSql(
               "grants", kGrantColumns,
@@ -1178,7 +1178,7 @@ StatusOr<std::vector<Grant>> SqliteStore::DueRevokesLocked(
   expired.BindInt(3, limit);
   JIT_ASSIGN_OR_RETURN(
       SqliteStatement retries,
-      SqliteStatement::Prepare(
+      stmts_.Take(
           db_.get(),
           SelectSql("grants", kGrantColumns,
                     "WHERE state = ?2 AND (next_attempt_at IS NULL OR "
@@ -1195,7 +1195,7 @@ StatusOr<std::vector<Request>> SqliteStore::DueActivations(SystemTime now,
   std::lock_guard lock(mu_);
   JIT_ASSIGN_OR_RETURN(
       SqliteStatement stmt,
-      SqliteStatement::Prepare(
+      stmts_.Take(
           db_.get(),
           SelectSql("requests", kRequestColumns,
                     "WHERE state = ?2 AND (start_at IS NULL OR start_at <= ?1) "
@@ -1212,7 +1212,7 @@ StatusOr<std::vector<Request>> SqliteStore::DueTimeouts(SystemTime now,
   std::lock_guard lock(mu_);
   JIT_ASSIGN_OR_RETURN(
       SqliteStatement stmt,
-      SqliteStatement::Prepare(
+      stmts_.Take(
           db_.get(), SelectSql("requests", kRequestColumns,
                                "WHERE state = ?2 AND approval_deadline <= ?1 "
                                "ORDER BY ord LIMIT ?3")));
@@ -1226,7 +1226,7 @@ StatusOr<std::vector<Grant>> SqliteStore::ActiveGrants() {
   std::lock_guard lock(mu_);
   JIT_ASSIGN_OR_RETURN(
       SqliteStatement stmt,
-      SqliteStatement::Prepare(
+      stmts_.Take(
           db_.get(),
           SelectSql("grants", kGrantColumns, "WHERE state = ?1 ORDER BY ord")));
   stmt.BindText(1, ToString(GrantState::kActive));
@@ -1238,7 +1238,7 @@ StatusOr<std::vector<AuditEvent>> SqliteStore::ReadAudit(int64_t after_seq,
   if (limit <= 0) return std::vector<AuditEvent>{};
   std::lock_guard lock(mu_);
   JIT_ASSIGN_OR_RETURN(SqliteStatement stmt,
-                       SqliteStatement::Prepare(
+                       stmts_.Take(
                            db_.get(), "SELECT " + std::string(kAuditColumns) +
                                           " FROM audit WHERE seq > ?1 "
                                           "ORDER BY seq LIMIT ?2"));
@@ -1253,7 +1253,7 @@ StatusOr<IdempotentResponse> SqliteStore::GetIdempotent(
   std::lock_guard lock(mu_);
   JIT_ASSIGN_OR_RETURN(
       SqliteStatement stmt,
-      SqliteStatement::Prepare(
+      stmts_.Take(
           db_.get(),
           "SELECT http_status, body, at FROM idempotency "
           "WHERE principal = ?1 AND route = ?2 AND idem_key = ?3"));
@@ -1278,7 +1278,7 @@ Status SqliteStore::PutIdempotent(const IdempotentResponse& r) {
   std::lock_guard lock(mu_);
   JIT_ASSIGN_OR_RETURN(
       SqliteStatement stmt,
-      SqliteStatement::Prepare(
+      stmts_.Take(
           db_.get(),
           "INSERT INTO idempotency (principal, route, idem_key, http_status, "
           "body, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));

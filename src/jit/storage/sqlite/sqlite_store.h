@@ -121,6 +121,8 @@ class SqliteStore final : public Store {
 
   std::mutex mu_;
   SqliteConnection db_;  // guarded by mu_
+  // Declared after db_: its statements are finalized before db_ closes.
+  SqliteStatementCache stmts_;  // guarded by mu_
 
   std::mutex queue_mu_;
   // Commits not finished yet, oldest first; the head one writes the group.

@@ -446,5 +446,101 @@ TEST(SqliteStoreTest, InvalidUtf8GroupIsInvalidArgument) {
   EXPECT_EQ(store->GetRequest("req_1").status().code(), StatusCode::kNotFound);
 }
 
+// --- Statement cache -------------------------------------------------------
+
+SqliteConnection MemoryConnection() {
+  StatusOr<SqliteConnection> db = SqliteConnection::Open(":memory:");
+  EXPECT_TRUE(db.ok()) << db.status().ToString();
+  EXPECT_TRUE(db->Exec("CREATE TABLE t (v TEXT)").ok());
+  return std::move(db).value();
+}
+
+TEST(SqliteStatementCacheTest, StatementGoesBackResetAndIsReused) {
+  SqliteConnection db = MemoryConnection();
+  SqliteStatementCache cache;
+  sqlite3_stmt* first = nullptr;
+  {
+    StatusOr<SqliteStatement> insert =
+        cache.Take(db.get(), "INSERT INTO t (v) VALUES (?1)");
+    ASSERT_TRUE(insert.ok()) << insert.status().ToString();
+    insert->BindText(1, "a");
+    ASSERT_TRUE(insert->Run().ok());
+    EXPECT_EQ(cache.size(), 0u);  // in use: not in the cache
+  }
+  EXPECT_EQ(cache.size(), 1u);
+  {
+    StatusOr<SqliteStatement> again =
+        cache.Take(db.get(), "INSERT INTO t (v) VALUES (?1)");
+    ASSERT_TRUE(again.ok());
+    EXPECT_EQ(cache.size(), 0u);
+    // Bindings were cleared on the way back: unbound is NULL.
+    ASSERT_TRUE(again->Run().ok());
+    first = sqlite3_next_stmt(db.get(), nullptr);
+    EXPECT_NE(first, nullptr);
+  }
+  StatusOr<SqliteStatement> rows =
+      cache.Take(db.get(), "SELECT count(*), count(v) FROM t");
+  ASSERT_TRUE(rows.ok());
+  ASSERT_TRUE(*rows->Step());
+  EXPECT_EQ(rows->Int(0), 2);
+  EXPECT_EQ(rows->Int(1), 1);
+}
+
+TEST(SqliteStatementCacheTest, NestedTakeOfTheSameSqlGetsItsOwnStatement) {
+  SqliteConnection db = MemoryConnection();
+  ASSERT_TRUE(db.Exec("INSERT INTO t VALUES ('x'), ('y')").ok());
+  SqliteStatementCache cache;
+  const char* sql = "SELECT v FROM t ORDER BY v";
+  StatusOr<SqliteStatement> outer = cache.Take(db.get(), sql);
+  ASSERT_TRUE(outer.ok());
+  ASSERT_TRUE(*outer->Step());
+  EXPECT_EQ(outer->Text(0), "x");
+  {
+    StatusOr<SqliteStatement> inner = cache.Take(db.get(), sql);
+    ASSERT_TRUE(inner.ok());
+    ASSERT_TRUE(*inner->Step());
+    EXPECT_EQ(inner->Text(0), "x");
+  }
+  // The inner one went back; the outer one kept its place.
+  ASSERT_TRUE(*outer->Step());
+  EXPECT_EQ(outer->Text(0), "y");
+}
+
+TEST(SqliteStatementCacheTest, KeepsAtMostItsCapacity) {
+  SqliteConnection db = MemoryConnection();
+  SqliteStatementCache cache(/*capacity=*/2);
+  for (int i = 0; i < 5; ++i) {
+    StatusOr<SqliteStatement> s =
+        cache.Take(db.get(), "SELECT " + std::to_string(i));
+    ASSERT_TRUE(s.ok());
+    ASSERT_TRUE(*s->Step());
+    EXPECT_EQ(s->Int(0), i);
+  }
+  EXPECT_EQ(cache.size(), 2u);
+}
+
+TEST(SqliteStatementCacheTest, BadSqlIsAnErrorAndNothingIsKept) {
+  SqliteConnection db = MemoryConnection();
+  SqliteStatementCache cache;
+  StatusOr<SqliteStatement> bad = cache.Take(db.get(), "SELEKT 1");
+  EXPECT_EQ(bad.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(cache.size(), 0u);
+}
+
+TEST(SqliteStatementCacheTest, MovedStatementGoesBackOnce) {
+  SqliteConnection db = MemoryConnection();
+  SqliteStatementCache cache;
+  {
+    StatusOr<SqliteStatement> a = cache.Take(db.get(), "SELECT 1");
+    ASSERT_TRUE(a.ok());
+    SqliteStatement moved = std::move(a).value();
+    StatusOr<SqliteStatement> b = cache.Take(db.get(), "SELECT 2");
+    ASSERT_TRUE(b.ok());
+    moved = std::move(b).value();  // "SELECT 1" goes back here
+    EXPECT_EQ(cache.size(), 1u);
+  }
+  EXPECT_EQ(cache.size(), 2u);
+}
+
 }  // namespace
 }  // namespace jit
