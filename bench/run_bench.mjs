@@ -10,6 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { measureReplicas } from './replicas.mjs';
+import { parseWrk } from './wrk_report.mjs';
+
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.dirname(benchDir);
 
@@ -98,20 +101,6 @@ function seed(dir, n, port) {
   execFileSync(bin('bench_seed'), [`--jitd_dir=${dir}`, `--jitd_grants=${n}`,
     `--jitd_port=${port}`, '--jitd_expires_in_s=3600'], { stdio: 'inherit' });
   return (Date.now() - s) / 1000;
-}
-
-// Parses wrk's report: requests/s, latency percentiles (ns), non-2xx count.
-function parseWrk(text) {
-  const unit = { us: 1e3, ms: 1e6, s: 1e9 };
-  const pct = {};
-  for (const m of text.matchAll(/^\s+(\d+)%\s+([\d.]+)(us|ms|s)\s*$/gm)) {
-    pct[m[1]] = Number(m[2]) * unit[m[3]];
-  }
-  const rps = Number((text.match(/Requests\/sec:\s+([\d.]+)/) || [])[1]);
-  const bad = Number((text.match(/Non-2xx or 3xx responses:\s+(\d+)/) || [0, 0])[1]);
-  const errors = text.match(/Socket errors:.*/);
-  return { rps, p50_ns: pct['50'], p99_ns: pct['99'], non2xx: bad,
-           socketErrors: errors ? errors[0] : '' };
 }
 
 function wrk(port, route, { conns, threads = 1, seconds, body }) {
@@ -303,6 +292,22 @@ function rows() {
       '<= 1.2x no-op', met(h.checkOne.p50_ns <= 1.2 * h.noopOne.p50_ns),
       'same as the row above (hot spot 6)');
   }
+  const rp = results.replicas;
+  if (rp) {
+    const rate = (x, unit) => `${num(x.rps)} ${unit} (p99 ${us(x.p99_ns)})`;
+    add('auto-approved grants, 64 clients, PostgreSQL store, 1 replica',
+      rate(rp.one.grants, 'grants/s'),
+      h ? `one jitd on SQLite, pinned (row above) ${num(h.grant64.rps)} grants/s` : '—',
+      h ? ratio(rp.one.grants.rps, h.grant64.rps) : '—', '— (reported)', '—', '');
+    add('auto-approved grants, 64 clients spread over 3 replicas, one PostgreSQL',
+      rate(rp.three.grants, 'grants/s'), `1 replica ${num(rp.one.grants.rps)} grants/s`,
+      ratio(rp.three.grants.rps, rp.one.grants.rps), '— (reported)', '—', '');
+    add('POST /v1/check, 64 conns, PostgreSQL store, 1 replica',
+      rate(rp.one.checks, 'req/s'), '—', '—', '— (reported)', '—', '');
+    add('POST /v1/check, 64 conns spread over 3 replicas, one PostgreSQL',
+      rate(rp.three.checks, 'req/s'), `1 replica ${num(rp.one.checks.rps)} req/s`,
+      ratio(rp.three.checks.rps, rp.one.checks.rps), '— (reported)', '—', '');
+  }
   const s = results.storm?.BM_ExpiryStorm;
   if (s) {
     const all = s.cut_off === 0 && s.revoked >= s.grants;
@@ -344,6 +349,7 @@ function write(hotspots) {
     `- commit: ${m.commit}`,
     `- date: ${m.date}; run took ${((Date.now() - t0) / 1000).toFixed(0)} s (without the build)`,
     `- HTTP rows: the real jitd (SQLite store, fake connector) pinned to core 0 with taskset, wrk on core 1; the no-op baseline is GET /healthz, as jitd has no other no-op route`,
+    `- replica rows: one PostgreSQL 15 (bench_pg: the tests' throwaway cluster, data in /dev/shm, fsync off) and 1 or 3 real jitd replicas, nothing pinned; one wrk per replica, 64 connections in all; replicas, PostgreSQL and wrk share the machine's ${m.cores} cores`,
     `- peers: @cedar-policy/cedar-wasm (preparsed policy set via statefulIsAuthorized, and plain isAuthorized, which parses the policies on every call) and casbin (enforceSync), Node ${process.version}`,
     '',
     '| path | figure | baseline (same run) | ratio | target | verdict | what would meet it |',
@@ -371,6 +377,12 @@ async function main() {
   } catch (e) {
     log(`HTTP rows failed: ${e.stack}`);
     results.notes.push({ path: 'HTTP rows (grant, check)', target: 'see issue 8', why: String(e.message).split('\n')[0] });
+  }
+  try {
+    results.replicas = await measureReplicas({ build, work, quick, log });
+  } catch (e) {
+    log(`replica rows failed: ${e.stack}`);
+    results.notes.push({ path: 'grants/s and checks/s with 1 and 3 replicas', target: '— (reported)', why: String(e.message).split('\n')[0] });
   }
   try {
     await restartAndStorm();

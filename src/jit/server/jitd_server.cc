@@ -252,7 +252,9 @@ Status JitdServer::ForEachLiveGrant(
 // had claimed (ClaimDueRevokes) and not yet ended: with one process per
 // store that claim died with it. Not for a shared database, where claims
 // may be another live replica's and run out by themselves.
-Status JitdServer::RetryPendingRevokes() {
+// The same pass keeps the grants that still allow in `allowing`, so the
+// check index is built without reading every grant a second time.
+Status JitdServer::RetryPendingRevokes(std::vector<Grant>& allowing) {
   const SystemTime now = clock_.Now();
   std::vector<Grant> pending;
   std::vector<Grant> expired;
@@ -261,6 +263,8 @@ Status JitdServer::RetryPendingRevokes() {
       pending.push_back(g);
     } else if (g.state == GrantState::kActive && g.expires_at <= now) {
       expired.push_back(g);
+    } else if (Allows(g, now)) {
+      allowing.push_back(g);
     }
     return OkStatus();
   }));
@@ -301,13 +305,18 @@ Status JitdServer::Reconcile() {
   DueWork work = scheduler_->RunDue(clock_.Now());
   // On a shared database a pending revoke may be another live replica's
   // (claimed): it is left to the claims, which run out if their holder died.
-  if (config_.storage != "postgres") JIT_RETURN_IF_ERROR(RetryPendingRevokes());
+  if (config_.storage != "postgres") {
+    std::vector<Grant> allowing;
+    JIT_RETURN_IF_ERROR(RetryPendingRevokes(allowing));
+    JIT_RETURN_IF_ERROR(lifecycle_->RebuildIndex(allowing));
+  } else {
+    JIT_RETURN_IF_ERROR(lifecycle_->RebuildIndex());
+  }
   spdlog::info(
       "start-up: {} expired grant(s) revoked, {} revoke retries ({} failed), "
       "{} request(s) timed out, {} planned activation(s)",
       work.expired, work.revoke_retries, work.revoke_failures, work.timed_out,
       work.activated);
-  JIT_RETURN_IF_ERROR(lifecycle_->RebuildIndex());
   return RecordPolicyLoaded(kSystemActor);
 }
 

@@ -65,7 +65,7 @@ class JitdServer {
   // Calls `fn` for every grant in state active or revoke_pending; stops at
   // the first error.
   Status ForEachLiveGrant(const std::function<Status(const Grant&)>& fn);
-  Status RetryPendingRevokes();
+  Status RetryPendingRevokes(std::vector<Grant>& allowing);
   void FollowOtherReplicas();
   void FinishStartup();
   Status ReassertActiveGrants();

@@ -745,10 +745,14 @@ void GrantLifecycle::Refresh(const std::string& grant_id) {
 
 Status GrantLifecycle::RebuildIndex() {
   JIT_ASSIGN_OR_RETURN(std::vector<Grant> active, deps_.store.ActiveGrants());
+  return RebuildIndex(active);
+}
+
+Status GrantLifecycle::RebuildIndex(const std::vector<Grant>& grants) {
   SystemTime now = deps_.clock.Now();
   MonoTime mono = deps_.clock.MonotonicNow();
   deps_.index.Clear();
-  for (const Grant& g : active) {
+  for (const Grant& g : grants) {
     if (Allows(g, now))
       deps_.index.Put(g, MonoDeadline(g.expires_at, now, mono),
                       SpecFor(g).target_user);

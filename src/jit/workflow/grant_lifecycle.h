@@ -91,6 +91,9 @@ class GrantLifecycle {
 
   // Rebuilds the check index from the store's active grants.
   Status RebuildIndex();
+  // Rebuilds it from `grants` (read by the caller); those that no longer
+  // allow are left out.
+  Status RebuildIndex(const std::vector<Grant>& grants);
   // Brings the check index entry of `grant_id` in line with the store, after
   // another replica changed the grant: re-read, then put in (allowing) or
   // taken out (anything else, a failed read included).
