@@ -114,32 +114,73 @@ std::optional<uint64_t> GrantIndex::FindKey(const std::string& a,
   return PairKey(*first, *second);
 }
 
-void GrantIndex::Link(Heads& heads, uint64_t key, uint32_t slot,
-                      uint32_t Slot::*next) {
-  auto [head, added] = heads.try_emplace(key, slot);
-  slots_[slot].*next = added ? kNoSlot : head->second;
-  head->second = slot;
+void GrantIndex::Link(Heads& heads, uint64_t key, uint32_t slot, Links links) {
+  Slot& s = slots_[slot];
+  s.*links.prev = kNoSlot;
+  auto [chain, added] = heads.try_emplace(key, Chain{slot, slot});
+  if (added) {
+    s.*links.next = kNoSlot;
+    return;
+  }
+  Chain& c = chain->second;
+  s.*links.next = c.first;
+  slots_[c.first].*links.prev = slot;
+  c.first = slot;
+  if (s.expires_at > slots_[c.latest].expires_at) c.latest = slot;
 }
 
 void GrantIndex::Unlink(Heads& heads, uint64_t key, uint32_t slot,
-                        uint32_t Slot::*next) {
-  auto head = heads.find(key);
-  if (head == heads.end()) return;
-  // Chains hold one (subject, entitlement)'s or one account's grants: short.
-  uint32_t* link = &head->second;
-  while (*link != kNoSlot && *link != slot) link = &(slots_[*link].*next);
-  if (*link == kNoSlot) return;
-  *link = slots_[slot].*next;
-  if (head->second == kNoSlot) heads.erase(head);
+                        Links links) {
+  auto chain = heads.find(key);
+  if (chain == heads.end()) return;
+  Chain& c = chain->second;
+  Slot& s = slots_[slot];
+  uint32_t next = s.*links.next;
+  uint32_t prev = s.*links.prev;
+  if (prev != kNoSlot) {
+    slots_[prev].*links.next = next;
+  } else if (c.first == slot) {
+    c.first = next;
+  } else {
+    return;  // not in this chain
+  }
+  if (next != kNoSlot) slots_[next].*links.prev = prev;
+  s.*links.next = kNoSlot;
+  s.*links.prev = kNoSlot;
+  if (c.first == kNoSlot) {
+    heads.erase(chain);
+  } else if (c.latest == slot) {
+    c.latest = Latest(c.first, links);
+  }
+}
+
+uint32_t GrantIndex::Latest(uint32_t first, Links links) const {
+  uint32_t latest = first;
+  for (uint32_t i = first; i != kNoSlot; i = slots_[i].*links.next) {
+    if (slots_[i].expires_at > slots_[latest].expires_at) latest = i;
+  }
+  return latest;
+}
+
+void GrantIndex::Relink(Heads& heads, uint64_t key, uint32_t slot,
+                        Links links) {
+  auto chain = heads.find(key);
+  if (chain == heads.end()) return;
+  Chain& c = chain->second;
+  if (c.latest == slot) {
+    c.latest = Latest(c.first, links);
+  } else if (slots_[slot].expires_at > slots_[c.latest].expires_at) {
+    c.latest = slot;
+  }
 }
 
 void GrantIndex::RemoveSlot(uint32_t slot) {
   Slot& s = slots_[slot];
-  Unlink(by_key_, s.key, slot, &Slot::next_by_key);
+  Unlink(by_key_, s.key, slot, kByKey);
   names_.Release(static_cast<uint32_t>(s.key >> 32));
   names_.Release(static_cast<uint32_t>(s.key));
   if (s.target_key != kNoKey) {
-    Unlink(by_target_, s.target_key, slot, &Slot::next_by_target);
+    Unlink(by_target_, s.target_key, slot, kByTarget);
     names_.Release(static_cast<uint32_t>(s.target_key >> 32));
     names_.Release(static_cast<uint32_t>(s.target_key));
   }
@@ -178,11 +219,11 @@ void GrantIndex::Put(const Grant& g, MonoTime mono_deadline,
   s.expires_at = g.expires_at;
   s.mono_deadline = mono_deadline;
   s.key = PairKey(names_.Acquire(g.subject), names_.Acquire(g.entitlement));
-  Link(by_key_, s.key, slot, &Slot::next_by_key);
+  Link(by_key_, s.key, slot, kByKey);
   if (!target_user.empty()) {
     s.target_key =
         PairKey(names_.Acquire(g.connector), names_.Acquire(target_user));
-    Link(by_target_, s.target_key, slot, &Slot::next_by_target);
+    Link(by_target_, s.target_key, slot, kByTarget);
   }
 }
 
@@ -199,6 +240,9 @@ bool GrantIndex::Lengthen(const std::string& grant_id, SystemTime expires_at,
   Slot& s = slots_[*slot];
   s.expires_at = expires_at;
   s.mono_deadline += added;
+  Relink(by_key_, s.key, *slot, kByKey);
+  if (s.target_key != kNoKey)
+    Relink(by_target_, s.target_key, *slot, kByTarget);
   return true;
 }
 
@@ -214,14 +258,21 @@ void GrantIndex::Clear() {
 }
 
 std::optional<GrantIndex::Hit> GrantIndex::Best(const Heads& heads,
-                                                uint64_t key,
-                                                uint32_t Slot::*next,
+                                                uint64_t key, Links links,
                                                 SystemTime now,
                                                 MonoTime mono_now) const {
-  auto head = heads.find(key);
-  if (head == heads.end()) return std::nullopt;
+  auto chain = heads.find(key);
+  if (chain == heads.end()) return std::nullopt;
+  const Slot& latest = slots_[chain->second.latest];
+  // No grant of the chain expires later: if this one has, all have.
+  if (now >= latest.expires_at) return std::nullopt;
+  if (mono_now < latest.mono_deadline)
+    return Hit{IdOf(latest), latest.expires_at};
+  // Its monotonic deadline passed first (the wall clock was set back since
+  // it was put): another grant may still allow.
   const Slot* best = nullptr;
-  for (uint32_t i = head->second; i != kNoSlot; i = slots_[i].*next) {
+  for (uint32_t i = chain->second.first; i != kNoSlot;
+       i = slots_[i].*links.next) {
     const Slot& s = slots_[i];
     if (now >= s.expires_at || mono_now >= s.mono_deadline) continue;
     if (best == nullptr || s.expires_at > best->expires_at) best = &s;
@@ -237,7 +288,7 @@ std::optional<GrantIndex::Hit> GrantIndex::Check(const std::string& subject,
   std::shared_lock lock(mu_);
   auto key = FindKey(subject, entitlement);
   if (!key) return std::nullopt;
-  return Best(by_key_, *key, &Slot::next_by_key, now, mono_now);
+  return Best(by_key_, *key, kByKey, now, mono_now);
 }
 
 std::optional<GrantIndex::Hit> GrantIndex::CheckTarget(
@@ -247,7 +298,7 @@ std::optional<GrantIndex::Hit> GrantIndex::CheckTarget(
   std::shared_lock lock(mu_);
   auto key = FindKey(connector, target_user);
   if (!key) return std::nullopt;
-  return Best(by_target_, *key, &Slot::next_by_target, now, mono_now);
+  return Best(by_target_, *key, kByTarget, now, mono_now);
 }
 
 std::vector<std::string> GrantIndex::GrantsOfTarget(
@@ -260,7 +311,8 @@ std::vector<std::string> GrantIndex::GrantsOfTarget(
   if (!key) return out;
   auto head = by_target_.find(*key);
   if (head == by_target_.end()) return out;
-  for (uint32_t i = head->second; i != kNoSlot; i = slots_[i].next_by_target) {
+  for (uint32_t i = head->second.first; i != kNoSlot;
+       i = slots_[i].next_by_target) {
     const Slot& s = slots_[i];
     if (now < s.expires_at && mono_now < s.mono_deadline)
       out.push_back(IdOf(s));

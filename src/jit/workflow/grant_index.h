@@ -26,8 +26,12 @@ namespace jit {
 // slot; subject, entitlement, connector and account names are interned once
 // however many grants share them; a grant id of jitd's own form is kept as
 // its 16 raw bytes. Slots with the same (subject, entitlement) and the same
-// (connector, account) are chained, and two integer-keyed maps point at the
-// chains' heads.
+// (connector, account) are chained (both ways, so a grant leaves in O(1)),
+// and two integer-keyed maps point at each chain's first slot and at its
+// slot with the latest expiry. A check looks at that one slot, however many
+// grants one subject holds of one entitlement; only a wall clock set back
+// (the latest grant's monotonic deadline passed first) makes it walk the
+// chain.
 // Thread-safe: many concurrent Check()s, writers serialized.
 class GrantIndex {
  public:
@@ -112,9 +116,24 @@ class GrantIndex {
     uint64_t key = kNoKey;         // subject and entitlement name ids
     uint64_t target_key = kNoKey;  // connector and account name ids
     uint32_t next_by_key = kNoSlot;
+    uint32_t prev_by_key = kNoSlot;
     uint32_t next_by_target = kNoSlot;  // also the free list's link
+    uint32_t prev_by_target = kNoSlot;
   };
-  using Heads = std::unordered_map<uint64_t, uint32_t>;
+  // One chain: its first slot and its slot with the latest expires_at.
+  struct Chain {
+    uint32_t first = kNoSlot;
+    uint32_t latest = kNoSlot;
+  };
+  using Heads = std::unordered_map<uint64_t, Chain>;
+  // The next and previous links of one kind of chain.
+  struct Links {
+    uint32_t Slot::*next;
+    uint32_t Slot::*prev;
+  };
+  static constexpr Links kByKey{&Slot::next_by_key, &Slot::prev_by_key};
+  static constexpr Links kByTarget{&Slot::next_by_target,
+                                   &Slot::prev_by_target};
 
   static uint64_t PairKey(uint32_t a, uint32_t b) {
     return (static_cast<uint64_t>(a) << 32) | b;
@@ -123,20 +142,23 @@ class GrantIndex {
                                   const std::string& b) const;
   std::optional<uint32_t> FindSlot(const std::string& grant_id) const;
   std::string IdOf(const Slot& s) const;
-  void Link(Heads& heads, uint64_t key, uint32_t slot, uint32_t Slot::*next);
-  void Unlink(Heads& heads, uint64_t key, uint32_t slot, uint32_t Slot::*next);
+  void Link(Heads& heads, uint64_t key, uint32_t slot, Links links);
+  void Unlink(Heads& heads, uint64_t key, uint32_t slot, Links links);
+  // The chain's slot with the latest expires_at (walks it).
+  uint32_t Latest(uint32_t first, Links links) const;
+  // After `slot`'s expires_at changed: the chain's latest again.
+  void Relink(Heads& heads, uint64_t key, uint32_t slot, Links links);
   void RemoveSlot(uint32_t slot);
-  std::optional<Hit> Best(const Heads& heads, uint64_t key,
-                          uint32_t Slot::*next, SystemTime now,
-                          MonoTime mono_now) const;
+  std::optional<Hit> Best(const Heads& heads, uint64_t key, Links links,
+                          SystemTime now, MonoTime mono_now) const;
 
   mutable std::shared_mutex mu_;
   // All below guarded by mu_.
   std::deque<Slot> slots_;
   uint32_t free_head_ = kNoSlot;
   Names names_;
-  Heads by_key_;     // subject, entitlement -> first slot
-  Heads by_target_;  // connector, account -> first slot
+  Heads by_key_;     // subject, entitlement -> chain
+  Heads by_target_;  // connector, account -> chain
   std::unordered_map<PackedId, uint32_t, PackedIdHash> packed_ids_;
   std::unordered_map<std::string, uint32_t> other_ids_;
 };

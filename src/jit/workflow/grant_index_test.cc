@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
+#include <random>
 
 #include "jit/base/duration.h"
 
@@ -366,6 +368,105 @@ TEST(GrantIndexIdTest, SharedChainKeepsTheOthersWhenOneLeaves) {
   index.Remove("g2");
   EXPECT_FALSE(index.CheckTarget("sudo", "alice", kT0, kM0).has_value());
   EXPECT_EQ(index.size(), 0u);
+}
+
+// The latest grant of a chain stands for all of it; once its monotonic
+// deadline has passed while the wall clock says it runs (the clock was set
+// back after it was put), the others are looked at.
+TEST(GrantIndexIdTest, LatestWhoseMonotonicDeadlinePassedLeavesTheOthers) {
+  GrantIndex index;
+  Grant older = GrantOf("older", "alice", "db");
+  older.expires_at = kT0 + std::chrono::minutes(60);
+  index.Put(older, kM0 + std::chrono::minutes(60), "alice");
+  // Put after the wall clock went back 80 minutes: 90 minutes by the wall,
+  // 10 by the monotonic clock.
+  Grant later = GrantOf("later", "alice", "db");
+  later.expires_at = kT0 + std::chrono::minutes(90);
+  index.Put(later, kM0 + std::chrono::minutes(10), "alice");
+  auto at = [&](int minute) {
+    return index.Check("alice", "db", kT0 + std::chrono::minutes(minute),
+                       kM0 + std::chrono::minutes(minute));
+  };
+  EXPECT_EQ(at(5)->grant_id, "later");
+  EXPECT_EQ(at(20)->grant_id, "older");
+  EXPECT_EQ(index
+                .CheckTarget("sudo", "alice", kT0 + std::chrono::minutes(20),
+                             kM0 + std::chrono::minutes(20))
+                ->grant_id,
+            "older");
+  EXPECT_FALSE(at(60).has_value());
+}
+
+// One subject holding thousands of grants of one entitlement (and one
+// account): puts, removals in any order and extensions, checked after each
+// step against a plain list of what is held.
+TEST(GrantIndexIdTest, LongChainsAnswerLikeAFullScan) {
+  GrantIndex index;
+  struct Held {
+    SystemTime expires_at;
+    MonoTime deadline;
+    std::string subject;
+  };
+  std::map<std::string, Held> held;
+  std::mt19937 rng(7);
+  const std::vector<std::string> subjects = {"alice", "bob"};
+  auto expect_same = [&](SystemTime now, MonoTime mono, int step) {
+    for (const std::string& subject : subjects) {
+      std::optional<SystemTime> latest;
+      for (const auto& [id, h] : held) {
+        if (h.subject != subject || now >= h.expires_at || mono >= h.deadline)
+          continue;
+        if (!latest || h.expires_at > *latest) latest = h.expires_at;
+      }
+      auto hit = index.Check(subject, "db", now, mono);
+      auto by_target = index.CheckTarget("sudo", subject, now, mono);
+      ASSERT_EQ(hit.has_value(), latest.has_value()) << step;
+      ASSERT_EQ(by_target.has_value(), latest.has_value()) << step;
+      if (!hit) continue;
+      ASSERT_EQ(hit->expires_at, *latest) << step;
+      ASSERT_EQ(held.at(hit->grant_id).expires_at, *latest) << step;
+      ASSERT_EQ(held.at(hit->grant_id).subject, subject) << step;
+      ASSERT_EQ(by_target->expires_at, *latest) << step;
+    }
+  };
+  int next_id = 0;
+  for (int step = 0; step < 6000; ++step) {
+    int op = std::uniform_int_distribution<int>(0, 9)(rng);
+    int minutes = std::uniform_int_distribution<int>(1, 600)(rng);
+    if (op < 6 || held.empty()) {
+      std::string id = fmt::format("grt_{:032x}", next_id++);
+      const std::string& subject = subjects[next_id % 2];
+      Grant g = GrantOf(id, subject, "db");
+      g.expires_at = kT0 + std::chrono::minutes(minutes);
+      // Now and then one put after the wall clock was set back.
+      int skew = op == 5 ? std::uniform_int_distribution<int>(0, 300)(rng) : 0;
+      MonoTime deadline =
+          kM0 + std::chrono::minutes(std::max(1, minutes - skew));
+      index.Put(g, deadline, subject);
+      held[id] = {g.expires_at, deadline, subject};
+    } else {
+      auto it = held.begin();
+      std::advance(
+          it, std::uniform_int_distribution<size_t>(0, held.size() - 1)(rng));
+      if (op < 9) {
+        index.Remove(it->first);
+        held.erase(it);
+      } else {
+        auto added = std::chrono::minutes(minutes);
+        it->second.expires_at += added;
+        it->second.deadline += added;
+        ASSERT_TRUE(index.Lengthen(it->first, it->second.expires_at, added));
+      }
+    }
+    if (step % 50 == 0) {
+      int minute = std::uniform_int_distribution<int>(0, 900)(rng);
+      expect_same(kT0 + std::chrono::minutes(minute),
+                  kM0 + std::chrono::minutes(minute), step);
+    }
+  }
+  EXPECT_GT(held.size(), 1000u);
+  expect_same(kT0, kM0, -1);
+  EXPECT_EQ(index.size(), held.size());
 }
 
 }  // namespace
