@@ -433,6 +433,36 @@ TEST_F(ExpirySchedulerTest, RebuiltIndexHoldsOnlyAllowingGrants) {
   EXPECT_EQ(rig.index.size(), 0u);
 }
 
+// The rebuild reads each entitlement's user template once, not per grant;
+// every grant still lands under its own target account (dev-shell:
+// params.user "{subject}"), a second grant of the same account beside the
+// first.
+TEST_F(ExpirySchedulerTest, RebuiltIndexKeepsEachGrantsTargetAccount) {
+  std::string first = rig.ActiveGrant("alice", minutes(30));
+  std::string second = rig.ActiveGrant("alice", minutes(20));
+  ASSERT_FALSE(first.empty());
+  ASSERT_FALSE(second.empty());
+  auto targets = [&](const std::string& account) {
+    std::vector<std::string> ids = rig.index.GrantsOfTarget(
+        "demo", account, rig.clock.Now(), rig.clock.MonotonicNow());
+    std::sort(ids.begin(), ids.end());
+    return ids;
+  };
+  std::vector<std::string> both = {first, second};
+  std::sort(both.begin(), both.end());
+  EXPECT_EQ(targets("alice"), both);
+  rig.index.Clear();
+  EXPECT_TRUE(targets("alice").empty());
+  ASSERT_TRUE(IsOk(rig.lifecycle.RebuildIndex()));
+  EXPECT_EQ(targets("alice"), both);
+  EXPECT_TRUE(targets("{subject}").empty());
+  EXPECT_EQ(rig.index
+                .CheckTarget("demo", "alice", rig.clock.Now(),
+                             rig.clock.MonotonicNow())
+                ->grant_id,
+            first);
+}
+
 TEST_F(ExpirySchedulerTest, LoopStartsAndStopsCleanly) {
   rig.scheduler.Start();
   rig.scheduler.Start();  // a second start is ignored

@@ -257,6 +257,12 @@ void GrantIndex::Clear() {
   free_head_ = kNoSlot;
 }
 
+void GrantIndex::Reserve(size_t grants) {
+  std::unique_lock lock(mu_);
+  packed_ids_.reserve(grants);
+  by_key_.reserve(grants);
+}
+
 std::optional<GrantIndex::Hit> GrantIndex::Best(const Heads& heads,
                                                 uint64_t key, Links links,
                                                 SystemTime now,

@@ -58,6 +58,9 @@ class GrantIndex {
   bool Lengthen(const std::string& grant_id, SystemTime expires_at,
                 std::chrono::milliseconds added);
   void Clear();
+  // Makes room for `grants` grants at once (a rebuild), so the tables are
+  // not grown step by step.
+  void Reserve(size_t grants);
 
   // The allowing grant of `subject` for `entitlement` with the latest
   // expiry, if any.
