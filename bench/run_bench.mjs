@@ -5,12 +5,11 @@
 //          --quick shortens every timed run (for trying the script out).
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { measureReplicas } from './replicas.mjs';
+import { freePort, measureReplicas } from './replicas.mjs';
 import { parseWrk } from './wrk_report.mjs';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
@@ -47,17 +46,6 @@ function runJson(exe, args) {
     byName[b.name.replace(/\/(iterations:\d+\/)?(real_time|manual_time)$/, '')] = b;
   }
   return byName;
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
