@@ -162,13 +162,14 @@ uint32_t GrantIndex::Latest(uint32_t first, Links links) const {
   return latest;
 }
 
-void GrantIndex::Relink(Heads& heads, uint64_t key, uint32_t slot,
-                        Links links) {
+void GrantIndex::Relink(Heads& heads, uint64_t key, uint32_t slot, Links links,
+                        bool earlier) {
   auto chain = heads.find(key);
   if (chain == heads.end()) return;
   Chain& c = chain->second;
   if (c.latest == slot) {
-    c.latest = Latest(c.first, links);
+    // A later expiry keeps it the latest; only an earlier one may not.
+    if (earlier) c.latest = Latest(c.first, links);
   } else if (slots_[slot].expires_at > slots_[c.latest].expires_at) {
     c.latest = slot;
   }
@@ -238,11 +239,12 @@ bool GrantIndex::Lengthen(const std::string& grant_id, SystemTime expires_at,
   auto slot = FindSlot(grant_id);
   if (!slot) return false;
   Slot& s = slots_[*slot];
+  const bool earlier = expires_at < s.expires_at;
   s.expires_at = expires_at;
   s.mono_deadline += added;
-  Relink(by_key_, s.key, *slot, kByKey);
+  Relink(by_key_, s.key, *slot, kByKey, earlier);
   if (s.target_key != kNoKey)
-    Relink(by_target_, s.target_key, *slot, kByTarget);
+    Relink(by_target_, s.target_key, *slot, kByTarget, earlier);
   return true;
 }
 

@@ -149,8 +149,10 @@ class GrantIndex {
   void Unlink(Heads& heads, uint64_t key, uint32_t slot, Links links);
   // The chain's slot with the latest expires_at (walks it).
   uint32_t Latest(uint32_t first, Links links) const;
-  // After `slot`'s expires_at changed: the chain's latest again.
-  void Relink(Heads& heads, uint64_t key, uint32_t slot, Links links);
+  // After `slot`'s expires_at changed (`earlier`: moved back): the chain's
+  // latest again.
+  void Relink(Heads& heads, uint64_t key, uint32_t slot, Links links,
+              bool earlier);
   void RemoveSlot(uint32_t slot);
   std::optional<Hit> Best(const Heads& heads, uint64_t key, Links links,
                           SystemTime now, MonoTime mono_now) const;
